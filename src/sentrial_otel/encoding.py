@@ -1,0 +1,285 @@
+"""Turning arbitrary Python values into span attribute values that backends can read.
+
+SEMCONV.md's encoding rules: structured values become compact JSON strings (never OTLP
+maps, which Phoenix and Langfuse mishandle); bytes become base64; anything else that JSON
+cannot hold becomes its ``repr``. Truncation happens *inside* the structure, one string at
+a time, so the result is always valid JSON (a blind cut by the SDK's length limit would
+break it). Redaction of PII and secrets happens here too, leaf by leaf, before truncation,
+so it reaches strings nested inside JSON content.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_MAX_STRING_LENGTH = 16 * 1024
+# A whole encoded value is bounded too: enough for 16 full-length strings.
+DEFAULT_MAX_TOTAL_LENGTH = 16 * DEFAULT_MAX_STRING_LENGTH
+MAX_ITEMS_PER_CONTAINER = 1000
+MAX_DEPTH = 32
+TRUNCATION_MARKER = "…[truncated]"
+CYCLE_MARKER = "<cycle>"
+
+StringFilter = Callable[[str], str]
+KeyFilter = Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """An attribute value ready for ``span.set_attribute`` and whether content was cut."""
+
+    value: str
+    truncated: bool
+
+
+class _Walker:
+    """One pass over a value: copies it into JSON-safe types, cutting and redacting."""
+
+    def __init__(
+        self,
+        max_string_length: int,
+        max_total_length: int,
+        redact: StringFilter | None,
+        is_secret_key: KeyFilter | None,
+    ) -> None:
+        self.max_string_length = max_string_length
+        self.budget = max_total_length
+        self.redact = redact
+        self.is_secret_key = is_secret_key
+        self.truncated = False
+        self._active: set[int] = set()
+
+    def text(self, value: str) -> str:
+        value = _clean_surrogates(value)
+        if self.redact is not None:
+            value = self.redact(value)
+        limit = min(self.max_string_length, max(self.budget, 0))
+        if len(value) > limit:
+            self.truncated = True
+            value = value[:limit] + TRUNCATION_MARKER
+        self.budget -= len(value)
+        return value
+
+    def walk(self, value: Any, depth: int = 0) -> Any:
+        # bool before int: bool is a subclass of int.
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float):
+            return value if math.isfinite(value) else repr(value)
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return self.text(base64.b64encode(bytes(value)).decode("ascii"))
+        if depth >= MAX_DEPTH:
+            self.truncated = True
+            return self.text(_safe_repr(value))
+        if id(value) in self._active:
+            return CYCLE_MARKER
+        if isinstance(value, Mapping):
+            return self._container(value, depth, self._walk_mapping)
+        if isinstance(value, (list, tuple)):
+            return self._container(value, depth, self._walk_sequence)
+        if isinstance(value, (set, frozenset)):
+            ordered = sorted(value, key=_safe_repr)
+            return self._container(ordered, depth, self._walk_sequence)
+        plain = _plain_form(value)
+        if plain is not None:
+            return self._container(plain, depth, self._walk_mapping)
+        return self.text(_safe_repr(value))
+
+    def _container(self, value: Any, depth: int, walk_items: Callable[[Any, int], Any]) -> Any:
+        self._active.add(id(value))
+        try:
+            return walk_items(value, depth + 1)
+        finally:
+            self._active.discard(id(value))
+
+    def _walk_mapping(self, value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for index, (key, item) in enumerate(value.items()):
+            if index >= MAX_ITEMS_PER_CONTAINER or self.budget <= 0:
+                self.truncated = True
+                out[TRUNCATION_MARKER] = len(value) - index
+                break
+            name = key if isinstance(key, str) else _safe_repr(key)
+            name = _clean_surrogates(name)
+            if self.is_secret_key is not None and self.is_secret_key(name):
+                out[name] = "[REDACTED]"
+            else:
+                out[name] = self.walk(item, depth)
+        return out
+
+    def _walk_sequence(self, value: Any, depth: int) -> list[Any]:
+        out: list[Any] = []
+        for index, item in enumerate(value):
+            if index >= MAX_ITEMS_PER_CONTAINER or self.budget <= 0:
+                self.truncated = True
+                out.append(f"{TRUNCATION_MARKER} {len(value) - index} more items")
+                break
+            out.append(self.walk(item, depth))
+        return out
+
+
+def _plain_form(value: Any) -> Mapping[str, Any] | None:
+    """A mapping view of dataclasses, pydantic models and plain objects, when there is one."""
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        try:
+            result = dump()
+            if isinstance(result, Mapping):
+                return result
+        except Exception:  # noqa: BLE001 - a broken model_dump falls back to repr
+            return None
+    fields = getattr(value, "__dataclass_fields__", None)
+    if isinstance(fields, Mapping) and not isinstance(value, type):
+        return {name: getattr(value, name, None) for name in fields}
+    return None
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except Exception:  # noqa: BLE001 - repr of user objects may raise anything
+        return f"<unrepresentable {type(value).__name__}>"
+
+
+def _clean_surrogates(text: str) -> str:
+    """Replace lone surrogates, which no UTF-8 encoder (and so no exporter) accepts."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+class Encoder:
+    """Encodes values under one size and redaction policy."""
+
+    def __init__(
+        self,
+        max_string_length: int = DEFAULT_MAX_STRING_LENGTH,
+        redact: StringFilter | None = None,
+        is_secret_key: KeyFilter | None = None,
+    ) -> None:
+        self.max_string_length = max_string_length
+        self.max_total_length = max(max_string_length * 16, max_string_length)
+        self.redact = redact
+        self.is_secret_key = is_secret_key
+
+    def _walker(self) -> _Walker:
+        return _Walker(
+            self.max_string_length, self.max_total_length, self.redact, self.is_secret_key
+        )
+
+    def json(self, value: Any) -> Encoded:
+        """Compact JSON of any value, valid whatever the input, bounded in size."""
+        walker = self._walker()
+        safe = walker.walk(value)
+        text = json.dumps(safe, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return Encoded(text, walker.truncated)
+
+    def json_object(self, value: Any, wrap_key: str) -> Encoded:
+        """A JSON *object*: dicts as they are, JSON strings parsed, the rest ``{wrap_key: v}``."""
+        if isinstance(value, str):
+            stripped = value.strip()
+            if stripped.startswith("{"):
+                try:
+                    parsed = json.loads(stripped)
+                except ValueError:
+                    parsed = None
+                if isinstance(parsed, dict):
+                    value = parsed
+        if not isinstance(value, Mapping) and _plain_form(value) is None:
+            value = {wrap_key: value}
+        return self.json(value)
+
+    def text(self, value: Any) -> Encoded:
+        """A plain string attribute: strings as they are, other values as JSON."""
+        if not isinstance(value, str):
+            return self.json(value)
+        walker = self._walker()
+        return Encoded(walker.text(value), walker.truncated)
+
+    def strings(self, values: Any) -> tuple[list[str], bool]:
+        """A homogeneous ``str[]`` attribute from any iterable (or a single value)."""
+        if values is None:
+            return [], False
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            values = [values]
+        walker = self._walker()
+        out: list[str] = []
+        try:
+            for index, item in enumerate(values):
+                if index >= MAX_ITEMS_PER_CONTAINER:
+                    walker.truncated = True
+                    break
+                if isinstance(item, str):
+                    out.append(walker.text(item))
+                else:
+                    inner = walker.walk(item)
+                    out.append(inner if isinstance(inner, str) else json.dumps(
+                        inner, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+                    ))
+        except Exception:  # noqa: BLE001 - a broken iterator keeps what it gave
+            walker.truncated = True
+        return out, walker.truncated
+
+
+def coerce_name(value: Any, default: str) -> str:
+    """A short identifier (agent, tool, model name) from whatever the caller passed."""
+    if value is None:
+        return default
+    text = value if isinstance(value, str) else _safe_repr(value)
+    text = _clean_surrogates(text).strip()
+    if not text:
+        return default
+    return text[:256]
+
+
+def finite_float(value: Any) -> float | None:
+    """A finite float from a number (bools and NaN/inf excluded), or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            if isinstance(value, str) or isinstance(value, bool):
+                return None
+            value = float(value)  # Decimal, numpy scalars
+        except Exception:  # noqa: BLE001
+            return None
+    result = float(value)
+    return result if math.isfinite(result) else None
+
+
+def non_negative_int(value: Any) -> int | None:
+    """A non-negative int from an int-like value (bools excluded), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer() and value >= 0:
+        return int(value)
+    return None
+
+
+def primitive_or_json(value: Any, encoder: Encoder) -> tuple[Any, bool]:
+    """A metadata value: str/bool/int/float kept as is (NaN as a string), others as JSON."""
+    if isinstance(value, bool):
+        return value, False
+    if isinstance(value, int):
+        # OTLP ints are 64-bit; larger ones would fail the whole export.
+        if -(2**63) <= value < 2**63:
+            return value, False
+        return str(value), False
+    if isinstance(value, float):
+        return (value, False) if math.isfinite(value) else (repr(value), False)
+    if isinstance(value, str):
+        encoded = encoder.text(value)
+        return encoded.value, encoded.truncated
+    encoded = encoder.json(value)
+    return encoded.value, encoded.truncated

@@ -1,0 +1,161 @@
+"""Every span name part, attribute key and value this project writes, as literals.
+
+The OpenTelemetry GenAI conventions are still "Development" stability and their Python
+constants moved packages more than once, so we keep our own literals here (SEMCONV.md is
+the normative table) and pin tests to them. Keys under ``sentrial.*`` are ours; we never
+invent keys under ``gen_ai.*``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- Operation names (gen_ai.operation.name values) -------------------------------------
+OP_INVOKE_AGENT: Final = "invoke_agent"
+OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
+OP_EXECUTE_TOOL: Final = "execute_tool"
+OP_CHAT: Final = "chat"
+OP_TEXT_COMPLETION: Final = "text_completion"
+OP_EMBEDDINGS: Final = "embeddings"
+OP_RETRIEVAL: Final = "retrieval"
+LLM_OPERATIONS: Final = frozenset({OP_CHAT, OP_TEXT_COMPLETION, OP_EMBEDDINGS})
+
+# Decision spans carry no gen_ai.operation.name (no standard operation exists); this is the
+# first word of their span name.
+DECISION_SPAN_NAME: Final = "decision"
+
+# --- OpenTelemetry GenAI attributes ------------------------------------------------------
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
+GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
+GEN_AI_AGENT_ID: Final = "gen_ai.agent.id"
+GEN_AI_WORKFLOW_NAME: Final = "gen_ai.workflow.name"
+GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
+GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
+GEN_AI_TOOL_DEFINITIONS: Final = "gen_ai.tool.definitions"
+
+GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
+GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+GEN_AI_TOOL_TYPE: Final = "gen_ai.tool.type"
+GEN_AI_TOOL_DESCRIPTION: Final = "gen_ai.tool.description"
+GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
+GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
+TOOL_TYPE_FUNCTION: Final = "function"
+
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
+GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
+GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+GEN_AI_REQUEST_STREAM: Final = "gen_ai.request.stream"
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+GEN_AI_REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
+GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
+GEN_AI_REQUEST_TOP_P: Final = "gen_ai.request.top_p"
+GEN_AI_REQUEST_TOP_K: Final = "gen_ai.request.top_k"
+GEN_AI_REQUEST_FREQUENCY_PENALTY: Final = "gen_ai.request.frequency_penalty"
+GEN_AI_REQUEST_PRESENCE_PENALTY: Final = "gen_ai.request.presence_penalty"
+GEN_AI_REQUEST_STOP_SEQUENCES: Final = "gen_ai.request.stop_sequences"
+GEN_AI_REQUEST_SEED: Final = "gen_ai.request.seed"
+
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+
+GEN_AI_DATA_SOURCE_ID: Final = "gen_ai.data_source.id"
+GEN_AI_RETRIEVAL_QUERY_TEXT: Final = "gen_ai.retrieval.query.text"
+GEN_AI_RETRIEVAL_DOCUMENTS: Final = "gen_ai.retrieval.documents"
+
+GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
+
+# --- General OpenTelemetry attributes ----------------------------------------------------
+USER_ID: Final = "user.id"
+SESSION_ID: Final = "session.id"
+ERROR_TYPE: Final = "error.type"
+EXCEPTION_EVENT: Final = "exception"
+EXCEPTION_TYPE: Final = "exception.type"
+EXCEPTION_MESSAGE: Final = "exception.message"
+EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
+
+# --- sentrial.* attributes (no standard key exists) --------------------------------------
+SENTRIAL_SESSION_ID: Final = "sentrial.session.id"
+SENTRIAL_SESSION_NAME: Final = "sentrial.session.name"
+SENTRIAL_SESSION_PARENT_ID: Final = "sentrial.session.parent_id"
+SENTRIAL_SESSION_SUCCESS: Final = "sentrial.session.success"
+SENTRIAL_SESSION_FAILURE_REASON: Final = "sentrial.session.failure_reason"
+SENTRIAL_SESSION_COST_USD: Final = "sentrial.session.cost.usd"
+SENTRIAL_SESSION_INPUT_TOKENS: Final = "sentrial.session.usage.input_tokens"
+SENTRIAL_SESSION_OUTPUT_TOKENS: Final = "sentrial.session.usage.output_tokens"
+SENTRIAL_SESSION_TOTAL_TOKENS: Final = "sentrial.session.usage.total_tokens"
+SENTRIAL_SESSION_ABANDONED: Final = "sentrial.session.abandoned"
+SENTRIAL_SESSION_DURATION_MS: Final = "sentrial.session.duration_ms"
+SENTRIAL_METADATA_PREFIX: Final = "sentrial.metadata."
+SENTRIAL_METRIC_PREFIX: Final = "sentrial.metric."
+SENTRIAL_STATE_PREFIX: Final = "sentrial.state."
+SENTRIAL_SPAN_KIND: Final = "sentrial.span.kind"
+SENTRIAL_CONTENT_TRUNCATED: Final = "sentrial.content.truncated"
+
+SENTRIAL_COST_USD: Final = "sentrial.cost.usd"
+SENTRIAL_USAGE_TOTAL_TOKENS: Final = "sentrial.usage.total_tokens"
+
+SENTRIAL_TOOL_REASONING: Final = "sentrial.tool.reasoning"
+SENTRIAL_TOOL_ERROR: Final = "sentrial.tool.error"
+
+SENTRIAL_DECISION_REASONING: Final = "sentrial.decision.reasoning"
+SENTRIAL_DECISION_ALTERNATIVES: Final = "sentrial.decision.alternatives"
+SENTRIAL_DECISION_CHOSEN: Final = "sentrial.decision.chosen"
+SENTRIAL_DECISION_CONFIDENCE: Final = "sentrial.decision.confidence"
+
+# --- Values ------------------------------------------------------------------------------
+SPAN_KIND_DECISION: Final = "decision"
+ERROR_TYPE_SESSION_FAILED: Final = "sentrial.session_failed"
+ERROR_TYPE_TOOL_ERROR: Final = "sentrial.tool_error"
+ERROR_TYPE_ABANDONED: Final = "sentrial.abandoned"
+ERROR_TYPE_OTHER: Final = "_OTHER"
+
+FINISH_REASON_STOP: Final = "stop"
+ROLE_USER: Final = "user"
+ROLE_ASSISTANT: Final = "assistant"
+ROLE_SYSTEM: Final = "system"
+ROLE_TOOL: Final = "tool"
+
+# --- Metrics -----------------------------------------------------------------------------
+METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
+METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
+METRIC_INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
+METRIC_EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
+METRIC_SESSIONS: Final = "sentrial.sessions"
+METRIC_COST: Final = "sentrial.cost.usd"
+METRIC_SESSION_OUTCOME: Final = "sentrial.session.outcome"
+
+TOKEN_USAGE_BUCKETS: Final = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216,
+    67108864,
+)
+OPERATION_DURATION_BUCKETS: Final = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)
+AGENT_DURATION_BUCKETS: Final = (
+    0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6,
+)
+
+# Keys whose values are user content: absent when content capture is off.
+CONTENT_KEYS: Final = frozenset(
+    {
+        GEN_AI_INPUT_MESSAGES,
+        GEN_AI_OUTPUT_MESSAGES,
+        GEN_AI_SYSTEM_INSTRUCTIONS,
+        GEN_AI_TOOL_DEFINITIONS,
+        GEN_AI_TOOL_CALL_ARGUMENTS,
+        GEN_AI_TOOL_CALL_RESULT,
+        GEN_AI_RETRIEVAL_QUERY_TEXT,
+        GEN_AI_RETRIEVAL_DOCUMENTS,
+        SENTRIAL_TOOL_REASONING,
+        SENTRIAL_TOOL_ERROR,
+        SENTRIAL_DECISION_REASONING,
+        SENTRIAL_DECISION_ALTERNATIVES,
+        SENTRIAL_DECISION_CHOSEN,
+    }
+)

@@ -1,0 +1,89 @@
+"""Every span of a session carries the session's identifying attributes.
+
+SEMCONV.md asks that every span in a session (ours, LangChain's, the user's own, other
+instrumentations') carry ``sentrial.session.id``, ``user.id`` and the conversation id, so a
+backend can filter any span by them. Spans are often started from a context built by hand
+(``trace.set_span_in_context(parent)``), which drops any context value we could have put
+there, so the lookup goes by trace id instead: one session is one trace.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+
+
+class SessionIndex:
+    """Trace id -> the attributes every span of that session's trace carries."""
+
+    def __init__(self) -> None:
+        self._by_trace: dict[int, Mapping[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def register(self, trace_id: int, attributes: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._by_trace[trace_id] = dict(attributes)
+
+    def forget(self, trace_id: int) -> None:
+        with self._lock:
+            self._by_trace.pop(trace_id, None)
+
+    def attributes_for(self, trace_id: int) -> Mapping[str, Any] | None:
+        # dict.get is atomic under the GIL; no lock on the hot path.
+        return self._by_trace.get(trace_id)
+
+    def __len__(self) -> int:
+        return len(self._by_trace)
+
+
+SESSION_INDEX = SessionIndex()
+
+
+class SessionStampingProcessor(SpanProcessor):
+    """Copies the session attributes onto each span that starts inside a session's trace."""
+
+    def __init__(self, index: SessionIndex = SESSION_INDEX) -> None:
+        self._index = index
+
+    def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
+        context = span.get_span_context()
+        if context is None:
+            return
+        attributes = self._index.attributes_for(context.trace_id)
+        if not attributes:
+            return
+        for key, value in attributes.items():
+            # Attributes the caller set explicitly win.
+            if span.attributes is None or key not in span.attributes:
+                span.set_attribute(key, value)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+_INSTALL_LOCK = threading.Lock()
+_MARK = "_sentrial_session_stamping"
+
+
+def install_session_stamping(provider: trace.TracerProvider) -> bool:
+    """Add the stamping processor to an SDK provider once; False if it cannot take one."""
+    add = getattr(provider, "add_span_processor", None)
+    if add is None:
+        return False
+    with _INSTALL_LOCK:
+        if getattr(provider, _MARK, False):
+            return True
+        add(SessionStampingProcessor())
+        setattr(provider, _MARK, True)
+    return True
