@@ -1,0 +1,299 @@
+"""``SentrialClient``: the Sentrial SDK's client, producing OpenTelemetry spans."""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Any
+
+from opentelemetry import trace
+
+from sentrial.interaction import Interaction, new_event_id
+from sentrial_otel import pricing
+from sentrial_otel.config import resolve_settings
+from sentrial_otel.encoding import coerce_name
+from sentrial_otel.misuse import guarded
+from sentrial_otel.telemetry import Telemetry
+
+logger = logging.getLogger("sentrial")
+
+
+class SentrialClient:
+    """Drop-in for the Sentrial SDK client.
+
+    Sessions become root spans and events child spans, exported over OTLP when an endpoint
+    is configured (``api_url``, ``SENTRIAL_API_URL``, ``OTEL_EXPORTER_OTLP_*ENDPOINT``) and
+    to the local store otherwise. ``api_key`` is sent as ``Authorization: Bearer <key>``.
+    ``langfuse`` is accepted for compatibility and ignored (send OTLP to Langfuse instead).
+
+    Beyond the Sentrial SDK: ``tracer_provider`` (use this provider), ``capture_content``,
+    ``protocol`` (``"grpc"`` or ``"http/protobuf"``) and ``shutdown_timeout`` (seconds).
+    """
+
+    def __init__(
+        self,
+        api_url: str | None = None,
+        api_key: str | None = None,
+        fail_silently: bool = True,
+        langfuse: Any = None,
+        pii: Any = None,
+        batching: Any = None,
+        *,
+        tracer_provider: trace.TracerProvider | None = None,
+        capture_content: bool | None = None,
+        protocol: str | None = None,
+        shutdown_timeout: float | None = None,
+    ) -> None:
+        self.strict = fail_silently is False
+        settings = resolve_settings(
+            api_url=api_url,
+            api_key=api_key,
+            protocol=protocol,
+            capture_content=capture_content,
+            fail_silently=fail_silently,
+            batching=batching,
+            shutdown_timeout=shutdown_timeout,
+        )
+        self.telemetry = Telemetry(settings, tracer_provider=tracer_provider, pii=pii)
+        self.api_url = settings.endpoint
+        self.fail_silently = fail_silently
+        if langfuse is not None:
+            logger.info("sentrial: the langfuse option is ignored; point OTLP at Langfuse instead")
+
+    # --- sessions ------------------------------------------------------------------------
+    @guarded(fallback=None)
+    def create_session(
+        self,
+        name: Any,
+        agent_name: Any,
+        user_id: Any,
+        parent_session_id: Any = None,
+        convo_id: Any = None,
+        metadata: Any = None,
+    ) -> str | None:
+        """Start a session (root span ``invoke_agent {agent_name}``); returns its id."""
+        self._check_user_id(user_id)
+        session = self.telemetry.start_session(
+            agent_name,
+            name=name,
+            user_id=user_id,
+            parent_session_id=parent_session_id,
+            convo_id=convo_id,
+            metadata=metadata,
+        )
+        return session.session_id
+
+    @guarded(fallback=dict)
+    def complete_session(
+        self,
+        session_id: Any,
+        success: Any = True,
+        failure_reason: Any = None,
+        estimated_cost: Any = None,
+        custom_metrics: Any = None,
+        duration_ms: Any = None,
+        prompt_tokens: Any = None,
+        completion_tokens: Any = None,
+        total_tokens: Any = None,
+        user_input: Any = None,
+        assistant_output: Any = None,
+    ) -> dict[str, Any]:
+        """End a session; totals not given are summed from its tracked events."""
+        handle = self.telemetry.get_session(session_id)
+        session = self.telemetry.open_session(handle.session_id)
+        if session is None:
+            self.telemetry.report(
+                ValueError,
+                f"session {session_id!r} is not open in this process (already completed, or "
+                "begun in another process, whose root span ends there)",
+            )
+            return {}
+        return session.finish(
+            success=success,
+            failure_reason=failure_reason,
+            estimated_cost=estimated_cost,
+            custom_metrics=custom_metrics,
+            duration_ms=duration_ms,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            total_tokens=total_tokens,
+            user_input=user_input,
+            assistant_output=assistant_output,
+        )
+
+    def close_session(
+        self,
+        session_id: Any,
+        duration_ms: Any = None,
+        success: Any = None,
+        failure_reason: Any = None,
+    ) -> dict[str, Any]:
+        """Legacy alias of :meth:`complete_session`."""
+        return self.complete_session(
+            session_id,
+            success=True if success is None else success,
+            failure_reason=failure_reason,
+            duration_ms=duration_ms,
+        )
+
+    @guarded(fallback=None)
+    def begin(
+        self,
+        user_id: Any,
+        event: Any,
+        input: Any = None,  # noqa: A002 - the SDK's argument name
+        event_id: Any = None,
+        convo_id: Any = None,
+        metadata: Any = None,
+    ) -> Interaction:
+        """Start a session named ``"{event}:{event_id[:8]}"`` and make it current."""
+        event_id = str(event_id) if event_id is not None else new_event_id()
+        session = None
+        try:
+            self._check_user_id(user_id)
+            agent = coerce_name(event, "agent")
+            session = self.telemetry.start_session(
+                event,
+                name=f"{agent}:{event_id[:8]}",
+                user_id=user_id,
+                convo_id=convo_id,
+                metadata=metadata,
+                input=input,
+            )
+            session.activate()
+        except Exception:
+            if self.strict:
+                raise
+            logger.warning("sentrial: could not begin a session; continuing without", exc_info=True)
+        return Interaction(self, session, user_id=user_id, event=event, event_id=event_id)
+
+    # --- events --------------------------------------------------------------------------
+    @guarded(fallback=dict)
+    def track_tool_call(
+        self,
+        session_id: Any,
+        tool_name: Any,
+        tool_input: Any = None,
+        tool_output: Any = None,
+        reasoning: Any = None,
+        estimated_cost: Any = 0.0,
+        tool_error: Any = None,
+        token_count: Any = None,
+        trace_id: Any = None,
+        span_id: Any = None,
+        metadata: Any = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Record a tool call as an ``execute_tool {tool_name}`` span in the session."""
+        return self.telemetry.get_session(session_id).track_tool_call(
+            tool_name, tool_input, tool_output, reasoning, estimated_cost, tool_error,
+            token_count, trace_id, span_id, metadata, **extra,
+        )
+
+    @guarded(fallback=dict)
+    def track_decision(
+        self,
+        session_id: Any,
+        reasoning: Any,
+        alternatives: Any = None,
+        confidence: Any = None,
+        estimated_cost: Any = 0.0,
+        token_count: Any = None,
+        trace_id: Any = None,
+        span_id: Any = None,
+        metadata: Any = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Record a decision as a ``decision {agent}`` span in the session."""
+        return self.telemetry.get_session(session_id).track_decision(
+            reasoning, alternatives, confidence, estimated_cost, token_count, trace_id,
+            span_id, metadata, **extra,
+        )
+
+    @guarded(fallback=dict)
+    def track_error(
+        self,
+        session_id: Any,
+        error_message: Any,
+        error_type: Any = None,
+        tool_name: Any = None,
+        stack_trace: Any = None,
+        trace_id: Any = None,
+        span_id: Any = None,
+        metadata: Any = None,
+    ) -> dict[str, Any]:
+        """Record an error as an ``exception`` event; the span's status becomes ERROR."""
+        return self.telemetry.get_session(session_id).track_error(
+            error_message, error_type, tool_name, stack_trace, trace_id, span_id, metadata
+        )
+
+    @guarded(fallback=dict)
+    def track_llm_call(
+        self,
+        session_id: Any,
+        provider: Any = None,
+        model: Any = None,
+        input: Any = None,  # noqa: A002
+        output: Any = None,
+        prompt_tokens: Any = None,
+        completion_tokens: Any = None,
+        estimated_cost: Any = None,
+        finish_reason: Any = None,
+        stream: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Record an LLM call as a ``chat {model}`` span; cost from the price table if not given."""
+        return self.telemetry.get_session(session_id).track_llm_call(
+            provider, model, input, output, prompt_tokens, completion_tokens, estimated_cost,
+            finish_reason, stream, **kwargs,
+        )
+
+    @guarded()
+    def update_state(self, key: Any, value: Any) -> None:
+        """Per-thread agent state; the next events carry it (before and after)."""
+        self.telemetry.update_state(key, value)
+
+    # --- lifecycle -----------------------------------------------------------------------
+    @guarded(fallback=False)
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Export everything queued so far (bounded by ``timeout`` seconds)."""
+        return self.telemetry.flush(timeout)
+
+    @guarded()
+    def shutdown(self) -> None:
+        """End open sessions (as abandoned), deliver queued spans and stop exporting."""
+        self.telemetry.shutdown()
+
+    def close(self) -> None:
+        self.shutdown()
+
+    def __enter__(self) -> SentrialClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- costs ---------------------------------------------------------------------------
+    @staticmethod
+    def calculate_openai_cost(model: str, input_tokens: int, output_tokens: int) -> float:
+        return pricing.cost_usd(model, input_tokens, output_tokens, pricing.PROVIDER_OPENAI)
+
+    @staticmethod
+    def calculate_anthropic_cost(model: str, input_tokens: int, output_tokens: int) -> float:
+        return pricing.cost_usd(model, input_tokens, output_tokens, pricing.PROVIDER_ANTHROPIC)
+
+    @staticmethod
+    def calculate_google_cost(model: str, input_tokens: int, output_tokens: int) -> float:
+        return pricing.cost_usd(model, input_tokens, output_tokens, pricing.PROVIDER_GOOGLE)
+
+    # --- helpers -------------------------------------------------------------------------
+    def _check_user_id(self, user_id: Any) -> None:
+        if user_id is None:
+            self.telemetry.report(ValueError, "user_id is required (got None)")
+        elif not isinstance(user_id, (str, int)) or isinstance(user_id, bool):
+            self.telemetry.report(TypeError, f"user_id must be a str, not {type(user_id).__name__}")

@@ -1,0 +1,53 @@
+"""What content may leave the process, and how it is encoded on the way out.
+
+One policy per engine: whether content is captured at all, the per-string size limit, and
+which payload fields PII redaction scans. Secret redaction applies to every field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sentrial_otel.encoding import Encoded, Encoder
+from sentrial_otel.redaction import (
+    PiiConfig,
+    PiiRedactor,
+    combine,
+    is_secret_key,
+    redact_secrets,
+)
+
+
+class ContentPolicy:
+    """Content capture on/off, truncation and redaction, per payload field."""
+
+    def __init__(
+        self,
+        capture: bool = True,
+        max_string_length: int = 16 * 1024,
+        pii: PiiConfig | None = None,
+    ) -> None:
+        self.capture = capture
+        self.pii = PiiRedactor(pii) if pii is not None and pii.enabled else None
+        self._plain = Encoder(max_string_length, redact_secrets, is_secret_key)
+        self._with_pii = (
+            Encoder(
+                max_string_length,
+                combine((redact_secrets, self.pii.redact)),
+                is_secret_key,
+            )
+            if self.pii is not None
+            else self._plain
+        )
+
+    def encoder(self, field: str) -> Encoder:
+        """The encoder for one payload field (PII-redacting when that field is scanned)."""
+        if self.pii is not None and self.pii.applies_to(field):
+            return self._with_pii
+        return self._plain
+
+    def json(self, field: str, value: Any) -> Encoded:
+        return self.encoder(field).json(value)
+
+    def text(self, field: str, value: Any) -> Encoded:
+        return self.encoder(field).text(value)

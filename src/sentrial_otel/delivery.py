@@ -1,0 +1,211 @@
+"""Getting spans out of the process without ever holding up the agent.
+
+The SDK's BatchSpanProcessor logs one warning per dropped span when its queue is full (log
+spam exactly when things are already bad) and gives shutdown 30 s by default. This batch
+processor keeps the same shape (bounded queue, worker thread, batches) and adds what an
+agent needs: drops counted and reported once, a bounded shutdown budget after which
+in-flight retries are abandoned, and a readable summary of what was not delivered.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from opentelemetry.context import Context, attach, detach, set_value
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+try:  # the key moved between OpenTelemetry releases
+    from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
+except ImportError:  # pragma: no cover
+    _SUPPRESS_INSTRUMENTATION_KEY = "suppress_instrumentation"  # type: ignore[assignment]
+
+logger = logging.getLogger("sentrial")
+
+
+@dataclass
+class DeliveryStats:
+    """Counts of what happened to the spans handed to one processor."""
+
+    queued: int = 0
+    exported: int = 0
+    failed: int = 0
+    dropped_queue_full: int = 0
+    dropped_after_shutdown: int = 0
+    abandoned_at_shutdown: int = 0
+
+    @property
+    def undelivered(self) -> int:
+        return (
+            self.failed
+            + self.dropped_queue_full
+            + self.dropped_after_shutdown
+            + self.abandoned_at_shutdown
+        )
+
+    def summary(self) -> str:
+        parts = [f"{self.exported} delivered"]
+        if self.failed:
+            parts.append(f"{self.failed} failed to export")
+        if self.dropped_queue_full:
+            parts.append(f"{self.dropped_queue_full} dropped (queue full)")
+        if self.abandoned_at_shutdown:
+            parts.append(f"{self.abandoned_at_shutdown} still queued at shutdown")
+        if self.dropped_after_shutdown:
+            parts.append(f"{self.dropped_after_shutdown} ended after shutdown")
+        return ", ".join(parts)
+
+
+class DeliveryProcessor(SpanProcessor):
+    """A batching span processor with counted drops and a bounded shutdown."""
+
+    def __init__(
+        self,
+        exporter: SpanExporter,
+        *,
+        destination: str,
+        schedule_delay_s: float = 5.0,
+        max_export_batch_size: int = 512,
+        max_queue_size: int = 2048,
+        shutdown_timeout_s: float = 5.0,
+    ) -> None:
+        self.exporter = exporter
+        self.destination = destination
+        self.stats = DeliveryStats()
+        self._delay = max(schedule_delay_s, 0.0)
+        self._batch_size = max(max_export_batch_size, 1)
+        self._max_queue = max(max_queue_size, self._batch_size)
+        self._shutdown_timeout = shutdown_timeout_s
+        self._queue: collections.deque[ReadableSpan] = collections.deque()
+        self._lock = threading.Lock()
+        self._export_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._stopping = False
+        self._stopped = False
+        self._warned_full = False
+        self._warned_failure = False
+        self._worker = threading.Thread(
+            target=self._run, name="sentrial-otel-delivery", daemon=True
+        )
+        self._worker.start()
+
+    # --- SpanProcessor -------------------------------------------------------------------
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        pass
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if span.context is not None and not span.context.trace_flags.sampled:
+            return
+        warn = wake = False
+        with self._lock:
+            if self._stopping:
+                self.stats.dropped_after_shutdown += 1
+                return
+            if len(self._queue) >= self._max_queue:
+                self.stats.dropped_queue_full += 1
+                warn = not self._warned_full
+                self._warned_full = True
+            else:
+                self._queue.append(span)
+                self.stats.queued += 1
+                wake = len(self._queue) >= self._batch_size
+        if warn:
+            logger.warning(
+                "sentrial: the export queue to %s is full (%d spans); new spans are dropped "
+                "and counted until it drains. The summary at exit gives the total.",
+                self.destination,
+                self._max_queue,
+            )
+            return
+        if not self._stopping and wake:
+            self._wake.set()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        deadline = time.monotonic() + timeout_millis / 1000
+        while time.monotonic() < deadline:
+            if not self._export_batch(deadline):
+                return True
+        return not self._queue
+
+    def shutdown(self) -> None:
+        """Deliver what is queued within the budget, then give up on the rest."""
+        if self._stopping:
+            return
+        deadline = time.monotonic() + self._shutdown_timeout
+        self._stopping = True
+        self._wake.set()
+        # The worker drains the queue until the deadline.
+        self._worker.join(max(deadline - time.monotonic(), 0))
+        with self._lock:
+            left = len(self._queue)
+            self._queue.clear()
+            self.stats.abandoned_at_shutdown += left
+        self._stopped = True
+        # Ends an export still retrying (the OTLP exporters abort their backoff on this).
+        try:
+            self.exporter.shutdown()
+        except Exception:  # noqa: BLE001 - shutdown must not raise
+            logger.debug("sentrial: exporter shutdown failed", exc_info=True)
+        if self.stats.undelivered:
+            logger.warning(
+                "sentrial: %d spans were not delivered to %s (%s).",
+                self.stats.undelivered,
+                self.destination,
+                self.stats.summary(),
+            )
+
+    # --- worker --------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stopping:
+            self._wake.wait(self._delay)
+            self._wake.clear()
+            while self._export_batch(None) and not self._stopping:
+                if len(self._queue) < self._batch_size:
+                    break
+        # Shutdown: drain until the queue is empty (the caller bounds how long it waits).
+        while self._export_batch(None) and not self._stopped:
+            pass
+
+    def _export_batch(self, deadline: float | None) -> bool:
+        """Export one batch; False when there was nothing to export."""
+        with self._export_lock:
+            with self._lock:
+                if not self._queue:
+                    return False
+                batch = [
+                    self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))
+                ]
+            self._send(batch)
+        return True
+
+    def _send(self, batch: Sequence[ReadableSpan]) -> None:
+        # Our own export must not be traced by other instrumentation (urllib3, grpc...).
+        token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+        try:
+            result = self.exporter.export(batch)
+        except Exception:  # noqa: BLE001 - an exporter bug must not kill the worker
+            logger.debug("sentrial: exporter raised", exc_info=True)
+            result = SpanExportResult.FAILURE
+        finally:
+            detach(token)
+        if result is SpanExportResult.SUCCESS:
+            self.stats.exported += len(batch)
+            if self._warned_failure:
+                logger.info("sentrial: export to %s works again", self.destination)
+                self._warned_failure = False
+            return
+        self.stats.failed += len(batch)
+        if not self._warned_failure:
+            self._warned_failure = True
+            logger.warning(
+                "sentrial: could not export spans to %s; the agent is not affected. "
+                "Failed spans are counted and reported at exit.",
+                self.destination,
+            )

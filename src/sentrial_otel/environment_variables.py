@@ -1,0 +1,74 @@
+"""Environment variables this library reads, with what each one does.
+
+Precedence everywhere: an explicit argument, then our ``SENTRIAL_*`` variable, then the
+standard ``OTEL_*`` variable, then the default. docs/configuration.md is generated from the
+same facts (and a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+SENTRIAL_API_URL: Final = "SENTRIAL_API_URL"
+"""OTLP endpoint of a collector (base URL; ``/v1/traces`` is added for http/protobuf).
+Same as the ``api_url`` argument. Wins over ``OTEL_EXPORTER_OTLP_*ENDPOINT``."""
+
+SENTRIAL_API_KEY: Final = "SENTRIAL_API_KEY"
+"""API key sent as ``Authorization: Bearer <key>`` on every export. Never put in a span."""
+
+SENTRIAL_HOME: Final = "SENTRIAL_HOME"
+"""Directory of the embedded local store used when no endpoint is set (default ``./.sentrial``)."""
+
+SENTRIAL_SHUTDOWN_TIMEOUT: Final = "SENTRIAL_SHUTDOWN_TIMEOUT"
+"""Seconds the process may spend delivering queued spans at exit (default 5)."""
+
+SENTRIAL_MAX_CONTENT_LENGTH: Final = "SENTRIAL_MAX_CONTENT_LENGTH"
+"""Longest string kept inside a content attribute, in characters (default 16384)."""
+
+SENTRIAL_FAIL_SILENTLY: Final = "SENTRIAL_FAIL_SILENTLY"
+"""``false`` turns on strict mode (misuse raises) when ``fail_silently`` is not given."""
+
+OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+OTEL_EXPORTER_OTLP_PROTOCOL: Final = "OTEL_EXPORTER_OTLP_PROTOCOL"
+OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: Final = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+OTEL_EXPORTER_OTLP_HEADERS: Final = "OTEL_EXPORTER_OTLP_HEADERS"
+OTEL_EXPORTER_OTLP_TRACES_HEADERS: Final = "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
+OTEL_EXPORTER_OTLP_TIMEOUT: Final = "OTEL_EXPORTER_OTLP_TIMEOUT"
+OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: Final = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"
+OTEL_TRACES_EXPORTER: Final = "OTEL_TRACES_EXPORTER"
+OTEL_BSP_SCHEDULE_DELAY: Final = "OTEL_BSP_SCHEDULE_DELAY"
+OTEL_BSP_MAX_QUEUE_SIZE: Final = "OTEL_BSP_MAX_QUEUE_SIZE"
+OTEL_BSP_MAX_EXPORT_BATCH_SIZE: Final = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
+OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = (
+    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+)
+OTEL_SERVICE_NAME: Final = "OTEL_SERVICE_NAME"
+OTEL_RESOURCE_ATTRIBUTES: Final = "OTEL_RESOURCE_ATTRIBUTES"
+
+# name -> one-line description, for `sentrial-otel doctor` and the configuration docs.
+ALL: Final = {
+    SENTRIAL_API_URL: "collector endpoint (wins over OTEL_EXPORTER_OTLP_*ENDPOINT)",
+    SENTRIAL_API_KEY: "API key, sent as 'Authorization: Bearer <key>'",
+    SENTRIAL_HOME: "local store directory (default ./.sentrial)",
+    SENTRIAL_SHUTDOWN_TIMEOUT: "seconds allowed for delivery at exit (default 5)",
+    SENTRIAL_MAX_CONTENT_LENGTH: "longest string kept in content attributes (default 16384)",
+    SENTRIAL_FAIL_SILENTLY: "'false' makes misuse raise (default true)",
+    OTEL_EXPORTER_OTLP_ENDPOINT: "base OTLP endpoint ('/v1/traces' added for http)",
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "full OTLP traces endpoint, used as is",
+    OTEL_EXPORTER_OTLP_PROTOCOL: "'http/protobuf' (default) or 'grpc'",
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "protocol for traces only",
+    OTEL_EXPORTER_OTLP_HEADERS: "extra export headers, 'k1=v1,k2=v2'",
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS: "extra export headers for traces only",
+    OTEL_EXPORTER_OTLP_TIMEOUT: "seconds per export request, retries included (default 10)",
+    OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "the same, traces only",
+    OTEL_TRACES_EXPORTER: "'otlp', 'console' or 'none' (default: otlp with an endpoint, "
+    "else the local store)",
+    OTEL_BSP_SCHEDULE_DELAY: "batch delay in ms (default 5000)",
+    OTEL_BSP_MAX_QUEUE_SIZE: "spans held before dropping (default 2048)",
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "spans per export request (default 512)",
+    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: "NO_CONTENT/false turns content "
+    "capture off; SPAN_ONLY/SPAN_AND_EVENT/true keep it (default on)",
+    OTEL_SERVICE_NAME: "service.name of the resource",
+    OTEL_RESOURCE_ATTRIBUTES: "extra resource attributes, 'k1=v1,k2=v2'",
+}

@@ -1,0 +1,104 @@
+"""Choosing the span exporter that the settings ask for."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter, SpanExportResult
+
+from sentrial_otel.config import (
+    EXPORTER_CONSOLE,
+    EXPORTER_NONE,
+    EXPORTER_OTLP,
+    PROTOCOL_GRPC,
+    Settings,
+)
+
+logger = logging.getLogger("sentrial")
+
+
+class DiscardingExporter(SpanExporter):
+    """``OTEL_TRACES_EXPORTER=none``: spans are made (for context) but go nowhere."""
+
+    def export(self, spans: object) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+
+def describe_destination(settings: Settings) -> str:
+    if settings.exporter == EXPORTER_OTLP:
+        return f"{settings.endpoint} ({settings.protocol})"
+    if settings.exporter == EXPORTER_CONSOLE:
+        return "the console"
+    if settings.exporter == EXPORTER_NONE:
+        return "nowhere (OTEL_TRACES_EXPORTER=none)"
+    return f"the local store {settings.home}"
+
+
+def build_exporter(settings: Settings) -> tuple[SpanExporter, str]:
+    """The exporter for these settings and a human description of where spans go."""
+    if settings.exporter == EXPORTER_OTLP:
+        return _otlp_exporter(settings), describe_destination(settings)
+    if settings.exporter == EXPORTER_CONSOLE:
+        return _console_exporter(), describe_destination(settings)
+    if settings.exporter == EXPORTER_NONE:
+        return DiscardingExporter(), describe_destination(settings)
+    return _store_exporter(settings.home)
+
+
+def _otlp_exporter(settings: Settings) -> SpanExporter:
+    # Each export, retries included, is bounded by the timeout; the delivery processor
+    # runs it off the caller's thread and aborts it at shutdown.
+    if settings.protocol == PROTOCOL_GRPC:
+        try:
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+                OTLPSpanExporter as GrpcExporter,
+            )
+        except ImportError as error:
+            raise ImportError(
+                "OTLP over gRPC needs the grpc extra: pip install 'sentrial-otel[grpc]'"
+            ) from error
+        endpoint = settings.endpoint or "http://localhost:4317"
+        return GrpcExporter(
+            endpoint=endpoint,
+            insecure=endpoint.startswith("http://"),
+            headers=settings.export_headers,
+            timeout=settings.export_timeout_s,
+        )
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+        OTLPSpanExporter as HttpExporter,
+    )
+
+    return HttpExporter(
+        endpoint=settings.endpoint,
+        headers=settings.export_headers,
+        timeout=settings.export_timeout_s,
+    )
+
+
+def _console_exporter() -> SpanExporter:
+    try:
+        from sentrial_otel.console import SessionTreeConsoleExporter
+    except ImportError:
+        return ConsoleSpanExporter()
+    return SessionTreeConsoleExporter()
+
+
+def _store_exporter(home: Path) -> tuple[SpanExporter, str]:
+    from sentrial_otel.store import LocalStoreExporter, StoreError
+
+    try:
+        return LocalStoreExporter(home), f"the local store {home}"
+    except StoreError as error:
+        fallback = Path(tempfile.gettempdir()) / f"sentrial-{os.getuid()}"
+        logger.warning("sentrial: %s; writing to %s instead", error, fallback)
+        try:
+            return LocalStoreExporter(fallback), f"the local store {fallback}"
+        except StoreError as second:
+            logger.warning("sentrial: %s; spans will not be stored", second)
+            return DiscardingExporter(), "nowhere (the local store is unusable)"

@@ -1,0 +1,123 @@
+"""Session ids that carry their own trace: the id alone lets any process join the trace.
+
+A session id is a UUID; its 128 bits *are* the trace id, and the root span id is derived
+from them with a hash. So another process that only has the id string can parent events
+to the session's root span with no lookup. Ids that are not UUIDs (a caller's own) map to
+a trace id by hashing, which is just as deterministic.
+
+To make the root span take those ids, our tracer's id generator consults a context
+variable that is set only around the start of a session's root span.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import uuid
+from collections.abc import Iterator
+from contextvars import ContextVar
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+_PLANNED: ContextVar[tuple[int, int | None] | None] = ContextVar(
+    "sentrial_planned_ids", default=None
+)
+
+
+def new_session_id() -> str:
+    return str(uuid.uuid4())
+
+
+def trace_id_for(session_id: str) -> int:
+    """The trace id of a session: the UUID's bits, or a hash of any other string."""
+    try:
+        value = uuid.UUID(session_id).int
+    except (ValueError, AttributeError, TypeError):
+        value = int.from_bytes(
+            hashlib.sha256(b"sentrial-trace:" + str(session_id).encode("utf-8", "replace")).digest()[
+                :16
+            ],
+            "big",
+        )
+    return value or 1
+
+
+def root_span_id_for(session_id: str) -> int:
+    """The root span id of a session, derived from its trace id (never zero)."""
+    digest = hashlib.sha256(b"sentrial-root:" + trace_id_for(session_id).to_bytes(16, "big"))
+    return int.from_bytes(digest.digest()[:8], "big") or 1
+
+
+def root_span_context(session_id: str) -> SpanContext:
+    """The span context of a session's root, as any process can compute it."""
+    return SpanContext(
+        trace_id=trace_id_for(session_id),
+        span_id=root_span_id_for(session_id),
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+
+
+def traceparent_for(session_id: str) -> str:
+    """A W3C ``traceparent`` header value pointing at the session's root span."""
+    return f"00-{trace_id_for(session_id):032x}-{root_span_id_for(session_id):016x}-01"
+
+
+def remote_parent(trace_id_hex: str, span_id_hex: str | None) -> trace.Span | None:
+    """A non-recording parent span from hex ids a caller passed, or None if unusable."""
+    try:
+        trace_id = int(str(trace_id_hex).replace("-", ""), 16)
+        span_id = int(str(span_id_hex), 16) if span_id_hex else 0
+    except (TypeError, ValueError):
+        return None
+    if not 0 < trace_id < 2**128 or not 0 <= span_id < 2**64:
+        return None
+    if span_id == 0:
+        return None
+    return NonRecordingSpan(
+        SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    )
+
+
+class PlannedIdGenerator(IdGenerator):
+    """Gives the planned ids to the span being started, random ids otherwise."""
+
+    def __init__(self, fallback: IdGenerator | None = None) -> None:
+        self.fallback = fallback or RandomIdGenerator()
+
+    def generate_trace_id(self) -> int:
+        planned = _PLANNED.get()
+        if planned is not None:
+            return planned[0]
+        return self.fallback.generate_trace_id()
+
+    def generate_span_id(self) -> int:
+        planned = _PLANNED.get()
+        if planned is not None and planned[1] is not None:
+            return planned[1]
+        return self.fallback.generate_span_id()
+
+    def is_trace_id_random(self) -> bool:
+        return self.fallback.is_trace_id_random()
+
+
+@contextlib.contextmanager
+def planned_ids(trace_id: int, span_id: int | None) -> Iterator[None]:
+    """Within this block, the next span started by a planned tracer takes these ids."""
+    token = _PLANNED.set((trace_id, span_id))
+    try:
+        yield
+    finally:
+        _PLANNED.reset(token)
+
+
+def plan_ids_on(tracer: trace.Tracer) -> bool:
+    """Let an SDK tracer take planned ids; False for tracers that have no id generator."""
+    current = getattr(tracer, "id_generator", None)
+    if current is None:
+        return False
+    if not isinstance(current, PlannedIdGenerator):
+        tracer.id_generator = PlannedIdGenerator(current)  # type: ignore[attr-defined]
+    return True

@@ -1,0 +1,334 @@
+"""The engine: one configured pipeline (provider, tracer, content policy) and its sessions.
+
+Provider rules (DESIGN.md, "Coexist with existing OpenTelemetry"): an explicit
+``tracer_provider`` wins; else an application's global provider is reused and never
+replaced (we add an exporter to it only when the user named an endpoint to *us*, with
+``api_url`` / ``SENTRIAL_API_URL``); else we build one from the settings and install it
+globally, so that other instrumentation nests under sessions.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+
+from sentrial_otel import environment_variables as env
+from sentrial_otel import semconv as sc
+from sentrial_otel.config import Settings, resolve_settings
+from sentrial_otel.content import ContentPolicy
+from sentrial_otel.delivery import DeliveryProcessor
+from sentrial_otel.exporters import build_exporter
+from sentrial_otel.ids import plan_ids_on
+from sentrial_otel.misuse import MisuseReporter, logger
+from sentrial_otel.redaction import PiiConfig, pii_config_from
+from sentrial_otel.sessions import RemoteSession, Session, SessionHandle, current_session
+from sentrial_otel.stamping import install_session_stamping
+from sentrial_otel.version import __version__
+
+_PIPELINE_MARK = "_sentrial_export_key"
+_OWN_PIPELINES: dict[tuple[Any, ...], tuple[TracerProvider, DeliveryProcessor]] = {}
+_PIPELINE_LOCK = threading.Lock()
+_ENGINES: weakref.WeakSet[Telemetry] = weakref.WeakSet()
+_ATEXIT_REGISTERED = False
+
+
+def _is_configured(provider: trace.TracerProvider) -> bool:
+    """Whether the application (or we) already installed a real global provider."""
+    return not isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
+
+
+def _build_pipeline(settings: Settings) -> tuple[TracerProvider, DeliveryProcessor]:
+    exporter, destination = build_exporter(settings)
+    delivery = DeliveryProcessor(
+        exporter,
+        destination=destination,
+        schedule_delay_s=settings.batch.schedule_delay_s,
+        max_export_batch_size=settings.batch.max_export_batch_size,
+        max_queue_size=settings.batch.max_queue_size,
+        shutdown_timeout_s=settings.shutdown_timeout_s,
+    )
+    # We shut it down ourselves at exit, after ending abandoned sessions.
+    provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
+    provider.add_span_processor(delivery)
+    setattr(provider, _PIPELINE_MARK, settings.export_key())
+    return provider, delivery
+
+
+def _select_provider(
+    settings: Settings, explicit: trace.TracerProvider | None
+) -> tuple[trace.TracerProvider, DeliveryProcessor | None, bool]:
+    """(provider, our delivery processor if any, whether we own the provider)."""
+    if explicit is not None:
+        return explicit, None, False
+    key = settings.export_key()
+    with _PIPELINE_LOCK:
+        current = trace.get_tracer_provider()
+        if _is_configured(current):
+            ours = getattr(current, _PIPELINE_MARK, None)
+            if ours is None:
+                return current, _maybe_add_exporter(current, settings), False
+            if ours == key:
+                return current, _OWN_PIPELINES[key][1], True
+        if key in _OWN_PIPELINES:
+            provider, delivery = _OWN_PIPELINES[key]
+            return provider, delivery, True
+        provider, delivery = _build_pipeline(settings)
+        _OWN_PIPELINES[key] = (provider, delivery)
+        if not _is_configured(current):
+            trace.set_tracer_provider(provider)
+        else:
+            logger.info(
+                "sentrial: a second destination (%s) gets its own tracer provider; the "
+                "global one is left as it is",
+                delivery.destination,
+            )
+        return provider, delivery, True
+
+
+def _maybe_add_exporter(
+    provider: trace.TracerProvider, settings: Settings
+) -> DeliveryProcessor | None:
+    named_to_us = settings.endpoint_source in ("api_url argument", env.SENTRIAL_API_URL)
+    add = getattr(provider, "add_span_processor", None)
+    if not named_to_us or add is None:
+        return None
+    marks: dict[Any, DeliveryProcessor] = getattr(provider, "_sentrial_added", {})
+    key = settings.export_key()
+    if key not in marks:
+        exporter, destination = build_exporter(settings)
+        marks[key] = DeliveryProcessor(
+            exporter,
+            destination=destination,
+            schedule_delay_s=settings.batch.schedule_delay_s,
+            max_export_batch_size=settings.batch.max_export_batch_size,
+            max_queue_size=settings.batch.max_queue_size,
+            shutdown_timeout_s=settings.shutdown_timeout_s,
+        )
+        add(marks[key])
+        setattr(provider, "_sentrial_added", marks)
+    return marks[key]
+
+
+class Telemetry:
+    """A configured engine: where spans go, what they contain, and the open sessions."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        tracer_provider: trace.TracerProvider | None = None,
+        pii: Any = None,
+    ) -> None:
+        self.settings = settings or resolve_settings()
+        self.strict = not self.settings.fail_silently
+        self.report = MisuseReporter(self.strict)
+        pii_config: PiiConfig | None
+        try:
+            pii_config = pii_config_from(pii)
+        except TypeError as error:
+            self.report(TypeError, str(error))
+            pii_config = None
+        self.content = ContentPolicy(
+            capture=self.settings.capture_content,
+            max_string_length=self.settings.max_content_length,
+            pii=pii_config,
+        )
+        self.provider, self.delivery, self.owns_provider = _select_provider(
+            self.settings, tracer_provider
+        )
+        self.tracer = self.provider.get_tracer("sentrial_otel", __version__)
+        self.plans_ids = plan_ids_on(self.tracer)
+        if not self.plans_ids:
+            logger.info(
+                "sentrial: the tracer provider is not the OpenTelemetry SDK's; sessions "
+                "cannot be continued from another process by id alone"
+            )
+        install_session_stamping(self.provider)
+        self._sessions: dict[str, Session] = {}
+        self._sessions_lock = threading.Lock()
+        self._state = threading.local()
+        self._metrics = None
+        _register(self)
+
+    # --- sessions ------------------------------------------------------------------------
+    def start_session(
+        self,
+        agent_name: Any,
+        *,
+        name: Any = None,
+        user_id: Any = None,
+        session_id: str | None = None,
+        convo_id: Any = None,
+        parent_session_id: Any = None,
+        metadata: Any = None,
+        input: Any = None,  # noqa: A002
+    ) -> Session:
+        """Open a session: starts its root span ``invoke_agent {agent_name}``."""
+        session = Session(
+            self,
+            agent_name=agent_name,
+            name=name,
+            user_id=user_id,
+            session_id=session_id,
+            convo_id=convo_id,
+            parent_session_id=parent_session_id,
+            metadata=metadata,
+            input=input,
+        )
+        with self._sessions_lock:
+            self._sessions[session.session_id] = session
+        return session
+
+    @contextmanager
+    def session(self, agent_name: Any, **kwargs: Any) -> Iterator[Session]:
+        """``with telemetry.session("support-agent", user_id=...) as s:``; exceptions fail it."""
+        session = self.start_session(agent_name, **kwargs)
+        session.activate()
+        try:
+            yield session
+        except BaseException as error:
+            session.finish(success=False, error=error)
+            raise
+        finally:
+            session.finish()
+
+    def get_session(self, session_id: Any) -> SessionHandle:
+        """The open session with this id, or a handle that joins its trace from here."""
+        if not isinstance(session_id, str) or not session_id:
+            self.report(
+                TypeError if not isinstance(session_id, str) else ValueError,
+                f"session_id must be a non-empty str, got {session_id!r}",
+            )
+            session_id = str(session_id)
+        session = self._sessions.get(session_id)
+        if session is not None:
+            return session
+        return RemoteSession(self, session_id)
+
+    def open_session(self, session_id: str) -> Session | None:
+        return self._sessions.get(session_id)
+
+    def forget(self, session: Session) -> None:
+        with self._sessions_lock:
+            if self._sessions.get(session.session_id) is session:
+                del self._sessions[session.session_id]
+
+    def open_sessions(self) -> list[Session]:
+        with self._sessions_lock:
+            return list(self._sessions.values())
+
+    @staticmethod
+    def current_session() -> Session | None:
+        return current_session()
+
+    # --- per-thread state (Sentrial's update_state) -----------------------------------------
+    def update_state(self, key: Any, value: Any) -> None:
+        state = self._thread_state()
+        state[str(key)] = value
+
+    def _thread_state(self) -> dict[str, Any]:
+        state = getattr(self._state, "values", None)
+        if state is None:
+            state = self._state.values = {}
+            self._state.before = {}
+        return state
+
+    def state_attributes(self) -> dict[str, Any]:
+        """``sentrial.state.before/after`` for the next event, when any state was set."""
+        state = getattr(self._state, "values", None)
+        if not state or not self.content.capture:
+            return {}
+        before = self._state.before
+        after = dict(state)
+        self._state.before = after
+        encoder = self.content.encoder("state")
+        return {
+            sc.SENTRIAL_STATE_PREFIX + "before": encoder.json(before).value,
+            sc.SENTRIAL_STATE_PREFIX + "after": encoder.json(after).value,
+        }
+
+    # --- metrics (optional, no-op unless a meter provider is configured) -----------------------
+    def record_session_metrics(self, session: Session, success: bool, seconds: float, cost: float) -> None:
+        pass
+
+    # --- delivery ------------------------------------------------------------------------
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Export everything queued so far; returns False if that did not finish in time."""
+        flush = getattr(self.provider, "force_flush", None)
+        if flush is None:
+            return True
+        try:
+            return bool(flush(int(timeout_s * 1000)))
+        except Exception:  # noqa: BLE001
+            logger.debug("sentrial: flush failed", exc_info=True)
+            return False
+
+    def end_open_sessions(self) -> int:
+        """End every open session as abandoned; returns how many there were."""
+        sessions = self.open_sessions()
+        for session in sessions:
+            try:
+                session.finish(success=False, abandoned=True)
+            except Exception:  # noqa: BLE001 - exit must go on
+                logger.debug("sentrial: could not end session", exc_info=True)
+        return len(sessions)
+
+    def shutdown(self) -> None:
+        """End open sessions, deliver what is queued (within the budget) and stop."""
+        self.end_open_sessions()
+        if self.owns_provider:
+            _shutdown_provider(self.provider)
+        else:
+            if self.delivery is not None:
+                self.delivery.force_flush(int(self.settings.shutdown_timeout_s * 1000))
+            self.flush(self.settings.shutdown_timeout_s)
+
+
+def _shutdown_provider(provider: trace.TracerProvider) -> None:
+    key = getattr(provider, _PIPELINE_MARK, None)
+    with _PIPELINE_LOCK:
+        if key is not None and _OWN_PIPELINES.get(key, (None,))[0] is provider:
+            del _OWN_PIPELINES[key]
+    try:
+        provider.shutdown()  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001
+        logger.debug("sentrial: provider shutdown failed", exc_info=True)
+
+
+def _register(engine: Telemetry) -> None:
+    global _ATEXIT_REGISTERED
+    _ENGINES.add(engine)
+    if not _ATEXIT_REGISTERED:
+        _ATEXIT_REGISTERED = True
+        atexit.register(_at_exit)
+
+
+def _at_exit() -> None:
+    """Nothing lost at exit: end open sessions as abandoned, then deliver within budget."""
+    for engine in list(_ENGINES):
+        try:
+            engine.end_open_sessions()
+        except Exception:  # noqa: BLE001
+            pass
+    for engine in list(_ENGINES):
+        # An application's own provider flushes itself at exit; an exporter we added to it
+        # is ours to stop, within its budget.
+        if not engine.owns_provider and engine.delivery is not None:
+            try:
+                engine.delivery.shutdown()
+            except Exception:  # noqa: BLE001
+                pass
+    with _PIPELINE_LOCK:
+        providers = [provider for provider, _ in _OWN_PIPELINES.values()]
+    for provider in providers:
+        _shutdown_provider(provider)
+
