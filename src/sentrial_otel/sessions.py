@@ -335,9 +335,18 @@ class SessionHandle:
         _exception_event(target, kind, message, stack, {sc.GEN_AI_TOOL_NAME: tool})
         _status_error(target, kind, message)
         self.totals.add(errors=1)
+        if not owned:
+            self._note_error_on(target, kind)
         if owned:
             target.end()
         return self._event_result(target, self.session_id, "error")
+
+    def _note_error_on(self, span: trace.Span, error_type: str) -> None:
+        """Remember an error recorded on a span we do not end here (sessions override)."""
+
+    def _own_error_span(self) -> trace.Span | None:
+        """The span errors go to when no span of the session is current (sessions override)."""
+        return None
 
     def _error_target(self, trace_id: Any, span_id: Any) -> tuple[trace.Span, bool]:
         current = trace.get_current_span()
@@ -348,6 +357,9 @@ class SessionHandle:
             and context.trace_id == ids.trace_id_for(self.session_id)
         ):
             return current, False
+        own = self._own_error_span() if trace_id is None else None
+        if own is not None:
+            return own, False
         attrs = {
             **self._session_attributes(),
             sc.GEN_AI_AGENT_NAME: self.agent_name,
@@ -605,7 +617,7 @@ class Session(SessionHandle):
         self.user_id = coerce_name(user_id, "") or None
         self.convo_id = coerce_name(convo_id, "") or None
         self.parent_session_id = coerce_name(parent_session_id, "") or None
-        self.failed_by_error = False
+        self.root_error_type: str | None = None
         self.is_open = True
         self._end_lock = threading.Lock()
         self._previous: tuple[Any, Any] | None = None
@@ -651,6 +663,13 @@ class Session(SessionHandle):
 
     def _session_attributes(self) -> dict[str, Any]:
         return dict(self._stamp)
+
+    def _own_error_span(self) -> trace.Span | None:
+        return self.span if self.is_open else None
+
+    def _note_error_on(self, span: trace.Span, error_type: str) -> None:
+        if span is self.span:
+            self.root_error_type = error_type
 
     def root_context(self) -> otel_context.Context:
         return self.context
@@ -794,7 +813,7 @@ class Session(SessionHandle):
             if abandoned:
                 _status_error(span, sc.ERROR_TYPE_ABANDONED, "session still open at exit")
             elif not success and error is None:
-                _status_error(span, sc.ERROR_TYPE_SESSION_FAILED, reason_text)
+                _status_error(span, self.root_error_type or sc.ERROR_TYPE_SESSION_FAILED, reason_text)
             span.end(end_time=end_ns)
         finally:
             self.deactivate()

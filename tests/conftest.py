@@ -1,0 +1,89 @@
+"""Shared fixtures: an application-style global TracerProvider with an in-memory exporter.
+
+The global provider is set once per test process (OpenTelemetry allows it only once), the
+way an application would before importing sentrial; the facade then reuses it, which is
+itself one of the contracts under test. Each test starts with an empty exporter.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+_EXPORTER = InMemorySpanExporter()
+_PROVIDER = TracerProvider()
+_PROVIDER.add_span_processor(SimpleSpanProcessor(_EXPORTER))
+
+
+def _install_global_provider() -> None:
+    current = trace.get_tracer_provider()
+    if current is not _PROVIDER:
+        trace.set_tracer_provider(_PROVIDER)
+
+
+_install_global_provider()
+
+
+class SpanRecorder:
+    """The spans the global provider finished during one test, with lookup helpers."""
+
+    def __init__(self, exporter: InMemorySpanExporter) -> None:
+        self.exporter = exporter
+
+    def all(self) -> list[ReadableSpan]:
+        return list(self.exporter.get_finished_spans())
+
+    def named(self, name: str) -> list[ReadableSpan]:
+        return [span for span in self.all() if span.name == name]
+
+    def one(self, name: str) -> ReadableSpan:
+        found = self.named(name)
+        assert len(found) == 1, f"expected one span {name!r}, got {[s.name for s in self.all()]}"
+        return found[0]
+
+    def roots(self) -> list[ReadableSpan]:
+        return [span for span in self.all() if span.parent is None]
+
+
+@pytest.fixture
+def provider() -> TracerProvider:
+    return _PROVIDER
+
+
+@pytest.fixture
+def spans() -> Iterator[SpanRecorder]:
+    _EXPORTER.clear()
+    yield SpanRecorder(_EXPORTER)
+    _EXPORTER.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_internal_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail any test during which sentrial swallowed an internal error of its own."""
+    caplog.set_level(logging.WARNING, logger="sentrial")
+    yield
+    internal = [r for r in caplog.records if "internal error" in r.getMessage()]
+    assert not internal, f"sentrial logged internal errors: {[r.getMessage() for r in internal]}"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never write a store into the checkout, and never read the developer's endpoint."""
+    monkeypatch.setenv("SENTRIAL_HOME", str(tmp_path_factory.mktemp("sentrial-home")))
+    for name in (
+        "SENTRIAL_API_URL",
+        "SENTRIAL_API_KEY",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+    ):
+        monkeypatch.delenv(name, raising=False)
