@@ -589,10 +589,20 @@ class LlmCall:
 class RemoteSession(SessionHandle):
     """A session whose root span lives elsewhere; events join its trace by id alone."""
 
-    def __init__(self, engine: Telemetry, session_id: str) -> None:
+    def __init__(
+        self,
+        engine: Telemetry,
+        session_id: str,
+        agent_name: str | None = None,
+        stamp: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(engine, session_id)
-        self.agent_name = None
+        self.agent_name = agent_name
         self.is_open = False
+        self._stamp = dict(stamp) if stamp else {sc.SENTRIAL_SESSION_ID: session_id}
+
+    def _session_attributes(self) -> dict[str, Any]:
+        return dict(self._stamp)
 
 
 class Session(SessionHandle):

@@ -13,6 +13,7 @@ import atexit
 import logging
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -39,6 +40,7 @@ _OWN_PIPELINES: dict[tuple[Any, ...], tuple[TracerProvider, DeliveryProcessor]] 
 _PIPELINE_LOCK = threading.Lock()
 _ENGINES: weakref.WeakSet[Telemetry] = weakref.WeakSet()
 _ATEXIT_REGISTERED = False
+_RECENT_SESSIONS = 1024
 
 
 def _is_configured(provider: trace.TracerProvider) -> bool:
@@ -155,6 +157,8 @@ class Telemetry:
         install_session_stamping(self.provider)
         self._sessions: dict[str, Session] = {}
         self._sessions_lock = threading.Lock()
+        # Late events for sessions ended here keep their agent name and user id.
+        self._recent: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
         self._state = threading.local()
         self._metrics = None
         _register(self)
@@ -212,15 +216,22 @@ class Telemetry:
         session = self._sessions.get(session_id)
         if session is not None:
             return session
+        known = self._recent.get(session_id)
+        if known is not None:
+            return RemoteSession(self, session_id, known[0], known[1])
         return RemoteSession(self, session_id)
 
     def open_session(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
 
     def forget(self, session: Session) -> None:
+        """Drop an ended session, remembering its name and ids for late events."""
         with self._sessions_lock:
             if self._sessions.get(session.session_id) is session:
                 del self._sessions[session.session_id]
+            self._recent[session.session_id] = (session.agent_name, session._session_attributes())
+            while len(self._recent) > _RECENT_SESSIONS:
+                self._recent.popitem(last=False)
 
     def open_sessions(self) -> list[Session]:
         with self._sessions_lock:
