@@ -22,6 +22,7 @@ from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from sentrial_otel import events, ids
 from sentrial_otel import semconv as sc
+from sentrial_otel.content import ContentPolicy
 from sentrial_otel.encoding import coerce_name, finite_float
 from sentrial_otel.misuse import logger
 from sentrial_otel.pricing import cost_usd, infer_provider
@@ -54,11 +55,15 @@ def _exception_event(
     span.add_event(sc.EXCEPTION_EVENT, attributes)
 
 
-def _record_exception(span: trace.Span, error: BaseException) -> None:
+def _record_exception(span: trace.Span, error: BaseException, content: ContentPolicy) -> None:
+    """Exception event + ERROR status; message and stack pass PII and secret redaction."""
     error_type = type(error).__qualname__
-    stack = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    _exception_event(span, error_type, str(error), stack, {})
-    _status_error(span, error_type, str(error) or error_type)
+    message = content.text("error", str(error)).value
+    stack = content.text(
+        "error", "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    ).value
+    _exception_event(span, error_type, message, stack, {})
+    _status_error(span, error_type, message or error_type)
 
 
 def _guarded_end(end: Any) -> None:
@@ -232,6 +237,11 @@ class SessionHandle:
         span = self._event_span(f"{sc.OP_EXECUTE_TOOL} {name}", attrs, trace_id, span_id)
         if tool_error is not None:
             error_type, message = events.tool_error_details(tool_error)
+            if not self.engine.content.capture:
+                # The tool's error payload is content (SEMCONV: sentrial.tool.error is C).
+                message = error_type
+            else:
+                message = self.engine.content.text("error", message).value
             _exception_event(span, error_type, message, None, {sc.GEN_AI_TOOL_NAME: name})
             _status_error(span, error_type, message)
         span.end(end_time=None)
@@ -424,7 +434,7 @@ class SessionHandle:
             yield call
         except BaseException as error:
             if not call.ended:
-                _record_exception(call.span, error)
+                _record_exception(call.span, error, self.engine.content)
             raise
         finally:
             otel_context.detach(token)
@@ -506,7 +516,7 @@ class ToolCall:
     def end(self) -> None:
         engine = self.session.engine
         if self.error is not None:
-            _record_exception(self.span, self.error)
+            _record_exception(self.span, self.error, engine.content)
         elif self.result is not ToolCall._UNSET and engine.content.capture and self.result is not None:
             encoded = engine.content.encoder("tool_output").json_object(self.result, "result")
             self.span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT, encoded.value)
@@ -819,7 +829,7 @@ class Session(SessionHandle):
         try:
             span.set_attributes(attrs.finish())
             if error is not None:
-                _record_exception(span, error)
+                _record_exception(span, error, content)
             if abandoned:
                 _status_error(span, sc.ERROR_TYPE_ABANDONED, "session still open at exit")
             elif not success and error is None:

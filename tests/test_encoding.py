@@ -1,0 +1,119 @@
+"""Attribute encoding: valid compact JSON whatever the input, truncation inside the structure."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sentrial_otel.encoding import TRUNCATION_MARKER, Encoder, coerce_name, primitive_or_json
+
+encoder = Encoder(max_string_length=100)
+
+
+def test_compact_json_keeps_unicode():
+    assert encoder.json({"a": [1, 2], "é": "ü"}).value == '{"a":[1,2],"é":"ü"}'
+
+
+def test_bytes_sets_nan_and_objects():
+    class Thing:
+        def __repr__(self) -> str:
+            return "<Thing>"
+
+    value = json.loads(
+        encoder.json({"b": b"\x00\x01", "s": {3, 1}, "nan": math.nan, "inf": -math.inf, "o": Thing()}).value
+    )
+    assert value == {"b": "AAE=", "s": [1, 3], "nan": "nan", "inf": "-inf", "o": "<Thing>"}
+
+
+def test_dataclasses_and_pydantic_like_models_become_objects():
+    @dataclasses.dataclass
+    class Point:
+        x: int
+        y: int
+
+    class Model:
+        def model_dump(self) -> dict:
+            return {"k": "v"}
+
+    assert json.loads(encoder.json([Point(1, 2), Model()]).value) == [{"x": 1, "y": 2}, {"k": "v"}]
+
+
+def test_cycles_are_cut():
+    loop: dict = {"name": "a"}
+    loop["self"] = loop
+    items: list = [1]
+    items.append(items)
+    assert json.loads(encoder.json(loop).value) == {"name": "a", "self": "<cycle>"}
+    assert json.loads(encoder.json(items).value) == [1, "<cycle>"]
+
+
+def test_truncation_is_per_string_and_keeps_json_valid():
+    encoded = encoder.json({"long": "x" * 1000, "short": "ok"})
+    value = json.loads(encoded.value)
+    assert encoded.truncated
+    assert value["long"] == "x" * 100 + TRUNCATION_MARKER
+    assert value["short"] == "ok"
+
+
+def test_huge_containers_are_bounded():
+    encoded = Encoder(max_string_length=16).json({str(i): "y" * 16 for i in range(100_000)})
+    assert encoded.truncated
+    assert len(encoded.value) < 16 * 16 * 40
+    json.loads(encoded.value)
+
+
+def test_broken_repr_does_not_raise():
+    class Broken:
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    assert json.loads(encoder.json(Broken()).value) == "<unrepresentable Broken>"
+
+
+def test_lone_surrogates_are_replaced():
+    encoded = encoder.json({"s": "bad \ud800 char"})
+    encoded.value.encode("utf-8")  # would raise on a lone surrogate
+
+
+def test_json_object_wraps_and_parses():
+    obj = encoder.json_object
+    assert obj({"a": 1}, "input").value == '{"a":1}'
+    assert obj('{"a": 1}', "input").value == '{"a":1}'
+    assert obj("[1]", "input").value == '{"input":"[1]"}'
+    assert obj(5, "result").value == '{"result":5}'
+
+
+def test_metadata_primitives_and_big_ints():
+    assert primitive_or_json(True, encoder) == (True, False)
+    assert primitive_or_json(2**70, encoder) == (str(2**70), False)
+    assert primitive_or_json(math.inf, encoder) == ("inf", False)
+    assert primitive_or_json({"a": None}, encoder) == ('{"a":null}', False)
+
+
+def test_coerce_name():
+    assert coerce_name(None, "d") == "d"
+    assert coerce_name("  ", "d") == "d"
+    assert coerce_name(42, "d") == "42"
+    assert len(coerce_name("n" * 1000, "d")) == 256
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.binary(),
+    lambda children: st.lists(children, max_size=5)
+    | st.dictionaries(st.text(max_size=5), children, max_size=5)
+    | st.frozensets(st.integers(), max_size=5),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_any_value_encodes_to_valid_bounded_json(value):
+    encoded = Encoder(max_string_length=50).json(value)
+    json.loads(encoded.value)
+    encoded.value.encode("utf-8")
+    assert len(encoded.value) <= 50 * 16 * 8 + 1000
