@@ -27,6 +27,34 @@ except ImportError:  # pragma: no cover
 
 logger = logging.getLogger("sentrial")
 
+_WORKER_THREAD_NAME = "sentrial-otel-delivery"
+# The OTLP exporters log a warning per retry of every batch; while the collector is down
+# that is a line every second or two. From our worker thread those lines are replaced by our
+# own once-only warning and the exit summary (sentrial at DEBUG level lets them through).
+_EXPORTER_LOGGERS = (
+    "opentelemetry.exporter.otlp.common.http",
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.http._common",
+    "opentelemetry.exporter.otlp.proto.grpc.exporter",
+    "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.common._internal",
+)
+
+
+class _QuietWorkerFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != _WORKER_THREAD_NAME or logger.isEnabledFor(logging.DEBUG)
+
+
+_QUIET_FILTER = _QuietWorkerFilter()
+
+
+def _quiet_exporter_retries() -> None:
+    for name in _EXPORTER_LOGGERS:
+        target = logging.getLogger(name)
+        if _QUIET_FILTER not in target.filters:
+            target.addFilter(_QUIET_FILTER)
+
 
 @dataclass
 class DeliveryStats:
@@ -89,11 +117,11 @@ class DeliveryProcessor(SpanProcessor):
         self._idle.set()
         self._stopping = False
         self._stopped = False
+        self._in_flight = 0
         self._warned_full = False
         self._warned_failure = False
-        self._worker = threading.Thread(
-            target=self._run, name="sentrial-otel-delivery", daemon=True
-        )
+        _quiet_exporter_retries()
+        self._worker = threading.Thread(target=self._run, name=_WORKER_THREAD_NAME, daemon=True)
         self._worker.start()
 
     # --- SpanProcessor -------------------------------------------------------------------
@@ -144,7 +172,9 @@ class DeliveryProcessor(SpanProcessor):
         # The worker drains the queue until the deadline.
         self._worker.join(max(deadline - time.monotonic(), 0))
         with self._lock:
-            left = len(self._queue)
+            # Still queued, plus a batch whose export is still retrying (it is aborted below
+            # and will not be counted again).
+            left = len(self._queue) + self._in_flight
             self._queue.clear()
             self.stats.abandoned_at_shutdown += left
         self._stopped = True
@@ -182,7 +212,11 @@ class DeliveryProcessor(SpanProcessor):
                 batch = [
                     self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))
                 ]
-            self._send(batch)
+                self._in_flight = len(batch)
+            try:
+                self._send(batch)
+            finally:
+                self._in_flight = 0
         return True
 
     def _send(self, batch: Sequence[ReadableSpan]) -> None:
@@ -195,6 +229,8 @@ class DeliveryProcessor(SpanProcessor):
             result = SpanExportResult.FAILURE
         finally:
             detach(token)
+        if self._stopped:
+            return  # counted as abandoned by shutdown()
         if result is SpanExportResult.SUCCESS:
             self.stats.exported += len(batch)
             if self._warned_failure:

@@ -14,8 +14,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+# No NullHandler on purpose: with no logging configured, Python's last-resort handler shows
+# our warnings (a dead collector, spans not delivered) on stderr, as the OpenTelemetry SDK's.
 logger = logging.getLogger("sentrial")
-logger.addHandler(logging.NullHandler())
 
 F = TypeVar("F", bound=Callable[..., Any])
 
