@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -118,13 +119,12 @@ def replay_command(ctx: click.Context, session_id: str, speed: float, step: bool
     start = session.summary.start_ns
     events = ordered_events(session)
     click.echo("\n".join(session_header(session)))
-    stdin = click.get_text_stream("stdin")
     previous_ns = start
     for number, (span, kind) in enumerate(events, 1):
         if step and number > 1:
             click.echo(click.style(f"-- step {number}/{len(events)}: Enter to go on, q to stop",
                                    dim=True), nl=False)
-            answer = stdin.readline()
+            answer = sys.stdin.readline()
             click.echo()
             if answer.strip().lower() == "q":
                 return
