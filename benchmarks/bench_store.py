@@ -1,0 +1,185 @@
+"""Benchmark: ``sentrial-otel sessions list`` over a large local store.
+
+Builds a store of N sessions (default 100,000 x 10 spans = 1M spans) in the collector
+file format, rotated at 64 MiB like ``LocalStoreExporter``, then times the CLI in fresh
+subprocesses and reports each run's peak memory (``ru_maxrss``):
+
+1. ``sessions list`` cold (no index yet: every span is parsed once, indexes written)
+2. ``sessions list`` warm (indexes only)
+3. ``sessions list --agent ... --status failed`` warm
+4. ``sessions list`` after 1,000 more sessions were appended (incremental index)
+5. ``sessions show <id>`` (reads only the files holding that trace)
+
+One session is recorded with the real SDK and ``LocalStoreExporter``; the store is made of
+copies of it with fresh ids, times and session ids (writing 1M spans through the SDK
+would only measure the SDK).
+
+Usage::
+
+    python benchmarks/bench_store.py [--sessions 100000] [--dir /tmp/bench-store] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "src"), str(REPO)]
+
+from sentrial_otel.store import LocalStoreExporter  # noqa: E402
+from sentrial_otel.store.layout import ACTIVE_FILE  # noqa: E402
+from tests.session_builder import (  # noqa: E402
+    BASE_NS,
+    SECOND,
+    SessionSpec,
+    make_provider,
+    record_session,
+)
+
+ROTATE_BYTES = 64 * 1024 * 1024
+AGENTS = ("support-agent", "billing-agent", "research-agent", "triage-agent")
+
+
+def template_session(work: Path) -> list[dict]:
+    """One real 10-span session as OTLP/JSON documents (one per span, as written)."""
+    store = work / "template"
+    provider = make_provider(LocalStoreExporter(store))
+    record_session(provider, SessionSpec("template-session", tools=5, decisions=2,
+                                         llm_calls=2, outcome="failed"))
+    provider.shutdown()
+    lines = (store / ACTIVE_FILE).read_bytes().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def one_line_per_session(documents: list[dict]) -> dict:
+    """All spans of the session in one request, as a batch span processor writes them."""
+    merged = json.loads(json.dumps(documents[0]))
+    spans = merged["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    for document in documents[1:]:
+        spans.extend(document["resourceSpans"][0]["scopeSpans"][0]["spans"])
+    return merged
+
+
+def build_store(directory: Path, sessions: int, template: dict, first: int = 0,
+                rotate: bool = True) -> None:
+    rng = random.Random(first)
+    spans = template["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    times = [(int(s["startTimeUnixNano"]) - BASE_NS, int(s["endTimeUnixNano"]) - BASE_NS)
+             for s in spans]
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    active = directory / ACTIVE_FILE
+    out = open(active, "ab")
+    rotated = len(list(directory.glob("spans-*.jsonl")))
+    originals = [(s["spanId"], s.get("parentSpanId")) for s in spans]
+    for i in range(first, first + sessions):
+        trace_id = f"{rng.getrandbits(128):032x}"
+        ids = {span_id: f"{rng.getrandbits(64):016x}" for span_id, _ in originals}
+        start = BASE_NS + i * 30 * SECOND
+        session_id = f"session-{i:08d}"
+        success = i % 3 == 0
+        for span, (begin, end), (span_id, parent_id) in zip(spans, times, originals):
+            span["traceId"] = trace_id
+            span["spanId"] = ids[span_id]
+            if parent_id:
+                span["parentSpanId"] = ids[parent_id]
+            span["startTimeUnixNano"] = str(start + begin)
+            span["endTimeUnixNano"] = str(start + end)
+            for kv in span.get("attributes", ()):
+                if kv["key"] == "sentrial.session.id":
+                    kv["value"] = {"stringValue": session_id}
+                elif kv["key"] == "gen_ai.agent.name":
+                    kv["value"] = {"stringValue": AGENTS[i % len(AGENTS)]}
+                elif kv["key"] == "user.id":
+                    kv["value"] = {"stringValue": f"user-{i % 1000}"}
+                elif kv["key"] == "sentrial.session.success":
+                    kv["value"] = {"boolValue": success}
+        out.write(json.dumps(template, separators=(",", ":")).encode() + b"\n")
+        if rotate and out.tell() >= ROTATE_BYTES:
+            out.close()
+            active.rename(directory / f"spans-20250101T000000000000Z-{rotated}.jsonl")
+            rotated += 1
+            out = open(active, "ab")
+    out.close()
+
+
+def timed(args: list[str], store: Path) -> tuple[float, float, str]:
+    """Run the CLI in a fresh process: (seconds, peak RSS in MiB, stdout)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    # The child reports its own peak memory at exit (ru_maxrss is in KiB on Linux).
+    launcher = (
+        "import atexit, resource, sys\n"
+        "atexit.register(lambda: sys.stderr.write("
+        "'MAXRSS %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+        "from sentrial_otel.cli import main\n"
+        "main(prog_name='sentrial-otel')\n"
+    )
+    started = time.perf_counter()
+    process = subprocess.run(
+        [sys.executable, "-c", launcher, "--store", str(store), *args],
+        capture_output=True, env=env, check=False,
+    )
+    elapsed = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"{args} failed: {process.stderr.decode()}")
+    peak_kib = int(process.stderr.decode().rsplit("MAXRSS", 1)[1])
+    return elapsed, peak_kib / 1024, process.stdout.decode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the store afterwards")
+    options = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-store-"))
+    store = options.dir or work / "store"
+    try:
+        template = one_line_per_session(template_session(work))
+        started = time.perf_counter()
+        build_store(store, options.sessions, template)
+        files = sorted(store.glob("spans*.jsonl"))
+        size = sum(f.stat().st_size for f in files)
+        spans = options.sessions * len(template["resourceSpans"][0]["scopeSpans"][0]["spans"])
+        print(f"store: {options.sessions:,} sessions, {spans:,} spans, {len(files)} files, "
+              f"{size / 2**20:,.0f} MiB (built in {time.perf_counter() - started:.1f}s)")
+
+        runs = [
+            ("sessions list (cold: builds the index)", ["sessions", "list", "--limit", "20"]),
+            ("sessions list (warm)", ["sessions", "list", "--limit", "20"]),
+            ("sessions list --agent --status (warm)",
+             ["sessions", "list", "--agent", "billing-agent", "--status", "failed",
+              "--limit", "20"]),
+        ]
+        for label, args in runs:
+            seconds, peak, _ = timed(args, store)
+            print(f"{label:<48} {seconds:7.2f}s  peak RSS {peak:6.0f} MiB")
+
+        build_store(store, 1000, template, first=options.sessions, rotate=False)
+        seconds, peak, _ = timed(["sessions", "list", "--limit", "20"], store)
+        print(f"{'sessions list (after +1,000 sessions appended)':<48} {seconds:7.2f}s  "
+              f"peak RSS {peak:6.0f} MiB")
+        _, _, output = timed(["sessions", "list", "--json", "--limit", "1"], store)
+        newest = json.loads(output)[0]["session_id"]
+        seconds, peak, _ = timed(["sessions", "show", f"session-{options.sessions // 2:08d}"],
+                                 store)
+        print(f"{'sessions show <id>':<48} {seconds:7.2f}s  peak RSS {peak:6.0f} MiB")
+        assert newest == f"session-{options.sessions + 999:08d}", newest
+    finally:
+        if not options.keep:
+            shutil.rmtree(work, ignore_errors=True)
+            if options.dir:
+                shutil.rmtree(options.dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""The ``sentrial-otel`` command: browse, replay and export the local session store.
+
+Exit codes: 0 ok, 1 not found or failed, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from sentrial_otel.cli.demo import demo_command
+from sentrial_otel.cli.doctor import doctor_command
+from sentrial_otel.cli.export import export_command
+from sentrial_otel.cli.options import DEFAULT_STORE, STORE_ENV
+from sentrial_otel.cli.sessions import sessions_group
+
+__all__ = ["main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path),
+              envvar=STORE_ENV, default=DEFAULT_STORE, show_default=True, show_envvar=True,
+              help="The local store directory.")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens (to stderr).")
+@click.version_option(package_name="sentrial-otel", message="%(prog)s %(version)s")
+def main(store: Path, verbose: bool) -> None:
+    """Browse, replay and export agent sessions recorded by sentrial-otel."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+main.add_command(sessions_group)
+main.add_command(export_command)
+main.add_command(doctor_command)
+main.add_command(demo_command)

@@ -1,0 +1,85 @@
+"""``sentrial-otel demo``: an offline example agent recorded into the store, then shown.
+
+It is written against the Sentrial-compatible facade (``import sentrial``), as a user of
+the Sentrial SDK would write it: one successful session with tool calls and a decision,
+and one failed session. The facade is imported lazily so the CLI works without it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from sentrial_otel.cli.options import STORE_ENV, store_path
+
+
+def run_demo_agent() -> list[str]:
+    """Record the demo sessions through the ``sentrial`` facade; return their ids."""
+    import sentrial  # the facade: imported here so the CLI never needs it to start
+
+    client = sentrial.SentrialClient()
+    recorded = []
+
+    sid = client.create_session(
+        name="Order status", agent_name="support-agent", user_id="demo-user",
+        convo_id="demo-convo",
+    )
+    client.track_tool_call(
+        session_id=sid, tool_name="search_orders",
+        tool_input={"customer": "demo-user"},
+        tool_output={"orders": [{"id": "A1001", "status": "shipped"}]},
+        reasoning="The user asks where their order is; look it up first.",
+        estimated_cost=0.0004, token_count=42,
+    )
+    client.track_decision(
+        session_id=sid, reasoning="The order has shipped; answer with the tracking link.",
+        alternatives=["escalate to a human", "answer directly"], confidence=0.92,
+    )
+    client.track_tool_call(
+        session_id=sid, tool_name="get_tracking_link", tool_input={"order_id": "A1001"},
+        tool_output={"url": "https://example.com/track/A1001"}, estimated_cost=0.0002,
+    )
+    client.complete_session(
+        session_id=sid, success=True, user_input="Where is my order?",
+        assistant_output="Order A1001 has shipped: https://example.com/track/A1001",
+        prompt_tokens=120, completion_tokens=40,
+    )
+    recorded.append(sid)
+
+    failed = client.create_session(
+        name="Refund", agent_name="billing-agent", user_id="demo-user",
+    )
+    client.track_tool_call(
+        session_id=failed, tool_name="issue_refund", tool_input={"order_id": "A1001"},
+        tool_output=None, tool_error={"message": "payment API timed out", "type": "Timeout"},
+    )
+    client.complete_session(
+        session_id=failed, success=False, failure_reason="payment API timed out",
+    )
+    recorded.append(failed)
+    client.flush()
+    client.shutdown()
+    return [sid for sid in recorded if sid]
+
+
+@click.command("demo")
+@click.pass_context
+def demo_command(ctx: click.Context) -> None:
+    """Run a bundled offline example agent into the store, then list and show it."""
+    directory = store_path(ctx)
+    # The engine writes to the local store named by SENTRIAL_HOME when no collector is set.
+    os.environ[STORE_ENV] = str(directory.absolute())
+    try:
+        session_ids = run_demo_agent()
+    except ImportError as error:
+        click.echo(f"Error: the demo needs the `sentrial` facade ({error}).", err=True)
+        ctx.exit(1)
+    from sentrial_otel.cli.sessions import list_command, show_command
+
+    click.echo(click.style(f"Recorded {len(session_ids)} sessions in {directory}.\n",
+                           bold=True))
+    ctx.invoke(list_command, limit=10, as_json=False)
+    for session_id in session_ids:
+        click.echo()
+        ctx.invoke(show_command, session_id=session_id, as_json=False)

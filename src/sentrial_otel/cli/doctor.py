@@ -1,0 +1,93 @@
+"""``sentrial-otel doctor``: what the engine would do with spans here, and why."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sentrial_otel.cli.formatting import echo_json
+from sentrial_otel.cli.options import STORE_ENV, store_path
+from sentrial_otel.cli.settings import read_export_settings
+from sentrial_otel.store import data_files, load_summaries
+
+
+def collector_answers(host: str, port: int, timeout: float) -> tuple[bool, str]:
+    """Whether a TCP connection to ``host:port`` opens within ``timeout`` seconds."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True, f"{host}:{port} accepts connections"
+    except OSError as error:
+        return False, f"{host}:{port} does not answer ({error})"
+
+
+def store_report(directory: Path) -> dict[str, Any]:
+    """Path, existence, size on disk, file and session counts of the store."""
+    files = data_files(directory)
+    size = sum(p.stat().st_size for p in directory.rglob("*") if p.is_file()) if (
+        directory.is_dir()) else 0
+    return {
+        "path": str(directory.absolute()),
+        "exists": directory.is_dir(),
+        "size_bytes": size,
+        "files": len(files),
+        "sessions": len(load_summaries(directory)) if files else 0,
+    }
+
+
+@click.command("doctor")
+@click.option("--timeout", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
+              help="Seconds to wait for the collector to accept a connection.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def doctor_command(ctx: click.Context, timeout: float, as_json: bool) -> None:
+    """Show which exporter and endpoint are in effect and why, and check them.
+
+    Exits 1 when the configured collector does not answer.
+    """
+    settings = read_export_settings()
+    reachable: bool | None = None
+    reach_detail = "no collector configured"
+    target = settings.host_port if settings.exporter == "otlp" else None
+    if target:
+        reachable, reach_detail = collector_answers(*target, timeout=timeout)
+    store = store_report(store_path(ctx))
+    report = {
+        "exporter": settings.exporter,
+        "exporter_reason": settings.exporter_reason,
+        "endpoint": settings.endpoint,
+        "endpoint_reason": settings.endpoint_reason,
+        "protocol": settings.protocol,
+        "protocol_reason": settings.protocol_reason,
+        "collector_reachable": reachable,
+        "collector_detail": reach_detail,
+        "api_key_present": settings.api_key_present,
+        "capture_content": settings.capture_content,
+        "capture_content_reason": settings.capture_content_reason,
+        "store": store,
+    }
+    if as_json:
+        echo_json(report)
+    else:
+        ok, bad = click.style("ok", fg="green"), click.style("FAIL", fg="red")
+        lines = [
+            f"exporter:        {settings.exporter}  ({settings.exporter_reason})",
+            f"endpoint:        {settings.endpoint or '-'}  ({settings.endpoint_reason})",
+            f"protocol:        {settings.protocol}  ({settings.protocol_reason})",
+            f"collector:       {ok if reachable else bad if reachable is False else '-'}  "
+            f"({reach_detail})",
+            "api key:         " + ("SENTRIAL_API_KEY is set" if settings.api_key_present
+                                   else "SENTRIAL_API_KEY is not set"),
+            f"content capture: {'on' if settings.capture_content else 'off'}  "
+            f"({settings.capture_content_reason})",
+            f"local store:     {store['path']}"
+            + ("" if store["exists"] else "  (does not exist yet)")
+            + f"  (from --store / {STORE_ENV} / default ./.sentrial)",
+            f"                 {store['size_bytes']} bytes in {store['files']} files, "
+            f"{store['sessions']} sessions",
+        ]
+        click.echo("\n".join(lines))
+    if reachable is False:
+        ctx.exit(1)

@@ -1,0 +1,176 @@
+"""One stored span as an *event* of a session: what ``show`` prints and ``replay`` steps.
+
+Content attributes are JSON strings on the wire (SEMCONV.md); they are decoded here for
+display and for ``--json`` output.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from sentrial_otel import semconv as sc
+from sentrial_otel.cli.formatting import cost_text, duration_text, status_text, value_text
+from sentrial_otel.store.records import SpanRecord, parse_json_attribute
+from sentrial_otel.store.sessions import Session
+
+KIND_SESSION = "session"
+KIND_TOOL = "tool"
+KIND_DECISION = "decision"
+KIND_LLM = "llm"
+KIND_AGENT = "agent"
+KIND_OTHER = "span"
+
+# (label, attribute) pairs shown under an event, in this order, when present.
+_DETAILS: tuple[tuple[str, str], ...] = (
+    ("input", sc.GEN_AI_INPUT_MESSAGES),
+    ("system", sc.GEN_AI_SYSTEM_INSTRUCTIONS),
+    ("arguments", sc.GEN_AI_TOOL_CALL_ARGUMENTS),
+    ("result", sc.GEN_AI_TOOL_CALL_RESULT),
+    ("output", sc.GEN_AI_OUTPUT_MESSAGES),
+    ("reasoning", sc.SENTRIAL_TOOL_REASONING),
+    ("reasoning", sc.SENTRIAL_DECISION_REASONING),
+    ("alternatives", sc.SENTRIAL_DECISION_ALTERNATIVES),
+    ("chosen", sc.SENTRIAL_DECISION_CHOSEN),
+    ("confidence", sc.SENTRIAL_DECISION_CONFIDENCE),
+    ("tool error", sc.SENTRIAL_TOOL_ERROR),
+    ("failure", sc.SENTRIAL_SESSION_FAILURE_REASON),
+    ("error type", sc.ERROR_TYPE),
+)
+
+
+def event_kind(span: SpanRecord, root: SpanRecord | None) -> str:
+    """What the span stands for in the session."""
+    if span is root:
+        return KIND_SESSION
+    operation = span.attributes.get(sc.GEN_AI_OPERATION_NAME)
+    if operation == sc.OP_EXECUTE_TOOL:
+        return KIND_TOOL
+    if operation in sc.LLM_OPERATIONS:
+        return KIND_LLM
+    if span.attributes.get(sc.SENTRIAL_SPAN_KIND) == sc.SPAN_KIND_DECISION:
+        return KIND_DECISION
+    if operation == sc.OP_INVOKE_AGENT:
+        return KIND_AGENT
+    return KIND_OTHER
+
+
+def span_tokens(span: SpanRecord) -> int | None:
+    """Tokens the span reports (the session total on a root), or None."""
+    attrs = span.attributes
+    for key in (sc.SENTRIAL_SESSION_TOTAL_TOKENS, sc.SENTRIAL_USAGE_TOTAL_TOKENS):
+        if isinstance(attrs.get(key), int):
+            return int(attrs[key])
+    parts = [attrs.get(sc.GEN_AI_USAGE_INPUT_TOKENS), attrs.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)]
+    if any(isinstance(p, int) for p in parts):
+        return sum(p for p in parts if isinstance(p, int))
+    return None
+
+
+def span_cost(span: SpanRecord) -> float | None:
+    """Cost in USD the span reports (the session total on a root), or None."""
+    for key in (sc.SENTRIAL_SESSION_COST_USD, sc.SENTRIAL_COST_USD):
+        value = span.attributes.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return None
+
+
+def event_title(span: SpanRecord, kind: str) -> str:
+    """``TOOL search_orders``, ``LLM chat gpt-4o (openai)``, ``DECISION agent`` ..."""
+    attrs = span.attributes
+    if kind == KIND_TOOL:
+        return f"TOOL {attrs.get(sc.GEN_AI_TOOL_NAME, span.name)}"
+    if kind == KIND_LLM:
+        provider = attrs.get(sc.GEN_AI_PROVIDER_NAME)
+        return f"LLM {span.name}" + (f" ({provider})" if provider else "")
+    if kind == KIND_DECISION:
+        return f"DECISION {attrs.get(sc.GEN_AI_AGENT_NAME, '')}".rstrip()
+    if kind == KIND_SESSION:
+        return f"SESSION {attrs.get(sc.GEN_AI_AGENT_NAME, span.name)}"
+    if kind == KIND_AGENT:
+        return f"AGENT {attrs.get(sc.GEN_AI_AGENT_NAME, span.name)}"
+    return span.name
+
+
+def event_lines(span: SpanRecord, kind: str, session_start_ns: int) -> list[str]:
+    """The event as text: a title line, then one indented line per detail."""
+    offset = (span.start_ns - session_start_ns) / 1e9
+    title = click.style(event_title(span, kind), bold=True)
+    status = f"  {click.style('✗ error', fg='red')}" if span.is_error else ""
+    lines = [f"+{offset:8.3f}s  {title}  ({duration_text(span.duration_ns)}){status}"]
+    indent = " " * 12
+    for label, key in _DETAILS:
+        if key in span.attributes:
+            value = parse_json_attribute(span.attributes[key])
+            if key == sc.SENTRIAL_DECISION_ALTERNATIVES and isinstance(value, list):
+                text = ", ".join(map(str, value))
+            elif key == sc.SENTRIAL_DECISION_CONFIDENCE and isinstance(value, float):
+                text = f"{value:.2f}"
+            else:
+                text = value_text(value, indent + " " * (len(label) + 2))
+            lines.append(f"{indent}{click.style(label + ':', fg='cyan')} {text}")
+    if span.status_message and span.is_error:
+        lines.append(f"{indent}{click.style('error:', fg='red')} {span.status_message}")
+    for event in span.events:
+        if event.name == sc.EXCEPTION_EVENT:
+            lines.append(
+                f"{indent}{click.style('exception:', fg='red')} "
+                f"{event.attributes.get(sc.EXCEPTION_TYPE, '')}: "
+                f"{event.attributes.get(sc.EXCEPTION_MESSAGE, '')}"
+            )
+    usage = []
+    tokens, cost = span_tokens(span), span_cost(span)
+    inputs = span.attributes.get(sc.GEN_AI_USAGE_INPUT_TOKENS)
+    outputs = span.attributes.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
+    if kind == KIND_LLM and isinstance(inputs, int) and isinstance(outputs, int):
+        usage.append(f"{inputs} in / {outputs} out tokens")
+    elif tokens is not None:
+        usage.append(f"{tokens} tokens")
+    if cost is not None:
+        usage.append(cost_text(cost))
+    if usage:
+        lines.append(f"{indent}{' · '.join(usage)}")
+    return lines
+
+
+def event_json(span: SpanRecord, kind: str, session_start_ns: int) -> dict[str, Any]:
+    """The event for ``--json``: content attributes decoded from their JSON strings."""
+    return {
+        "kind": kind,
+        "name": span.name,
+        "span_id": span.span_id,
+        "parent_span_id": span.parent_span_id or None,
+        "offset_s": round((span.start_ns - session_start_ns) / 1e9, 9),
+        "duration_s": round(span.duration_ns / 1e9, 9),
+        "error": span.status_message or (True if span.is_error else None),
+        "tokens": span_tokens(span),
+        "cost_usd": span_cost(span),
+        "attributes": {k: parse_json_attribute(v) for k, v in span.attributes.items()},
+        "events": [
+            {"name": e.name, "offset_s": round((e.time_ns - session_start_ns) / 1e9, 9),
+             "attributes": e.attributes}
+            for e in span.events
+        ],
+    }
+
+
+def session_header(session: Session) -> list[str]:
+    """The lines above the events: identity, outcome and totals."""
+    summary = session.summary
+    lines = [
+        click.style(f"Session {summary.display_id}", bold=True) + f"  (trace {summary.trace_id})",
+        f"  agent {summary.agent or '-'} · user {summary.user or '-'}"
+        + (f" · conversation {summary.convo}" if summary.convo else ""),
+        f"  {status_text(summary.status)} · {duration_text(summary.duration_ns)} · "
+        f"{summary.llm_calls} LLM calls · {summary.tool_calls} tool calls · "
+        f"{summary.decisions} decisions · {summary.tokens} tokens · {cost_text(summary.cost)}",
+    ]
+    return lines
+
+
+def ordered_events(session: Session) -> list[tuple[SpanRecord, str]]:
+    """The session's spans with their kinds, in time order (root first)."""
+    root = session.root
+    return [(span, event_kind(span, root)) for span in session.spans]

@@ -1,0 +1,50 @@
+"""The local session store: OTLP/JSON lines on disk, readable by the collector and the CLI.
+
+Writing: :class:`LocalStoreExporter` (a ``SpanExporter``). Reading: :class:`StoreReader`
+streams requests or :class:`SpanRecord` s; :func:`list_sessions`, :func:`find_session`
+and :func:`load_session` answer the CLI's questions through a per-file session index.
+"""
+
+from sentrial_otel.store.exporter import DEFAULT_MAX_FILE_BYTES, LocalStoreExporter
+from sentrial_otel.store.index import load_summaries
+from sentrial_otel.store.layout import StoreError, data_files
+from sentrial_otel.store.otlp_json import decode_line, encode_line
+from sentrial_otel.store.query import (
+    SessionNotFound,
+    find_session,
+    list_sessions,
+    load_session,
+    requests_for_traces,
+)
+from sentrial_otel.store.reader import StoreReader
+from sentrial_otel.store.records import SpanEvent, SpanRecord
+from sentrial_otel.store.sessions import (
+    STATUSES,
+    Session,
+    SessionFilter,
+    SessionSummary,
+    parse_time,
+)
+
+__all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
+    "STATUSES",
+    "LocalStoreExporter",
+    "Session",
+    "SessionFilter",
+    "SessionNotFound",
+    "SessionSummary",
+    "SpanEvent",
+    "SpanRecord",
+    "StoreError",
+    "StoreReader",
+    "data_files",
+    "decode_line",
+    "encode_line",
+    "find_session",
+    "list_sessions",
+    "load_session",
+    "load_summaries",
+    "parse_time",
+    "requests_for_traces",
+]

@@ -1,0 +1,132 @@
+"""The session index: one summary row per session per data file, kept beside the store.
+
+``sessions list`` over a million spans would take minutes if it parsed every span each
+time. Instead each data file has a sidecar ``.index/<file>.json`` holding the file's
+inode, how many bytes of it the rows cover, and one :class:`SessionSummary` row per trace
+in those bytes. A file that only grew (the active file) is indexed incrementally from the
+covered offset; a file whose inode changed or that shrank is re-indexed from the start.
+Listing then reads only the small index files and merges rows of the same trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sentrial_otel.store.layout import DIR_MODE, INDEX_DIR, open_private
+from sentrial_otel.store.otlp_json import iter_span_dicts
+from sentrial_otel.store.reader import StoreReader
+from sentrial_otel.store.records import SpanRecord
+from sentrial_otel.store.sessions import ROW_FIELDS, SessionSummary
+
+logger = logging.getLogger(__name__)
+
+INDEX_VERSION = 1
+
+
+def _index_path(data_file: Path) -> Path:
+    return data_file.parent / INDEX_DIR / f"{data_file.name}.json"
+
+
+def _load(index_file: Path) -> dict[str, Any] | None:
+    try:
+        with open(index_file, "rb") as handle:
+            index = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if (
+        not isinstance(index, dict)
+        or index.get("version") != INDEX_VERSION
+        or index.get("fields") != list(ROW_FIELDS)
+    ):
+        return None
+    return index
+
+
+def _save(index_file: Path, inode: int, covered: int, rows: Iterable[list[Any]]) -> None:
+    """Write atomically (temp file + rename); a read-only store simply stays unindexed."""
+    try:
+        index_file.parent.mkdir(mode=DIR_MODE, exist_ok=True)
+        temporary = index_file.with_name(f"{index_file.name}.{os.getpid()}.tmp")
+        fd = open_private(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(
+                {
+                    "version": INDEX_VERSION,
+                    "fields": list(ROW_FIELDS),
+                    "inode": inode,
+                    "covered": covered,
+                    "rows": list(rows),
+                },
+                handle,
+                separators=(",", ":"),
+            )
+        os.replace(temporary, index_file)
+    except OSError as error:
+        logger.debug("could not save the session index %s: %s", index_file, error)
+
+
+def file_summaries(reader: StoreReader, data_file: Path) -> dict[str, SessionSummary]:
+    """The per-trace summaries of one data file, from its index (updated if stale)."""
+    try:
+        info = os.stat(data_file)
+    except FileNotFoundError:
+        return {}
+    index_file = _index_path(data_file)
+    index = _load(index_file)
+    name = data_file.name
+    summaries: dict[str, SessionSummary] = {}
+    start = 0
+    if index is not None and index["inode"] == info.st_ino and index["covered"] <= info.st_size:
+        for row in index["rows"]:
+            summary = SessionSummary.from_row(row)
+            # The index may have been renamed along with its file at rotation.
+            summary.files = [name]
+            summaries[summary.trace_id] = summary
+        start = index["covered"]
+        if start == info.st_size:
+            return summaries
+
+    for document, _ in reader.documents(data_file, start):
+        for span_dict in iter_span_dicts(document):
+            span = SpanRecord.from_dict(span_dict)
+            summary = summaries.get(span.trace_id)
+            if summary is None:
+                summary = summaries[span.trace_id] = SessionSummary(span.trace_id, files=[name])
+            summary.add_span(span)
+    if reader.complete_offset != start or index is None:
+        _save(index_file, info.st_ino, reader.complete_offset,
+              (summary.to_row() for summary in summaries.values()))
+    return summaries
+
+
+def load_summaries(directory: str | os.PathLike[str]) -> list[SessionSummary]:
+    """Every session of the store, one merged summary each, oldest start first."""
+    reader = StoreReader(directory)
+    merged: dict[str, SessionSummary] = {}
+    for data_file in reader.files():
+        for trace_id, summary in file_summaries(reader, data_file).items():
+            existing = merged.get(trace_id)
+            if existing is None:
+                merged[trace_id] = summary
+            else:
+                existing.merge(summary)
+    reader.finish()
+    return sorted(merged.values(), key=lambda s: (s.start_ns, s.trace_id))
+
+
+def prune_stale_indexes(directory: str | os.PathLike[str]) -> None:
+    """Remove index files whose data file no longer exists (deleted by hand)."""
+    index_dir = Path(directory) / INDEX_DIR
+    if not index_dir.is_dir():
+        return
+    for index_file in index_dir.glob("*.json"):
+        if not (Path(directory) / index_file.name[: -len(".json")]).exists():
+            try:
+                index_file.unlink()
+            except OSError:
+                pass

@@ -1,0 +1,112 @@
+"""Questions the CLI asks of a store: which sessions match, one session's spans, and the
+stored requests of chosen sessions (to send them on)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
+
+from sentrial_otel.store.index import load_summaries
+from sentrial_otel.store.otlp_json import document_to_request, iter_span_dicts
+from sentrial_otel.store.reader import StoreReader
+from sentrial_otel.store.records import SpanRecord
+from sentrial_otel.store.sessions import Session, SessionFilter, SessionSummary
+
+
+class SessionNotFound(LookupError):
+    """No session, or more than one, matches the id given."""
+
+
+def list_sessions(
+    directory: str | os.PathLike[str],
+    session_filter: SessionFilter | None = None,
+    limit: int | None = None,
+) -> list[SessionSummary]:
+    """Matching sessions, newest first, at most ``limit`` of them."""
+    session_filter = session_filter or SessionFilter()
+    matching = [s for s in load_summaries(directory) if session_filter.matches(s)]
+    matching.reverse()
+    return matching[:limit] if limit is not None else matching
+
+
+def find_session(directory: str | os.PathLike[str], id_prefix: str) -> SessionSummary:
+    """The one session whose session id (or trace id) is or starts with ``id_prefix``."""
+    id_prefix = id_prefix.strip()
+    if not id_prefix:
+        raise SessionNotFound("empty session id")
+    summaries = load_summaries(directory)
+    exact = [s for s in summaries if id_prefix in (s.session_id, s.trace_id)]
+    if len(exact) == 1:
+        return exact[0]
+    candidates = exact or [
+        s for s in summaries
+        if s.session_id.startswith(id_prefix) or s.trace_id.startswith(id_prefix)
+    ]
+    if not candidates:
+        raise SessionNotFound(f"no session matches {id_prefix!r}")
+    if len(candidates) > 1:
+        shown = ", ".join(s.display_id for s in candidates[:5])
+        raise SessionNotFound(
+            f"{len(candidates)} sessions match {id_prefix!r} ({shown}...); give more of the id"
+        )
+    return candidates[0]
+
+
+def load_session(directory: str | os.PathLike[str], summary: SessionSummary) -> Session:
+    """All stored spans of the session, in start-time order.
+
+    Only the files the index saw the trace in are read, and only lines containing the
+    trace id are parsed.
+    """
+    reader = StoreReader(directory)
+    needle = f'"traceId":"{summary.trace_id}"'.encode()
+    spans: list[SpanRecord] = []
+    for name in summary.files:
+        for document, _ in reader.documents(Path(directory) / name, must_contain=needle):
+            spans.extend(
+                SpanRecord.from_dict(span)
+                for span in iter_span_dicts(document)
+                if span.get("traceId") == summary.trace_id
+            )
+    reader.finish()
+    # At equal starts the enclosing span (which ends later) comes first.
+    spans.sort(key=lambda span: (span.start_ns, -span.end_ns))
+    return Session(summary=summary, spans=spans)
+
+
+def requests_for_traces(
+    directory: str | os.PathLike[str], trace_ids: set[str]
+) -> Iterator[tuple[ExportTraceServiceRequest, int]]:
+    """Each stored request cut down to the spans of ``trace_ids``, with its span count."""
+    reader = StoreReader(directory)
+    for path in reader.files():
+        for document, _ in reader.documents(path):
+            kept = _keep_traces(document, trace_ids)
+            if kept:
+                yield document_to_request(document), kept
+    reader.finish()
+
+
+def _keep_traces(document: dict[str, Any], trace_ids: set[str]) -> int:
+    """Drop, in place, every span (and emptied scope/resource) not in ``trace_ids``."""
+    kept = 0
+    resources = []
+    for resource_spans in document.get("resourceSpans", ()):
+        scopes = []
+        for scope_spans in resource_spans.get("scopeSpans", ()):
+            spans = [s for s in scope_spans.get("spans", ()) if s.get("traceId") in trace_ids]
+            if spans:
+                scope_spans["spans"] = spans
+                scopes.append(scope_spans)
+                kept += len(spans)
+        if scopes:
+            resource_spans["scopeSpans"] = scopes
+            resources.append(resource_spans)
+    document["resourceSpans"] = resources
+    return kept

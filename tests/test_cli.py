@@ -1,0 +1,376 @@
+"""The ``sentrial-otel`` CLI over real stores, and ``export`` to real OTLP receivers."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent import futures
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import grpc
+import pytest
+from click.testing import CliRunner
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from sentrial_otel.cli import main
+from sentrial_otel.store import LocalStoreExporter
+from tests.session_builder import BASE_NS, SECOND, SessionSpec, make_provider, record_session
+
+REPO = Path(__file__).resolve().parents[1]
+SPECS = [
+    SessionSpec("alpha-0001", agent="alpha", user="ann", convo="c-1",
+                start_ns=BASE_NS),
+    SessionSpec("alpha-0002", agent="alpha", user="bob", outcome="failed",
+                start_ns=BASE_NS + 3600 * SECOND),
+    SessionSpec("beta-0003", agent="beta", user="ann", outcome="abandoned", convo="c-1",
+                start_ns=BASE_NS + 7200 * SECOND),
+    SessionSpec("beta-0004", agent="beta", user="cid", tools=3, llm_calls=2,
+                start_ns=BASE_NS + 10800 * SECOND),
+]
+TOTAL_SPANS = sum(1 + s.tools + s.decisions + s.llm_calls for s in SPECS)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    """A store written by a real run in another process, as an agent would."""
+    directory = tmp_path / "store"
+    script = (
+        "import sys\n"
+        "from sentrial_otel.store import LocalStoreExporter\n"
+        "from tests.session_builder import make_provider, record_session\n"
+        "from tests.test_cli import SPECS\n"
+        "provider = make_provider(LocalStoreExporter(sys.argv[1]))\n"
+        "for spec in SPECS:\n"
+        "    record_session(provider, spec)\n"
+        "provider.shutdown()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+    subprocess.run([sys.executable, "-c", script, str(directory)], check=True, env=env,
+                   timeout=60)
+    return directory
+
+
+def run(store: Path, *args: str, input: str | None = None, env: dict | None = None):
+    runner = CliRunner()
+    return runner.invoke(main, ["--store", str(store), *args], input=input, env=env,
+                         catch_exceptions=False)
+
+
+# --- list --------------------------------------------------------------------------------
+def test_list_json_and_filters(store: Path) -> None:
+    result = run(store, "sessions", "list", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [r["session_id"] for r in rows] == ["beta-0004", "beta-0003", "alpha-0002",
+                                                "alpha-0001"]
+    by_id = {r["session_id"]: r for r in rows}
+    assert by_id["beta-0004"]["tool_calls"] == 3
+    assert by_id["beta-0004"]["llm_calls"] == 2
+    assert by_id["beta-0004"]["tokens"] == 270
+    assert by_id["alpha-0002"]["status"] == "failed"
+    assert by_id["beta-0003"]["status"] == "abandoned"
+
+    def ids(*args: str) -> list[str]:
+        result = run(store, "sessions", "list", "--json", *args)
+        assert result.exit_code == 0, result.output
+        return sorted(r["session_id"] for r in json.loads(result.output))
+
+    assert ids("--agent", "alpha") == ["alpha-0001", "alpha-0002"]
+    assert ids("--user", "ann") == ["alpha-0001", "beta-0003"]
+    assert ids("--status", "success") == ["alpha-0001", "beta-0004"]
+    assert ids("--status", "abandoned") == ["beta-0003"]
+    assert ids("--convo", "c-1", "--agent", "beta") == ["beta-0003"]
+    assert ids("--since", "2025-06-15T16:00:00Z", "--until", "2025-06-15T17:30:00Z") == [
+        "alpha-0002", "beta-0003"]
+    assert ids("--since", "1h") == []
+    assert ids("--limit", "1") == ["beta-0004"]
+
+
+def test_list_table(store: Path) -> None:
+    result = run(store, "sessions", "list")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["START", "SESSION", "AGENT", "USER", "STATUS", "DURATION",
+                                "LLM", "TOOLS", "TOKENS", "COST"]
+    assert "\x1b[" not in result.output  # no colour when not a terminal
+    assert "beta-0004" in lines[1] and "$0.0070" in lines[1]
+
+
+def test_usage_errors_exit_2(store: Path) -> None:
+    assert run(store, "sessions", "list", "--since", "yesterday").exit_code == 2
+    assert run(store, "sessions", "list", "--status", "weird").exit_code == 2
+    assert run(store, "export").exit_code == 2  # --endpoint is required
+    assert run(store, "export", "--endpoint", "http://x", "--header", "nokey").exit_code == 2
+
+
+@pytest.mark.parametrize("command", [
+    [], ["sessions"], ["sessions", "list"], ["sessions", "show"], ["sessions", "replay"],
+    ["export"], ["doctor"], ["demo"],
+])
+def test_help_everywhere(command: list[str]) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+
+
+# --- show / replay -----------------------------------------------------------------------
+def test_show_by_prefix(store: Path) -> None:
+    result = run(store, "sessions", "show", "alpha-0002")
+    assert result.exit_code == 0, result.output
+    text = result.output
+    for expected in ("Session alpha-0002", "failed", "TOOL search_orders",
+                     'arguments: {"order_id": "A0"}', "reasoning: The user asked about an order",
+                     "alternatives: escalate, reply", "confidence: 0.90",
+                     "error: payment API down", "100 in / 20 out tokens", "$0.0020",
+                     "input: user: Where is my order?"):
+        assert expected in text, expected
+
+    result = run(store, "sessions", "show", "beta-0003", "--json")
+    document = json.loads(result.output)
+    assert document["session"]["status"] == "abandoned"
+    kinds = [e["kind"] for e in document["events"]]
+    assert kinds == ["session", "tool", "tool", "decision", "llm"]
+    tool = document["events"][1]["attributes"]
+    assert tool["gen_ai.tool.call.arguments"] == {"order_id": "A0"}  # decoded JSON
+    offsets = [e["offset_s"] for e in document["events"]]
+    assert offsets == sorted(offsets)
+
+
+def test_show_unknown_or_ambiguous_exits_1(store: Path) -> None:
+    result = run(store, "sessions", "show", "nope")
+    assert result.exit_code == 1
+    assert "no session matches" in result.output
+    result = run(store, "sessions", "show", "alpha")
+    assert result.exit_code == 1
+    assert "2 sessions match" in result.output
+
+
+def test_replay_is_in_time_order(store: Path) -> None:
+    result = run(store, "sessions", "replay", "beta-0004", "--speed", "0")
+    assert result.exit_code == 0, result.output
+    steps = [line for line in result.output.splitlines() if line.startswith("+")]
+    offsets = [float(line[1:].split("s")[0]) for line in steps]
+    assert offsets == sorted(offsets)
+    titles = [line.split("s  ", 1)[1].split("  (")[0] for line in steps]
+    assert titles == ["SESSION beta", "TOOL search_orders", "TOOL search_orders",
+                      "TOOL search_orders", "DECISION beta", "LLM chat gpt-4o (openai)",
+                      "LLM chat gpt-4o (openai)", "END ✓ success"]
+
+
+def test_replay_step_by_step_stops_on_q(store: Path) -> None:
+    result = run(store, "sessions", "replay", "beta-0004", "--step", input="\n\nq\n")
+    assert result.exit_code == 0
+    assert result.output.count("Enter to go on") == 3
+    assert "DECISION" not in result.output  # stopped before the fourth step
+
+
+def test_replay_waits_scaled_real_time(store: Path) -> None:
+    import time
+
+    started = time.monotonic()
+    run(store, "sessions", "replay", "alpha-0001", "--speed", "10")
+    assert time.monotonic() - started >= 0.25 * 0.9  # 2.5 s session at 10x
+
+
+# --- doctor ------------------------------------------------------------------------------
+def test_doctor_json_reports_settings_and_store(store: Path) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    try:
+        env = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
+            "SENTRIAL_API_KEY": "secret-key-value",
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "NO_CONTENT",
+            "SENTRIAL_API_URL": "", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "",
+            "OTEL_TRACES_EXPORTER": "", "OTEL_EXPORTER_OTLP_PROTOCOL": "",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "",
+        }
+        result = run(store, "doctor", "--json", env=env)
+        text_result = run(store, "doctor", env=env)
+    finally:
+        listener.close()
+    assert result.exit_code == 0, result.output
+    assert "secret-key-value" not in result.output + text_result.output
+    report = json.loads(result.output)
+    assert report["exporter"] == "otlp"
+    assert report["endpoint"] == f"http://127.0.0.1:{port}/v1/traces"
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" in report["endpoint_reason"]
+    assert report["collector_reachable"] is True
+    assert report["api_key_present"] is True
+    assert report["capture_content"] is False
+    assert report["store"]["sessions"] == 4
+    assert report["store"]["size_bytes"] > 0
+
+
+def test_doctor_dead_collector_exits_1(store: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    env = {"SENTRIAL_API_URL": "", "OTEL_EXPORTER_OTLP_ENDPOINT": "",
+           "OTEL_TRACES_EXPORTER": "", "OTEL_EXPORTER_OTLP_PROTOCOL": "",
+           "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "",
+           "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"http://127.0.0.1:{port}/v1/traces"}
+    result = run(store, "doctor", "--json", "--timeout", "0.5", env=env)
+    assert result.exit_code == 1
+    assert json.loads(result.output)["collector_reachable"] is False
+
+
+def test_doctor_without_endpoint_uses_local_store(tmp_path: Path) -> None:
+    env = {k: "" for k in ("SENTRIAL_API_URL", "OTEL_EXPORTER_OTLP_ENDPOINT",
+                           "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_TRACES_EXPORTER")}
+    result = run(tmp_path / "none", "doctor", "--json", env=env)
+    assert result.exit_code == 0
+    report = json.loads(result.output)
+    assert report["exporter"] == "local-store"
+    assert report["store"]["exists"] is False
+
+
+# --- export ------------------------------------------------------------------------------
+class _Receiver:
+    """A minimal OTLP/HTTP receiver: decodes every body, fails the first N requests."""
+
+    def __init__(self, fail_first: int = 0, status: int = 503) -> None:
+        self.requests: list[ExportTraceServiceRequest] = []
+        self.headers: list[dict[str, str]] = []
+        self.failures_left = fail_first
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.failures_left > 0:
+                    receiver.failures_left -= 1
+                    self.send_response(status)
+                    self.end_headers()
+                    return
+                receiver.requests.append(ExportTraceServiceRequest.FromString(body))
+                receiver.headers.append(dict(self.headers))
+                payload = ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def span_ids(self) -> list[bytes]:
+        return [span.span_id for r in self.requests for rs in r.resource_spans
+                for ss in rs.scope_spans for span in ss.spans]
+
+
+def test_export_http_delivers_every_span_with_retry(store: Path) -> None:
+    with _Receiver(fail_first=2) as receiver:
+        result = run(store, "export", "--endpoint", receiver.url, "--header",
+                     "Authorization=Bearer t0k", "--batch-spans", "7",
+                     "--initial-backoff", "0.01")
+    assert result.exit_code == 0, result.output
+    assert f"Sent {TOTAL_SPANS} of {TOTAL_SPANS} spans from 4 sessions" in result.output
+    ids = receiver.span_ids()
+    assert len(ids) == len(set(ids)) == TOTAL_SPANS
+    assert receiver.headers[0]["Authorization"] == "Bearer t0k"
+    assert receiver.headers[0]["Content-Type"] == "application/x-protobuf"
+    # Ids and attributes survive the round trip through the store.
+    span = receiver.requests[0].resource_spans[0].scope_spans[0].spans[0]
+    assert len(span.trace_id) == 16 and len(span.span_id) == 8
+    assert any(kv.key == "sentrial.session.id" for kv in span.attributes)
+
+
+def test_export_with_filter_sends_only_matching_sessions(store: Path) -> None:
+    with _Receiver() as receiver:
+        result = run(store, "export", "--endpoint", receiver.url + "/v1/traces",
+                     "--agent", "alpha")
+    assert result.exit_code == 0, result.output
+    sessions = {kv.value.string_value for r in receiver.requests for rs in r.resource_spans
+                for ss in rs.scope_spans for span in ss.spans for kv in span.attributes
+                if kv.key == "sentrial.session.id"}
+    assert sessions == {"alpha-0001", "alpha-0002"}
+    assert len(receiver.span_ids()) == 10
+
+
+def test_export_failure_exits_1_with_summary(store: Path) -> None:
+    with _Receiver(fail_first=100) as receiver:
+        result = run(store, "export", "--endpoint", receiver.url, "--max-attempts", "2",
+                     "--initial-backoff", "0")
+    assert result.exit_code == 1
+    assert f"Sent 0 of {TOTAL_SPANS} spans" in result.output
+    assert "HTTP 503" in result.output
+
+
+class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
+    def __init__(self, fail_first: int) -> None:
+        self.requests: list[ExportTraceServiceRequest] = []
+        self.failures_left = fail_first
+
+    def Export(self, request, context):  # noqa: N802 - gRPC's naming
+        if self.failures_left > 0:
+            self.failures_left -= 1
+            context.abort(grpc.StatusCode.UNAVAILABLE, "warming up")
+        self.requests.append(request)
+        return ExportTraceServiceResponse()
+
+
+@pytest.fixture
+def grpc_receiver() -> Iterator[tuple[str, _TraceService]]:
+    service = _TraceService(fail_first=1)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(service, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield f"http://127.0.0.1:{port}", service
+    server.stop(grace=None)
+
+
+def test_export_grpc_delivers_every_span(store: Path, grpc_receiver) -> None:
+    endpoint, service = grpc_receiver
+    result = run(store, "export", "--endpoint", endpoint, "--protocol", "grpc",
+                 "--initial-backoff", "0.01")
+    assert result.exit_code == 0, result.output
+    ids = [span.span_id for r in service.requests for rs in r.resource_spans
+           for ss in rs.scope_spans for span in ss.spans]
+    assert len(ids) == len(set(ids)) == TOTAL_SPANS
+
+
+def test_export_with_nothing_matching_is_ok(store: Path) -> None:
+    result = run(store, "export", "--endpoint", "http://127.0.0.1:9", "--agent", "nobody")
+    assert result.exit_code == 0
+    assert "nothing to send" in result.output
+
+
+def test_store_env_variable_is_honoured(store: Path) -> None:
+    result = CliRunner().invoke(main, ["sessions", "list", "--json"],
+                                env={"SENTRIAL_HOME": str(store)})
+    assert len(json.loads(result.output)) == 4
+
+
+def test_in_process_writer_is_visible_to_cli(tmp_path: Path) -> None:
+    provider = make_provider(LocalStoreExporter(tmp_path))
+    record_session(provider, SessionSpec("live-1"))
+    provider.shutdown()
+    result = run(tmp_path, "sessions", "list", "--json")
+    assert [r["session_id"] for r in json.loads(result.output)] == ["live-1"]
