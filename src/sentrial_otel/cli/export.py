@@ -13,7 +13,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from sentrial_otel.cli.options import filter_options, session_filter, store_path
 from sentrial_otel.cli.otlp_sender import OtlpSender
-from sentrial_otel.cli.settings import PROTOCOL_GRPC, PROTOCOL_HTTP
+from sentrial_otel.config import PROTOCOL_GRPC, PROTOCOL_HTTP
 from sentrial_otel.store import list_sessions, requests_for_traces
 
 

@@ -19,7 +19,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from sentrial_otel.cli.settings import PROTOCOL_GRPC, PROTOCOL_HTTP
+from sentrial_otel.config import PROTOCOL_GRPC, PROTOCOL_HTTP
 
 RETRYABLE_HTTP_STATUSES = frozenset({429, 502, 503, 504})
 MAX_BACKOFF_SECONDS = 30.0

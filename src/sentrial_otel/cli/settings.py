@@ -1,19 +1,17 @@
 """Which exporter and endpoint the engine would use, read from the environment.
 
-``doctor`` explains this to the user. It is one small function so it can be swapped for
-the engine's own resolution once that exists, without touching the command.
+``doctor`` explains this to the user from the engine's own resolution, so what it says is
+what a ``SentrialClient()`` created here would do.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-PROTOCOL_HTTP = "http/protobuf"
-PROTOCOL_GRPC = "grpc"
-CONTENT_OFF_VALUES = frozenset({"no_content", "false"})
+from sentrial_otel import environment_variables as env
+from sentrial_otel.config import EXPORTER_OTLP, EXPORTER_STORE, PROTOCOL_GRPC, resolve_settings
 
 
 @dataclass(frozen=True)
@@ -44,71 +42,41 @@ class ExportSettings:
         return parts.hostname, parts.port or default
 
 
-def read_export_settings(environ: Mapping[str, str] | None = None) -> ExportSettings:
-    """Resolve the export settings from ``environ`` (default ``os.environ``).
-
-    Endpoint precedence: ``SENTRIAL_API_URL``, then
-    ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` (used as is), then
-    ``OTEL_EXPORTER_OTLP_ENDPOINT`` (``/v1/traces`` appended for HTTP); with none of them
-    spans go to the local store.
-    """
-    env = os.environ if environ is None else environ
-
-    protocol, protocol_reason = PROTOCOL_HTTP, "default"
-    for key in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
-        if env.get(key):
-            protocol, protocol_reason = env[key].strip(), f"{key} is set"
-            break
-
-    endpoint: str | None = None
-    endpoint_reason = "no endpoint variable is set"
-    if env.get("SENTRIAL_API_URL"):
-        endpoint, endpoint_reason = _with_traces_path(env["SENTRIAL_API_URL"], protocol), (
-            "SENTRIAL_API_URL is set"
-        )
-    elif env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
-        endpoint = env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"].strip()
-        endpoint_reason = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set (used as is)"
-    elif env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-        endpoint = _with_traces_path(env["OTEL_EXPORTER_OTLP_ENDPOINT"], protocol)
-        endpoint_reason = "OTEL_EXPORTER_OTLP_ENDPOINT is set"
-
-    requested = [
-        name.strip().lower()
-        for name in env.get("OTEL_TRACES_EXPORTER", "").split(",")
-        if name.strip()
-    ]
-    if "none" in requested:
-        exporter, exporter_reason = "none", "OTEL_TRACES_EXPORTER=none"
-    elif "console" in requested and "otlp" not in requested:
-        exporter, exporter_reason = "console", "OTEL_TRACES_EXPORTER=console"
-    elif endpoint:
-        exporter, exporter_reason = "otlp", f"an OTLP endpoint is configured ({endpoint_reason})"
-    else:
+def read_export_settings() -> ExportSettings:
+    """What the engine would do in this environment (``resolve_settings``), with reasons."""
+    settings = resolve_settings()
+    raw_exporter = os.environ.get(env.OTEL_TRACES_EXPORTER, "").strip()
+    if settings.exporter == EXPORTER_OTLP:
+        exporter, exporter_reason = "otlp", f"an OTLP endpoint is configured ({settings.endpoint_source})"
+    elif settings.exporter == EXPORTER_STORE:
         exporter, exporter_reason = "local-store", "no collector endpoint is configured"
-
-    raw = env.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
-    if raw is None or not raw.strip():
-        capture, capture_reason = True, "default (captured)"
     else:
-        capture = raw.strip().lower() not in CONTENT_OFF_VALUES
-        capture_reason = f"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT={raw.strip()}"
-
+        exporter, exporter_reason = settings.exporter, f"OTEL_TRACES_EXPORTER={raw_exporter}"
+    protocol_reason = next(
+        (
+            f"{name} is set"
+            for name in (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, env.OTEL_EXPORTER_OTLP_PROTOCOL)
+            if os.environ.get(name, "").strip()
+        ),
+        "default",
+    )
+    raw_capture = os.environ.get(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, "").strip()
     return ExportSettings(
         exporter=exporter,
         exporter_reason=exporter_reason,
-        endpoint=endpoint,
-        endpoint_reason=endpoint_reason,
-        protocol=protocol,
+        endpoint=settings.endpoint,
+        endpoint_reason=(
+            "no endpoint variable is set"
+            if settings.endpoint is None
+            else f"{settings.endpoint_source} is set"
+        ),
+        protocol=settings.protocol,
         protocol_reason=protocol_reason,
-        api_key_present=bool(env.get("SENTRIAL_API_KEY")),
-        capture_content=capture,
-        capture_content_reason=capture_reason,
+        api_key_present=bool(settings.api_key),
+        capture_content=settings.capture_content,
+        capture_content_reason=(
+            f"{env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT}={raw_capture}"
+            if raw_capture
+            else "default (captured)"
+        ),
     )
-
-
-def _with_traces_path(base: str, protocol: str) -> str:
-    base = base.strip()
-    if protocol == PROTOCOL_GRPC:
-        return base
-    return base.rstrip("/") + "/v1/traces"
