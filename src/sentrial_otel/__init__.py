@@ -47,10 +47,17 @@ _default: Telemetry | None = None
 _default_lock = threading.Lock()
 
 
-def configure(*, tracer_provider: Any = None, pii: Any = None, **settings: Any) -> Telemetry:
+def configure(
+    *, tracer_provider: Any = None, meter_provider: Any = None, pii: Any = None, **settings: Any
+) -> Telemetry:
     """Build the default engine from arguments, environment and defaults (see ``resolve_settings``)."""
     global _default
-    engine = Telemetry(resolve_settings(**settings), tracer_provider=tracer_provider, pii=pii)
+    engine = Telemetry(
+        resolve_settings(**settings),
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        pii=pii,
+    )
     with _default_lock:
         _default = engine
     return engine

@@ -10,10 +10,11 @@ in-flight retries are abandoned, and a readable summary of what was not delivere
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from opentelemetry.context import Context, attach, detach, set_value
@@ -27,33 +28,53 @@ except ImportError:  # pragma: no cover
 
 logger = logging.getLogger("sentrial")
 
-_WORKER_THREAD_NAME = "sentrial-otel-delivery"
+WORKER_THREAD_PREFIX = "sentrial-otel-"
+_WORKER_THREAD_NAME = WORKER_THREAD_PREFIX + "delivery"
 # The OTLP exporters log a warning per retry of every batch; while the collector is down
-# that is a line every second or two. From our worker thread those lines are replaced by our
-# own once-only warning and the exit summary (sentrial at DEBUG level lets them through).
+# that is a line every second or two. Inside our own export calls those lines are replaced
+# by our once-only warning and the exit summary (sentrial at DEBUG level lets them through).
 _EXPORTER_LOGGERS = (
     "opentelemetry.exporter.otlp.common.http",
     "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.http.metric_exporter",
     "opentelemetry.exporter.otlp.proto.http._common",
     "opentelemetry.exporter.otlp.proto.grpc.exporter",
     "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.grpc.metric_exporter",
     "opentelemetry.exporter.otlp.proto.common._internal",
+    "opentelemetry.sdk.metrics._internal.export",
 )
+_inside_our_export = threading.local()
 
 
-class _QuietWorkerFilter(logging.Filter):
+class _QuietOurExportsFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.threadName != _WORKER_THREAD_NAME or logger.isEnabledFor(logging.DEBUG)
+        ours = getattr(_inside_our_export, "active", False)
+        return not ours or logger.isEnabledFor(logging.DEBUG)
 
 
-_QUIET_FILTER = _QuietWorkerFilter()
+_QUIET_FILTER = _QuietOurExportsFilter()
 
 
-def _quiet_exporter_retries() -> None:
+def quiet_exporter_logs() -> None:
+    """Install the filter (once) on the exporters' loggers."""
     for name in _EXPORTER_LOGGERS:
         target = logging.getLogger(name)
         if _QUIET_FILTER not in target.filters:
             target.addFilter(_QUIET_FILTER)
+
+
+@contextlib.contextmanager
+def our_export() -> Iterator[None]:
+    """Mark this thread as inside one of our exports, and keep other instrumentation out."""
+    previous = getattr(_inside_our_export, "active", False)
+    _inside_our_export.active = True
+    token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+    try:
+        yield
+    finally:
+        detach(token)
+        _inside_our_export.active = previous
 
 
 @dataclass
@@ -120,7 +141,7 @@ class DeliveryProcessor(SpanProcessor):
         self._in_flight = 0
         self._warned_full = False
         self._warned_failure = False
-        _quiet_exporter_retries()
+        quiet_exporter_logs()
         self._worker = threading.Thread(target=self._run, name=_WORKER_THREAD_NAME, daemon=True)
         self._worker.start()
 
@@ -220,15 +241,12 @@ class DeliveryProcessor(SpanProcessor):
         return True
 
     def _send(self, batch: Sequence[ReadableSpan]) -> None:
-        # Our own export must not be traced by other instrumentation (urllib3, grpc...).
-        token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
-            result = self.exporter.export(batch)
+            with our_export():
+                result = self.exporter.export(batch)
         except Exception:  # noqa: BLE001 - an exporter bug must not kill the worker
             logger.debug("sentrial: exporter raised", exc_info=True)
             result = SpanExportResult.FAILURE
-        finally:
-            detach(token)
         if self._stopped:
             return  # counted as abandoned by shutdown()
         if result is SpanExportResult.SUCCESS:

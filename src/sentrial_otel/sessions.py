@@ -404,7 +404,7 @@ class SessionHandle:
         values = attrs.finish()
         values.update(self._session_attributes())
         span = self._start(f"{sc.OP_EXECUTE_TOOL} {tool_name}", values)
-        call = ToolCall(self, span)
+        call = ToolCall(self, span, tool_name)
         token = otel_context.attach(trace.set_span_in_context(span))
         try:
             yield call
@@ -429,12 +429,14 @@ class SessionHandle:
         """Time an LLM call: ``with session.llm("gpt-4o", "openai") as call: call.finish(...)``."""
         call = self._llm_call(provider, model, operation, stream, params, None, None, None)
         call.input_messages = input
+        call.timed = True
         token = otel_context.attach(trace.set_span_in_context(call.span))
         try:
             yield call
         except BaseException as error:
             if not call.ended:
                 _record_exception(call.span, error, self.engine.content)
+                call.error_type = type(error).__qualname__
             raise
         finally:
             otel_context.detach(token)
@@ -476,7 +478,10 @@ class SessionHandle:
         span = self._start(
             f"{op} {model_name}", values, SpanKind.CLIENT, trace_id, span_id, start_time=start
         )
-        return LlmCall(self, span, provider_name, model_name)
+        return LlmCall(
+            self, span, op, provider_name, model_name,
+            duration / 1000 if duration is not None and duration >= 0 else None,
+        )
 
     # --- helpers -------------------------------------------------------------------------
     def _name(self, value: Any, argument: str, default: str) -> str:
@@ -505,9 +510,11 @@ class ToolCall:
 
     _UNSET: Any = object()
 
-    def __init__(self, session: SessionHandle, span: trace.Span) -> None:
+    def __init__(self, session: SessionHandle, span: trace.Span, name: str) -> None:
         self.session = session
         self.span = span
+        self.name = name
+        self.started = time.monotonic()
         self.result: Any = ToolCall._UNSET
         self.error: BaseException | None = None
         self.cost: Any = None
@@ -530,16 +537,37 @@ class ToolCall:
         self.session.totals.add(
             cost=cost, other_tokens=tokens, tool_calls=1, errors=int(self.error is not None)
         )
+        engine.metrics.tool_ended(
+            self.name,
+            self.session.agent_name,
+            time.monotonic() - self.started,
+            type(self.error).__qualname__ if self.error is not None else None,
+        )
 
 
 class LlmCall:
     """An LLM call in progress; ``finish(...)`` records the response and ends the span."""
 
-    def __init__(self, session: SessionHandle, span: trace.Span, provider: str, model: str) -> None:
+    def __init__(
+        self,
+        session: SessionHandle,
+        span: trace.Span,
+        operation: str,
+        provider: str,
+        model: str,
+        known_seconds: float | None = None,
+    ) -> None:
         self.session = session
         self.span = span
+        self.operation = operation
         self.provider = provider
         self.model = model
+        # A call timed by a with-block measures itself; one tracked afterwards only knows
+        # the duration it was given.
+        self.known_seconds = known_seconds
+        self.started = time.monotonic()
+        self.timed = False
+        self.error_type: str | None = None
         self.input_messages: Any = None
         self.ended = False
 
@@ -593,6 +621,11 @@ class LlmCall:
             input_tokens=tokens_in or 0,
             output_tokens=tokens_out or 0,
             llm_calls=1,
+        )
+        seconds = time.monotonic() - self.started if self.timed else self.known_seconds
+        engine.metrics.llm_ended(
+            self.operation, self.provider, self.model, tokens_in, tokens_out, seconds,
+            agent_name=self.session.agent_name, error_type=self.error_type,
         )
 
 
@@ -842,7 +875,15 @@ class Session(SessionHandle):
         elapsed_ms = (
             duration if duration is not None and duration >= 0 else (time.time_ns() - self.start_ns) / 1e6
         )
-        engine.record_session_metrics(self, success, elapsed_ms / 1000, cost)
+        outcome = "success" if success else ("abandoned" if abandoned else "failed")
+        error_type = None
+        if abandoned:
+            error_type = sc.ERROR_TYPE_ABANDONED
+        elif error is not None:
+            error_type = type(error).__qualname__
+        elif not success:
+            error_type = self.root_error_type or sc.ERROR_TYPE_SESSION_FAILED
+        engine.metrics.session_ended(self.agent_name, outcome, elapsed_ms / 1000, float(cost), error_type)
         return {
             "session_id": self.session_id,
             "status": "completed" if success else ("abandoned" if abandoned else "failed"),

@@ -1,10 +1,7 @@
 """The engine: one configured pipeline (provider, tracer, content policy) and its sessions.
 
-Provider rules (DESIGN.md, "Coexist with existing OpenTelemetry"): an explicit
-``tracer_provider`` wins; else an application's global provider is reused and never
-replaced (we add an exporter to it only when the user named an endpoint to *us*, with
-``api_url`` / ``SENTRIAL_API_URL``); else we build one from the settings and install it
-globally, so that other instrumentation nests under sessions.
+Which provider is used is pipeline.py's business; this module keeps the open sessions, the
+per-thread state, and the exit hook that ends abandoned sessions before delivery stops.
 """
 
 from __future__ import annotations
@@ -19,105 +16,22 @@ from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
 
-from sentrial_otel import environment_variables as env
 from sentrial_otel import semconv as sc
 from sentrial_otel.config import Settings, resolve_settings
 from sentrial_otel.content import ContentPolicy
-from sentrial_otel.delivery import DeliveryProcessor
-from sentrial_otel.exporters import build_exporter
 from sentrial_otel.ids import plan_ids_on
+from sentrial_otel.metrics import AgentMetrics
 from sentrial_otel.misuse import MisuseReporter, logger
+from sentrial_otel.pipeline import owned_pipelines, release, select_pipeline
 from sentrial_otel.redaction import PiiConfig, pii_config_from
 from sentrial_otel.sessions import RemoteSession, Session, SessionHandle, current_session
 from sentrial_otel.stamping import install_session_stamping
 from sentrial_otel.version import __version__
 
-_PIPELINE_MARK = "_sentrial_export_key"
-_OWN_PIPELINES: dict[tuple[Any, ...], tuple[TracerProvider, DeliveryProcessor]] = {}
-_PIPELINE_LOCK = threading.Lock()
 _ENGINES: weakref.WeakSet[Telemetry] = weakref.WeakSet()
 _ATEXIT_REGISTERED = False
 _RECENT_SESSIONS = 1024
-
-
-def _is_configured(provider: trace.TracerProvider) -> bool:
-    """Whether the application (or we) already installed a real global provider."""
-    return not isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
-
-
-def _build_pipeline(settings: Settings) -> tuple[TracerProvider, DeliveryProcessor]:
-    exporter, destination = build_exporter(settings)
-    delivery = DeliveryProcessor(
-        exporter,
-        destination=destination,
-        schedule_delay_s=settings.batch.schedule_delay_s,
-        max_export_batch_size=settings.batch.max_export_batch_size,
-        max_queue_size=settings.batch.max_queue_size,
-        shutdown_timeout_s=settings.shutdown_timeout_s,
-    )
-    # We shut it down ourselves at exit, after ending abandoned sessions.
-    provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
-    provider.add_span_processor(delivery)
-    setattr(provider, _PIPELINE_MARK, settings.export_key())
-    return provider, delivery
-
-
-def _select_provider(
-    settings: Settings, explicit: trace.TracerProvider | None
-) -> tuple[trace.TracerProvider, DeliveryProcessor | None, bool]:
-    """(provider, our delivery processor if any, whether we own the provider)."""
-    if explicit is not None:
-        return explicit, None, False
-    key = settings.export_key()
-    with _PIPELINE_LOCK:
-        current = trace.get_tracer_provider()
-        if _is_configured(current):
-            ours = getattr(current, _PIPELINE_MARK, None)
-            if ours is None:
-                return current, _maybe_add_exporter(current, settings), False
-            if ours == key:
-                return current, _OWN_PIPELINES[key][1], True
-        if key in _OWN_PIPELINES:
-            provider, delivery = _OWN_PIPELINES[key]
-            return provider, delivery, True
-        provider, delivery = _build_pipeline(settings)
-        _OWN_PIPELINES[key] = (provider, delivery)
-        if not _is_configured(current):
-            trace.set_tracer_provider(provider)
-        else:
-            logger.info(
-                "sentrial: a second destination (%s) gets its own tracer provider; the "
-                "global one is left as it is",
-                delivery.destination,
-            )
-        return provider, delivery, True
-
-
-def _maybe_add_exporter(
-    provider: trace.TracerProvider, settings: Settings
-) -> DeliveryProcessor | None:
-    named_to_us = settings.endpoint_source in ("api_url argument", env.SENTRIAL_API_URL)
-    add = getattr(provider, "add_span_processor", None)
-    if not named_to_us or add is None:
-        return None
-    marks: dict[Any, DeliveryProcessor] = getattr(provider, "_sentrial_added", {})
-    key = settings.export_key()
-    if key not in marks:
-        exporter, destination = build_exporter(settings)
-        marks[key] = DeliveryProcessor(
-            exporter,
-            destination=destination,
-            schedule_delay_s=settings.batch.schedule_delay_s,
-            max_export_batch_size=settings.batch.max_export_batch_size,
-            max_queue_size=settings.batch.max_queue_size,
-            shutdown_timeout_s=settings.shutdown_timeout_s,
-        )
-        add(marks[key])
-        setattr(provider, "_sentrial_added", marks)
-    return marks[key]
 
 
 class Telemetry:
@@ -128,6 +42,7 @@ class Telemetry:
         settings: Settings | None = None,
         *,
         tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: Any = None,
         pii: Any = None,
     ) -> None:
         self.settings = settings or resolve_settings()
@@ -144,9 +59,10 @@ class Telemetry:
             max_string_length=self.settings.max_content_length,
             pii=pii_config,
         )
-        self.provider, self.delivery, self.owns_provider = _select_provider(
-            self.settings, tracer_provider
-        )
+        self.pipeline = select_pipeline(self.settings, tracer_provider)
+        self.provider = self.pipeline.tracer_provider
+        self.delivery = self.pipeline.delivery
+        self.metrics = AgentMetrics(meter_provider or self.pipeline.meter_provider)
         self.tracer = self.provider.get_tracer("sentrial_otel", __version__)
         self.plans_ids = plan_ids_on(self.tracer)
         if not self.plans_ids:
@@ -160,7 +76,6 @@ class Telemetry:
         # Late events for sessions ended here keep their agent name and user id.
         self._recent: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
         self._state = threading.local()
-        self._metrics = None
         _register(self)
 
     # --- sessions ------------------------------------------------------------------------
@@ -267,10 +182,6 @@ class Telemetry:
             sc.SENTRIAL_STATE_PREFIX + "after": encoder.json(after).value,
         }
 
-    # --- metrics (optional, no-op unless a meter provider is configured) -----------------------
-    def record_session_metrics(self, session: Session, success: bool, seconds: float, cost: float) -> None:
-        pass
-
     # --- delivery ------------------------------------------------------------------------
     def flush(self, timeout_s: float = 5.0) -> bool:
         """Export everything queued so far; returns False if that did not finish in time."""
@@ -296,23 +207,10 @@ class Telemetry:
     def shutdown(self) -> None:
         """End open sessions, deliver what is queued (within the budget) and stop."""
         self.end_open_sessions()
-        if self.owns_provider:
-            _shutdown_provider(self.provider)
+        if self.pipeline.owned or self.pipeline.delivery is not None:
+            release(self.pipeline, self.settings.shutdown_timeout_s)
         else:
-            if self.delivery is not None:
-                self.delivery.force_flush(int(self.settings.shutdown_timeout_s * 1000))
             self.flush(self.settings.shutdown_timeout_s)
-
-
-def _shutdown_provider(provider: trace.TracerProvider) -> None:
-    key = getattr(provider, _PIPELINE_MARK, None)
-    with _PIPELINE_LOCK:
-        if key is not None and _OWN_PIPELINES.get(key, (None,))[0] is provider:
-            del _OWN_PIPELINES[key]
-    try:
-        provider.shutdown()  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001
-        logger.debug("sentrial: provider shutdown failed", exc_info=True)
 
 
 def _register(engine: Telemetry) -> None:
@@ -325,21 +223,17 @@ def _register(engine: Telemetry) -> None:
 
 def _at_exit() -> None:
     """Nothing lost at exit: end open sessions as abandoned, then deliver within budget."""
-    for engine in list(_ENGINES):
+    engines = list(_ENGINES)
+    for engine in engines:
         try:
             engine.end_open_sessions()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - exit must go on
             pass
-    for engine in list(_ENGINES):
-        # An application's own provider flushes itself at exit; an exporter we added to it
-        # is ours to stop, within its budget.
-        if not engine.owns_provider and engine.delivery is not None:
-            try:
-                engine.delivery.shutdown()
-            except Exception:  # noqa: BLE001
-                pass
-    with _PIPELINE_LOCK:
-        providers = [provider for provider, _ in _OWN_PIPELINES.values()]
-    for provider in providers:
-        _shutdown_provider(provider)
-
+    # An application's own provider flushes itself at exit; an exporter we added to it, and
+    # every pipeline we built, is ours to stop within its budget.
+    for engine in engines:
+        if not engine.pipeline.owned and engine.pipeline.delivery is not None:
+            release(engine.pipeline, engine.settings.shutdown_timeout_s)
+    budget = max((e.settings.shutdown_timeout_s for e in engines), default=5.0)
+    for pipeline in owned_pipelines():
+        release(pipeline, budget)

@@ -1,0 +1,223 @@
+"""Which tracer (and meter) provider our spans go through, built or borrowed.
+
+Rules (DESIGN.md, "Coexist with existing OpenTelemetry"): an explicit ``tracer_provider``
+wins; else an application's global provider is reused and never replaced (we add an
+exporter to it only when the user named an endpoint to *us*, with ``api_url`` /
+``SENTRIAL_API_URL``); else we build one from the settings and install it globally, so that
+other instrumentation nests under sessions. Pipelines we build are shared by every engine
+with the same destination and shut down by us at exit, within the shutdown budget.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+
+from sentrial_otel import environment_variables as env
+from sentrial_otel.config import EXPORTER_OTLP, PROTOCOL_GRPC, Settings
+from sentrial_otel.delivery import WORKER_THREAD_PREFIX, DeliveryProcessor, our_export
+from sentrial_otel.exporters import build_exporter
+from sentrial_otel.misuse import logger
+
+_MARK = "_sentrial_export_key"
+_ADDED_MARK = "_sentrial_added_deliveries"
+
+
+@dataclass
+class Pipeline:
+    """A tracer provider, our delivery processor on it (if any), and whether we own it."""
+
+    tracer_provider: trace.TracerProvider
+    delivery: DeliveryProcessor | None
+    owned: bool
+    meter_provider: Any = None  # an SDK MeterProvider we built, if any
+
+    def shutdown(self, budget_s: float) -> None:
+        """Stop exporting: traces within the budget, metrics alongside in the same budget."""
+        deadline = time.monotonic() + budget_s
+        metrics_thread = None
+        if self.meter_provider is not None:
+            millis = int(budget_s * 1000)
+            metrics_thread = threading.Thread(
+                target=_quietly,
+                args=(lambda: self.meter_provider.shutdown(timeout_millis=millis),),
+                name=f"{WORKER_THREAD_PREFIX}metrics-shutdown",
+                daemon=True,
+            )
+            metrics_thread.start()
+        if self.owned:
+            _quietly(self.tracer_provider.shutdown)  # type: ignore[attr-defined]
+        elif self.delivery is not None:
+            _quietly(self.delivery.shutdown)
+        if metrics_thread is not None:
+            metrics_thread.join(max(deadline - time.monotonic(), 0))
+
+
+_OWN: dict[tuple[Any, ...], Pipeline] = {}
+_LOCK = threading.Lock()
+
+
+def _quietly(action: Any) -> None:
+    try:
+        action()
+    except Exception:  # noqa: BLE001 - shutdown must never raise
+        logger.debug("sentrial: shutdown step failed", exc_info=True)
+
+
+def is_configured(provider: Any) -> bool:
+    """Whether a real provider (the application's or ours) is installed, not a proxy."""
+    return not isinstance(
+        provider,
+        (trace.ProxyTracerProvider, trace.NoOpTracerProvider, metrics.NoOpMeterProvider),
+    ) and type(provider).__name__ != "_ProxyMeterProvider"
+
+
+def _delivery(settings: Settings) -> DeliveryProcessor:
+    exporter, destination = build_exporter(settings)
+    return DeliveryProcessor(
+        exporter,
+        destination=destination,
+        schedule_delay_s=settings.batch.schedule_delay_s,
+        max_export_batch_size=settings.batch.max_export_batch_size,
+        max_queue_size=settings.batch.max_queue_size,
+        shutdown_timeout_s=settings.shutdown_timeout_s,
+    )
+
+
+def _quiet_metric_exporter_class() -> Any:
+    from opentelemetry.sdk.metrics.export import MetricExporter
+
+    class _Quiet(MetricExporter):
+        """Runs a metric exporter's exports with their retry logging folded into ours."""
+
+        def __init__(self, inner: Any) -> None:
+            super().__init__(
+                preferred_temporality=inner._preferred_temporality,
+                preferred_aggregation=inner._preferred_aggregation,
+            )
+            self.inner = inner
+
+        def export(self, metrics_data: Any, timeout_millis: float = 10_000, **kwargs: Any) -> Any:
+            with our_export():
+                return self.inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+
+        def force_flush(self, timeout_millis: float = 10_000) -> bool:
+            return self.inner.force_flush(timeout_millis=timeout_millis)
+
+        def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+            self.inner.shutdown(timeout_millis=timeout_millis, **kwargs)
+
+    return _Quiet
+
+
+def QuietMetricExporter(inner: Any) -> Any:  # noqa: N802 - reads as a class at the call
+    return _quiet_metric_exporter_class()(inner)
+
+
+def _meter_provider(settings: Settings, resource: Resource) -> Any:
+    """An OTLP meter provider beside an OTLP trace pipeline we build; None otherwise."""
+    if settings.exporter != EXPORTER_OTLP or is_configured(metrics.get_meter_provider()):
+        return None
+    try:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+        endpoint = settings.endpoint or ""
+        timeout = min(settings.export_timeout_s, max(settings.shutdown_timeout_s, 1.0))
+        if settings.protocol == PROTOCOL_GRPC:
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+
+            exporter = OTLPMetricExporter(
+                endpoint=endpoint,
+                insecure=endpoint.startswith("http://"),
+                headers=settings.export_headers,
+                timeout=timeout,
+            )
+        else:
+            from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+                OTLPMetricExporter as HttpMetricExporter,
+            )
+
+            url = endpoint[: -len("/v1/traces")] + "/v1/metrics" if endpoint.endswith("/v1/traces") else endpoint
+            exporter = HttpMetricExporter(endpoint=url, headers=settings.export_headers, timeout=timeout)
+        provider = MeterProvider(
+            resource=resource,
+            metric_readers=[PeriodicExportingMetricReader(QuietMetricExporter(exporter))],
+            shutdown_on_exit=False,
+        )
+    except Exception:  # noqa: BLE001 - metrics are a bonus; traces must still work
+        logger.info("sentrial: OTLP metrics unavailable; sending traces only", exc_info=True)
+        return None
+    metrics.set_meter_provider(provider)
+    return provider
+
+
+def _build(settings: Settings) -> Pipeline:
+    resource = Resource.create()
+    delivery = _delivery(settings)
+    # We shut it down ourselves at exit, after ending abandoned sessions.
+    provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+    provider.add_span_processor(delivery)
+    setattr(provider, _MARK, settings.export_key())
+    return Pipeline(provider, delivery, True, _meter_provider(settings, resource))
+
+
+def _add_to_application_provider(provider: trace.TracerProvider, settings: Settings) -> Pipeline:
+    named_to_us = settings.endpoint_source in ("api_url argument", env.SENTRIAL_API_URL)
+    add = getattr(provider, "add_span_processor", None)
+    if not named_to_us or add is None:
+        return Pipeline(provider, None, False)
+    added: dict[Any, DeliveryProcessor] = getattr(provider, _ADDED_MARK, {})
+    key = settings.export_key()
+    if key not in added:
+        added[key] = _delivery(settings)
+        add(added[key])
+        setattr(provider, _ADDED_MARK, added)
+    return Pipeline(provider, added[key], False)
+
+
+def select_pipeline(settings: Settings, explicit: trace.TracerProvider | None) -> Pipeline:
+    """The pipeline these settings use: explicit, the application's, or ours (built once)."""
+    if explicit is not None:
+        return Pipeline(explicit, None, False)
+    key = settings.export_key()
+    with _LOCK:
+        current = trace.get_tracer_provider()
+        if is_configured(current):
+            ours = getattr(current, _MARK, None)
+            if ours is None:
+                return _add_to_application_provider(current, settings)
+        if key in _OWN:
+            return _OWN[key]
+        pipeline = _build(settings)
+        _OWN[key] = pipeline
+        if not is_configured(current):
+            trace.set_tracer_provider(pipeline.tracer_provider)
+        else:
+            logger.info(
+                "sentrial: a second destination (%s) gets its own tracer provider; the "
+                "global one is left as it is",
+                pipeline.delivery.destination if pipeline.delivery else "?",
+            )
+        return pipeline
+
+
+def release(pipeline: Pipeline, budget_s: float) -> None:
+    """Shut a pipeline down; one we own is forgotten so a later engine builds a fresh one."""
+    if pipeline.owned:
+        with _LOCK:
+            for key, known in list(_OWN.items()):
+                if known is pipeline:
+                    del _OWN[key]
+    pipeline.shutdown(budget_s)
+
+
+def owned_pipelines() -> list[Pipeline]:
+    with _LOCK:
+        return list(_OWN.values())
