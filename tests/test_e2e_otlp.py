@@ -243,3 +243,31 @@ def test_traces_exporter_none_and_console(tmp_path):
     )
     assert console.returncode == 0, console.stderr
     assert "invoke_agent loud" in console.stdout
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_sessions_through_a_real_collector(tmp_path, otlp_receiver, rotel_collector, protocol):
+    """SDK -> rotel (a real collector process) -> receiver: every span and attribute arrives."""
+    endpoint = rotel_collector.http_endpoint if protocol == "http/protobuf" else rotel_collector.grpc_endpoint
+    result = run_script(
+        AGENT_SCRIPT,
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+            "SENTRIAL_API_KEY": "through-rotel",
+            "SENTRIAL_HOME": str(tmp_path),
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    spans = otlp_receiver.wait_for_spans(4, timeout=15)
+    by_name = {span.name: span for span in spans}
+    root = by_name["invoke_agent support-agent"]
+    assert root.attributes[sc.SENTRIAL_SESSION_ID] == result.stdout.strip()
+    tool = by_name["execute_tool search"]
+    assert tool.parent_span_id == root.span_id
+    assert tool.attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS] == '{"query":"reset"}'
+    assert tool.attributes[sc.SENTRIAL_TOOL_REASONING] == "asked"
+    assert by_name["decision support-agent"].attributes[sc.SENTRIAL_DECISION_CONFIDENCE] == 0.9
+    llm = by_name["chat gpt-4o"]
+    assert llm.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 10
+    assert llm.kind == "CLIENT"
