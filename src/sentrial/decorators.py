@@ -39,7 +39,7 @@ def _enter_tool_call(stack: contextlib.ExitStack, name: str, function: Callable[
 
 
 def _decorate_tool(function: F, name: str | None) -> F:
-    tool_name = name or getattr(function, "__name__", "tool")
+    tool_name = str(name or getattr(function, "__name__", "tool"))
     if inspect.iscoroutinefunction(function):
 
         @functools.wraps(function)

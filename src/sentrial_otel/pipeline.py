@@ -130,6 +130,7 @@ def _meter_provider(settings: Settings, resource: Resource) -> Any:
 
         endpoint = settings.endpoint or ""
         timeout = min(settings.export_timeout_s, max(settings.shutdown_timeout_s, 1.0))
+        exporter: Any
         if settings.protocol == PROTOCOL_GRPC:
             from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 

@@ -170,16 +170,19 @@ class PiiRedactor:
 
     def redact(self, text: str) -> str:
         for pattern, label, check in self._detectors:
-            if check is None:
-                text = pattern.sub(lambda m, lb=label: self._replacement(m.group(0), lb), text)
-            else:
-                text = pattern.sub(
-                    lambda m, lb=label, ck=check: (
-                        self._replacement(m.group(0), lb) if ck(m.group(0)) else m.group(0)
-                    ),
-                    text,
-                )
+            text = pattern.sub(self._replacer(label, check), text)
         return text
+
+    def _replacer(
+        self, label: str, check: Callable[[str], bool] | None
+    ) -> Callable[[re.Match[str]], str]:
+        def replace(match: re.Match[str]) -> str:
+            found = match.group(0)
+            if check is not None and not check(found):
+                return found
+            return self._replacement(found, label)
+
+        return replace
 
 
 def _card_check(candidate: str) -> bool:

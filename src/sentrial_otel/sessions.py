@@ -883,7 +883,7 @@ class Session(SessionHandle):
             error_type = type(error).__qualname__
         elif not success:
             error_type = self.root_error_type or sc.ERROR_TYPE_SESSION_FAILED
-        engine.metrics.session_ended(self.agent_name, outcome, elapsed_ms / 1000, float(cost), error_type)
+        engine.metrics.session_ended(self.agent_name or "agent", outcome, elapsed_ms / 1000, float(cost), error_type)
         return {
             "session_id": self.session_id,
             "status": "completed" if success else ("abandoned" if abandoned else "failed"),

@@ -7,7 +7,6 @@ per-thread state, and the exit hook that ends abandoned sessions before delivery
 from __future__ import annotations
 
 import atexit
-import logging
 import threading
 import weakref
 from collections import OrderedDict

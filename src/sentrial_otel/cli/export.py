@@ -84,7 +84,7 @@ def export_command(
         failed += outcome.rejected
         if outcome.error and outcome.error not in errors:
             errors.append(outcome.error)
-        if show_progress:
+        if progress is not None:
             progress.update(count)
 
     try:

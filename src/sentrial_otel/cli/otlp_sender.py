@@ -126,7 +126,7 @@ class OtlpSender:
         except urllib.error.HTTPError as error:
             detail = f"HTTP {error.code} from {self.url}"
             if error.code in RETRYABLE_HTTP_STATUSES:
-                raise TransientSendError(detail, _retry_after(error.headers.get("Retry-After")))
+                raise TransientSendError(detail, _retry_after(error.headers.get("Retry-After"))) from error
             raise PermanentSendError(detail) from error
         except (urllib.error.URLError, OSError) as error:
             raise TransientSendError(f"cannot reach {self.url}: {error}") from error

@@ -94,10 +94,10 @@ def file_summaries(reader: StoreReader, data_file: Path) -> dict[str, SessionSum
     for document, _ in reader.documents(data_file, start):
         for span_dict in iter_span_dicts(document):
             span = SpanRecord.from_dict(span_dict)
-            summary = summaries.get(span.trace_id)
-            if summary is None:
-                summary = summaries[span.trace_id] = SessionSummary(span.trace_id, files=[name])
-            summary.add_span(span)
+            known = summaries.get(span.trace_id)
+            if known is None:
+                known = summaries[span.trace_id] = SessionSummary(span.trace_id, files=[name])
+            known.add_span(span)
     if reader.complete_offset != start or index is None:
         _save(index_file, info.st_ino, reader.complete_offset,
               (summary.to_row() for summary in summaries.values()))
