@@ -271,3 +271,28 @@ def test_sessions_through_a_real_collector(tmp_path, otlp_receiver, rotel_collec
     llm = by_name["chat gpt-4o"]
     assert llm.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 10
     assert llm.kind == "CLIENT"
+
+
+def test_forked_child_exports_its_own_sessions(tmp_path, otlp_receiver):
+    """gunicorn --preload style: configure in the parent, record in a forked child."""
+    result = run_script(
+        """
+        import os, sys, sentrial
+        client = sentrial.SentrialClient()
+        parent_open = client.begin(user_id="u", event="parent-open")
+        client.complete_session(client.create_session(name="n", agent_name="before-fork", user_id="u"))
+        pid = os.fork()
+        if pid == 0:
+            client.complete_session(client.create_session(name="n", agent_name="in-child", user_id="u"))
+            sys.exit(0)
+        os.waitpid(pid, 0)
+        parent_open.finish()
+        """,
+        {"SENTRIAL_API_URL": otlp_receiver.endpoint, "SENTRIAL_HOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    otlp_receiver.wait_for_spans(3)
+    time.sleep(0.5)
+    names = sorted(span.name for span in otlp_receiver.spans())
+    # Each session once: the child neither re-sends the parent's queue nor abandons its sessions.
+    assert names == ["invoke_agent before-fork", "invoke_agent in-child", "invoke_agent parent-open"]

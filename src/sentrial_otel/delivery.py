@@ -12,8 +12,10 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -134,16 +136,38 @@ class DeliveryProcessor(SpanProcessor):
         self._lock = threading.Lock()
         self._export_lock = threading.Lock()
         self._wake = threading.Event()
-        self._idle = threading.Event()
-        self._idle.set()
         self._stopping = False
         self._stopped = False
         self._in_flight = 0
         self._warned_full = False
         self._warned_failure = False
         quiet_exporter_logs()
+        self._start_worker()
+        if hasattr(os, "register_at_fork"):
+            # A forked child (gunicorn --preload, multiprocessing) inherits the queue but
+            # not the worker thread: give it a fresh one and an empty queue.
+            weak_self = weakref.ref(self)
+
+            def restart_in_child() -> None:
+                processor = weak_self()
+                if processor is not None:
+                    processor._after_fork()
+
+            os.register_at_fork(after_in_child=restart_in_child)
+
+    def _start_worker(self) -> None:
         self._worker = threading.Thread(target=self._run, name=_WORKER_THREAD_NAME, daemon=True)
         self._worker.start()
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._export_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._queue.clear()
+        self._in_flight = 0
+        self.stats = DeliveryStats()
+        if not self._stopping:
+            self._start_worker()
 
     # --- SpanProcessor -------------------------------------------------------------------
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:

@@ -7,6 +7,7 @@ per-thread state, and the exit hook that ends abandoned sessions before delivery
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import weakref
 from collections import OrderedDict
@@ -218,6 +219,14 @@ def _register(engine: Telemetry) -> None:
     if not _ATEXIT_REGISTERED:
         _ATEXIT_REGISTERED = True
         atexit.register(_at_exit)
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_forget_parent_sessions)
+
+
+def _forget_parent_sessions() -> None:
+    """In a forked child, sessions open in the parent are the parent's to end, not ours."""
+    for engine in list(_ENGINES):
+        engine._sessions.clear()
 
 
 def _at_exit() -> None:
