@@ -11,7 +11,15 @@ import os
 
 import click
 
+from sentrial_otel import environment_variables as env
 from sentrial_otel.cli.options import STORE_ENV, store_path
+
+ENDPOINT_VARIABLES = (
+    env.SENTRIAL_API_URL,
+    env.OTEL_EXPORTER_OTLP_ENDPOINT,
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    env.OTEL_TRACES_EXPORTER,
+)
 
 
 def run_demo_agent() -> list[str]:
@@ -32,6 +40,13 @@ def run_demo_agent() -> list[str]:
         reasoning="The user asks where their order is; look it up first.",
         estimated_cost=0.0004, token_count=42,
     )
+    client.track_llm_call(
+        sid, provider="openai", model="gpt-4o-mini",
+        input=[{"role": "system", "content": "You are a support agent."},
+               {"role": "user", "content": "Where is my order?"}],
+        output="Let me look up your orders.", prompt_tokens=85, completion_tokens=12,
+        finish_reason="stop",
+    )
     client.track_decision(
         session_id=sid, reasoning="The order has shipped; answer with the tracking link.",
         alternatives=["escalate to a human", "answer directly"], confidence=0.92,
@@ -40,10 +55,15 @@ def run_demo_agent() -> list[str]:
         session_id=sid, tool_name="get_tracking_link", tool_input={"order_id": "A1001"},
         tool_output={"url": "https://example.com/track/A1001"}, estimated_cost=0.0002,
     )
+    client.track_llm_call(
+        sid, provider="openai", model="gpt-4o-mini", input="Write the answer.",
+        output="Order A1001 has shipped: https://example.com/track/A1001",
+        prompt_tokens=140, completion_tokens=28, finish_reason="stop",
+    )
+    # Cost and token totals are summed from the tracked events.
     client.complete_session(
         session_id=sid, success=True, user_input="Where is my order?",
         assistant_output="Order A1001 has shipped: https://example.com/track/A1001",
-        prompt_tokens=120, completion_tokens=40,
     )
     recorded.append(sid)
 
@@ -68,8 +88,11 @@ def run_demo_agent() -> list[str]:
 def demo_command(ctx: click.Context) -> None:
     """Run a bundled offline example agent into the store, then list and show it."""
     directory = store_path(ctx)
-    # The engine writes to the local store named by SENTRIAL_HOME when no collector is set.
+    # The demo always records into the local store (SENTRIAL_HOME), even where a collector
+    # endpoint is configured, so that it can show what it recorded.
     os.environ[STORE_ENV] = str(directory.absolute())
+    for name in ENDPOINT_VARIABLES:
+        os.environ.pop(name, None)
     try:
         session_ids = run_demo_agent()
     except ImportError as error:
