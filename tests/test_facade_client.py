@@ -430,3 +430,22 @@ def test_the_root_is_current_while_begin_is_open(spans, provider):
     # Other instrumentation's spans are stamped with the session's id too.
     assert user_span.attributes[sc.SENTRIAL_SESSION_ID] == interaction.session_id
     assert user_span.attributes[sc.USER_ID] == "u"
+
+
+def test_session_links_to_the_span_current_when_it_began(client, spans, provider):
+    with provider.get_tracer("app").start_as_current_span("POST /chat") as request:
+        session_id = _session(client)
+    client.complete_session(session_id)
+    root = spans.one("invoke_agent support-agent")
+    (link,) = root.links
+    assert link.context.span_id == request.get_span_context().span_id
+    assert root.context.trace_id != request.get_span_context().trace_id
+
+
+def test_fail_silently_from_the_environment(monkeypatch, spans):
+    monkeypatch.setenv("SENTRIAL_FAIL_SILENTLY", "false")
+    client = sentrial.SentrialClient()
+    assert client.strict
+    with pytest.raises(ValueError, match="user_id"):
+        client.create_session(name="n", agent_name="a", user_id=None)
+    assert not sentrial.SentrialClient(fail_silently=True).strict

@@ -14,7 +14,7 @@ _lock = threading.Lock()
 def configure(
     api_key: str | None = None,
     api_url: str | None = None,
-    fail_silently: bool = True,
+    fail_silently: bool | None = None,
     pii: Any = None,
     batching: Any = None,
     **options: Any,

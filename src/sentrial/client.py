@@ -34,7 +34,7 @@ class SentrialClient:
         self,
         api_url: str | None = None,
         api_key: str | None = None,
-        fail_silently: bool = True,
+        fail_silently: bool | None = None,
         langfuse: Any = None,
         pii: Any = None,
         batching: Any = None,
@@ -44,7 +44,6 @@ class SentrialClient:
         protocol: str | None = None,
         shutdown_timeout: float | None = None,
     ) -> None:
-        self.strict = fail_silently is False
         settings = resolve_settings(
             api_url=api_url,
             api_key=api_key,
@@ -54,9 +53,11 @@ class SentrialClient:
             batching=batching,
             shutdown_timeout=shutdown_timeout,
         )
+        # True unless the argument or SENTRIAL_FAIL_SILENTLY says otherwise.
+        self.fail_silently = settings.fail_silently
+        self.strict = not settings.fail_silently
         self.telemetry = Telemetry(settings, tracer_provider=tracer_provider, pii=pii)
         self.api_url = settings.endpoint
-        self.fail_silently = fail_silently
         if langfuse is not None:
             logger.info("sentrial: the langfuse option is ignored; point OTLP at Langfuse instead")
 

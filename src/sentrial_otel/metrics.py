@@ -55,7 +55,7 @@ class AgentMetrics:
     def session_ended(
         self, agent: str, outcome: str, seconds: float, cost: float, error_type: str | None
     ) -> None:
-        attributes: dict[str, Any] = {sc.GEN_AI_AGENT_NAME: agent, sc.METRIC_SESSION_OUTCOME: outcome}
+        attributes: dict[str, Any] = {sc.GEN_AI_AGENT_NAME: agent, sc.SENTRIAL_SESSION_OUTCOME: outcome}
         self.sessions.add(1, attributes)
         duration_attributes: dict[str, Any] = {sc.GEN_AI_AGENT_NAME: agent}
         if error_type:

@@ -91,6 +91,8 @@ SENTRIAL_SESSION_OUTPUT_TOKENS: Final = "sentrial.session.usage.output_tokens"
 SENTRIAL_SESSION_TOTAL_TOKENS: Final = "sentrial.session.usage.total_tokens"
 SENTRIAL_SESSION_ABANDONED: Final = "sentrial.session.abandoned"
 SENTRIAL_SESSION_DURATION_MS: Final = "sentrial.session.duration_ms"
+# On the sentrial.sessions metric: success / failed / abandoned.
+SENTRIAL_SESSION_OUTCOME: Final = "sentrial.session.outcome"
 SENTRIAL_METADATA_PREFIX: Final = "sentrial.metadata."
 SENTRIAL_METRIC_PREFIX: Final = "sentrial.metric."
 SENTRIAL_STATE_PREFIX: Final = "sentrial.state."
@@ -128,7 +130,6 @@ METRIC_INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
 METRIC_EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
 METRIC_SESSIONS: Final = "sentrial.sessions"
 METRIC_COST: Final = "sentrial.cost.usd"
-METRIC_SESSION_OUTCOME: Final = "sentrial.session.outcome"
 
 TOKEN_USAGE_BUCKETS: Final = (
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216,

@@ -700,6 +700,11 @@ class Session(SessionHandle):
         links = []
         if self.parent_session_id:
             links.append(Link(ids.root_span_context(self.parent_session_id)))
+        # A session is its own trace; a link leads back to whatever was current when it
+        # began (the HTTP request that started the agent, say).
+        started_from = trace.get_current_span().get_span_context()
+        if started_from.is_valid:
+            links.append(Link(started_from))
         trace_id = ids.trace_id_for(self.session_id)
         SESSION_INDEX.register(trace_id, stamp)
         # The root starts in an empty context: a session is its own trace.

@@ -135,7 +135,11 @@ class SessionSummary:
         self.convo = _conversation(attrs) or self.convo
         if attrs.get(sc.SENTRIAL_SESSION_ABANDONED) is True:
             self.root_status = STATUS_ABANDONED
-        elif attrs.get(sc.SENTRIAL_SESSION_SUCCESS) is False or span.is_error:
+        elif attrs.get(sc.SENTRIAL_SESSION_SUCCESS) is False or (
+            # The session's own verdict wins over an error recorded along the way; roots
+            # without one (a LangChain workflow) go by their status.
+            sc.SENTRIAL_SESSION_SUCCESS not in attrs and span.is_error
+        ):
             self.root_status = STATUS_FAILED
         else:
             self.root_status = STATUS_SUCCESS
