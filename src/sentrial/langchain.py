@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
+from sentrial_otel.instrumentation.langchain import _context
 from sentrial_otel.instrumentation.langchain._handler import OpenTelemetryCallbackHandler
 from sentrial_otel.instrumentation.langchain._runs import RunRecord
 from sentrial_otel.misuse import guarded, logger
@@ -75,6 +77,10 @@ class SentrialCallbackHandler(OpenTelemetryCallbackHandler):
         self.start_time: float = time.time()
         self.end_time: float | None = None
         self.user_input: str | None = None
+        # While this handler lives, a tool's or node's span is current inside its body, so
+        # spans the tool makes itself nest under it (released when the handler is collected).
+        _context.acquire()
+        weakref.finalize(self, _context.release)
 
     # --- where runs go --------------------------------------------------------------------
     def _top_level_context(self) -> otel_context.Context:

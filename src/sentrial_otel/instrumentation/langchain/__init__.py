@@ -76,7 +76,6 @@ class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Traces every LangChain / LangGraph run in the process (an OpenTelemetry instrumentor)."""
 
     _handler: OpenTelemetryCallbackHandler | None = None
-    _context_patches: list[tuple[Any, Any]] = []
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments
@@ -104,12 +103,11 @@ class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         wrap_function_wrapper(
             "langchain_core.callbacks.base", "BaseCallbackManager.__init__", _AddHandler(self._handler)
         )
-        self._context_patches = _context.install()
+        _context.acquire()
 
     def _uninstrument(self, **kwargs: Any) -> None:
         from langchain_core.callbacks.base import BaseCallbackManager
 
         unwrap(BaseCallbackManager, "__init__")
-        _context.uninstall(self._context_patches)
-        self._context_patches = []
+        _context.release()
         self._handler = None

@@ -15,13 +15,16 @@ and detach it in ``finally``, inside the same ``ctx``. The caller's own context 
 touched, so its current span is the same before and after a run.
 
 ``set_config_context`` is imported by name into several modules, so the name is wrapped in
-each of them; LangGraph has its own copy. Modules that are missing are skipped.
+each of them; LangGraph has its own copy. Modules that are missing are skipped. The hooks
+are reference-counted: the instrumentor and every live ``SentrialCallbackHandler`` hold one,
+and the last to let go restores the originals.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import threading
 from collections.abc import Callable, Iterator
 from contextvars import Context
 from typing import Any
@@ -78,6 +81,32 @@ def _wrapper(registry: RunRegistry) -> Callable[..., Any]:
         return _with_run_span(entered, config, registry)
 
     return wrapper
+
+
+_users = 0
+_patches: list[tuple[Any, Any]] = []
+_lock = threading.Lock()
+
+
+def acquire() -> None:
+    """Install the hooks for one more user (the instrumentor, a live manual handler)."""
+    global _users, _patches
+    with _lock:
+        _users += 1
+        if _users == 1:
+            _patches = install()
+
+
+def release() -> None:
+    """One user less; the last one out puts the originals back."""
+    global _users, _patches
+    with _lock:
+        if _users == 0:
+            return
+        _users -= 1
+        if _users == 0:
+            uninstall(_patches)
+            _patches = []
 
 
 def install(registry: RunRegistry = RUNS) -> list[tuple[Any, Any]]:
