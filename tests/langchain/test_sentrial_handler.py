@@ -168,6 +168,6 @@ def test_a_broken_callback_never_reaches_langchain(
     logged = [r for r in caplog.records if "LangChain callback on_llm_end" in r.getMessage()]
     assert logged
     caplog.clear()  # expected here; the autouse guard checks the other tests
-    from sentrial_otel.instrumentation.langchain import RUNS
-
-    RUNS.clear()  # the LLM run whose end failed is cleaned by the TTL sweep in real life
+    # The span still ended (and so is exported), just without the failed enrichment.
+    # (The session is still open, so its root is not exported yet.)
+    assert lc_spans.tree() == [("invoke_agent a", [("model", [("chat gpt-4o-mini", [])])])]

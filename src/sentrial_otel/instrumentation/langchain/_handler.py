@@ -16,9 +16,10 @@ the Sentrial-compatible ``SentrialCallbackHandler``. Rules it keeps:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -62,6 +63,16 @@ def _never_raise(method: F) -> F:
             return None
 
     return wrapper  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def _ending(span: trace.Span) -> Iterator[trace.Span]:
+    """Enrich a span and end it even if the enrichment fails (the error is still logged
+    by ``_never_raise``): a span that never ends is never exported."""
+    try:
+        yield span
+    finally:
+        span.end()
 
 
 class OpenTelemetryCallbackHandler(BaseCallbackHandler):
@@ -159,9 +170,9 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         record = self._finish(run_id)
         if record is None or record.span is None:
             return
-        if not is_control_flow(error):
-            _record_exception(record.span, error)
-        record.span.end()
+        with _ending(record.span) as span:
+            if not is_control_flow(error):
+                _record_exception(span, error)
 
     def _agent_name_of(self, parent_run_id: UUID | None) -> str | None:
         parent = self.runs.get(parent_run_id)
@@ -218,15 +229,14 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         record = self._finish(run_id)
         if record is None or record.span is None:
             return
-        span = record.span
-        if self.content.capture and record.kind == "agent":
-            messages = lc.agent_output(outputs)
-            if messages:
-                encoded = self.content.json("assistant_output", messages)
-                span.set_attribute(sc.GEN_AI_OUTPUT_MESSAGES, encoded.value)
-                if encoded.truncated:
-                    span.set_attribute(sc.SENTRIAL_CONTENT_TRUNCATED, True)
-        span.end()
+        with _ending(record.span) as span:
+            if self.content.capture and record.kind == "agent":
+                messages = lc.agent_output(outputs)
+                if messages:
+                    encoded = self.content.json("assistant_output", messages)
+                    span.set_attribute(sc.GEN_AI_OUTPUT_MESSAGES, encoded.value)
+                    if encoded.truncated:
+                        span.set_attribute(sc.SENTRIAL_CONTENT_TRUNCATED, True)
 
     @_never_raise
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
@@ -322,6 +332,13 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         record = self._finish(run_id)
         if record is None:
             return
+        if record.span is None:
+            self._end_llm(record, response)
+            return
+        with _ending(record.span):
+            self._end_llm(record, response)
+
+    def _end_llm(self, record: RunRecord, response: Any) -> None:
         usage = lc.usage_of(response)
         generations = response.generations[0] if getattr(response, "generations", None) else []
         messages, reasons = lc.output_messages(generations)
@@ -353,7 +370,6 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             attrs.put(sc.SENTRIAL_USAGE_UNKNOWN, True)
         if record.span is not None:
             record.span.set_attributes(attrs.finish())
-            record.span.end()
         if record.session is not None:
             record.session.add_usage(
                 cost=cost, input_tokens=tokens_in or 0, output_tokens=tokens_out or 0, llm_calls=1
@@ -399,19 +415,19 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         record = self._finish(run_id)
         if record is None or record.span is None:
             return
-        span = record.span
-        if getattr(output, "type", None) == "tool" and getattr(output, "status", None) == "error":
-            # The tool's error was handled (handle_tool_error) and returned as its result.
-            span.set_status(Status(StatusCode.ERROR, str(getattr(output, "content", ""))[:256]))
-            span.set_attribute(sc.ERROR_TYPE, sc.ERROR_TYPE_TOOL_ERROR)
-        elif self.content.capture:
-            encoded = self.content.encoder("tool_output").json_object(
-                lc.tool_output(output), "result"
-            )
-            span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT, encoded.value)
-            if encoded.truncated:
-                span.set_attribute(sc.SENTRIAL_CONTENT_TRUNCATED, True)
-        span.end()
+        with _ending(record.span) as span:
+            if getattr(output, "type", None) == "tool" and getattr(output, "status", None) == "error":
+                # The tool's error was handled (handle_tool_error) and returned as its result.
+                message = str(getattr(output, "content", ""))[:256]
+                span.set_status(Status(StatusCode.ERROR, message))
+                span.set_attribute(sc.ERROR_TYPE, sc.ERROR_TYPE_TOOL_ERROR)
+            elif self.content.capture:
+                encoded = self.content.encoder("tool_output").json_object(
+                    lc.tool_output(output), "result"
+                )
+                span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT, encoded.value)
+                if encoded.truncated:
+                    span.set_attribute(sc.SENTRIAL_CONTENT_TRUNCATED, True)
 
     @_never_raise
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
@@ -449,12 +465,12 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         record = self._finish(run_id)
         if record is None or record.span is None:
             return
-        if self.content.capture:
-            encoded = self.content.json("tool_output", lc.documents(documents))
-            record.span.set_attribute(sc.GEN_AI_RETRIEVAL_DOCUMENTS, encoded.value)
-            if encoded.truncated:
-                record.span.set_attribute(sc.SENTRIAL_CONTENT_TRUNCATED, True)
-        record.span.end()
+        with _ending(record.span) as span:
+            if self.content.capture:
+                encoded = self.content.json("tool_output", lc.documents(documents))
+                span.set_attribute(sc.GEN_AI_RETRIEVAL_DOCUMENTS, encoded.value)
+                if encoded.truncated:
+                    span.set_attribute(sc.SENTRIAL_CONTENT_TRUNCATED, True)
 
     @_never_raise
     def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
