@@ -475,3 +475,13 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     @_never_raise
     def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._fail(run_id, error)
+
+    # --- LangGraph lifecycle events -------------------------------------------------------
+    # LangGraph's graph callback manager is a BaseCallbackManager too, so it carries this
+    # handler and calls these. Interrupts already end their node span without an error
+    # (see ``is_control_flow``); nothing more to record.
+    def on_interrupt(self, event: Any) -> None:
+        """LangGraph paused on an interrupt (control flow, not an error)."""
+
+    def on_resume(self, event: Any) -> None:
+        """LangGraph resumed from a checkpoint."""
