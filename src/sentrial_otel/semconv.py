@@ -101,6 +101,10 @@ SENTRIAL_CONTENT_TRUNCATED: Final = "sentrial.content.truncated"
 
 SENTRIAL_COST_USD: Final = "sentrial.cost.usd"
 SENTRIAL_USAGE_TOTAL_TOKENS: Final = "sentrial.usage.total_tokens"
+# An LLM span whose model reported no token usage says so instead of writing 0.
+SENTRIAL_USAGE_UNKNOWN: Final = "sentrial.usage.unknown"
+# LangChain runs kept as plain INTERNAL spans (graph nodes; plumbing chains when asked for).
+SENTRIAL_LANGCHAIN_RUN_TYPE: Final = "sentrial.langchain.run_type"
 
 SENTRIAL_TOOL_REASONING: Final = "sentrial.tool.reasoning"
 SENTRIAL_TOOL_ERROR: Final = "sentrial.tool.error"

@@ -1,0 +1,160 @@
+"""``SentrialCallbackHandler``: the Sentrial SDK's LangChain handler, producing spans.
+
+Code written for the Sentrial SDK runs unchanged::
+
+    from sentrial.langchain import SentrialCallbackHandler
+
+    handler = SentrialCallbackHandler(client, session_id)
+    result = agent.invoke({"messages": [...]}, {"callbacks": [handler]})
+    print(handler.total_cost, handler.total_tokens, handler.llm_calls)
+    handler.finish()
+
+Every run the handler sees becomes a span (as with ``LangChainInstrumentor``), nested under
+the session's root span: the session open in this process, or, for a session begun in
+another process, the root derived from its id. The handler's totals are the sums over the
+LLM spans it produced (tokens from the models' usage data, cost from the price table), and
+the same usage is added to the session's own totals.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from sentrial_otel.instrumentation.langchain import _context
+from sentrial_otel.instrumentation.langchain._handler import OpenTelemetryCallbackHandler
+from sentrial_otel.instrumentation.langchain._runs import RunRecord
+from sentrial_otel.misuse import guarded, logger
+from sentrial_otel.sessions import SessionHandle
+
+if TYPE_CHECKING:
+    from sentrial.client import SentrialClient
+
+__all__ = ["SentrialCallbackHandler"]
+
+
+class SentrialCallbackHandler(OpenTelemetryCallbackHandler):
+    """A LangChain callback handler that records a run into a Sentrial session.
+
+    Args:
+        client: the ``SentrialClient`` whose engine (tracer, content policy) is used.
+        session_id: the session the runs belong to.
+        track_llm_calls: emit LLM spans; with False, LLM usage is still counted into the
+            totals but no ``chat`` span is written.
+        verbose: log each LLM call and tool call on the ``sentrial`` logger (INFO).
+
+    Public state (as the Sentrial SDK): ``total_prompt_tokens``,
+    ``total_completion_tokens``, ``total_tokens``, ``total_cost``, ``llm_calls``,
+    ``model_name``, ``start_time``, ``end_time``, ``user_input``.
+    """
+
+    def __init__(
+        self,
+        client: SentrialClient,
+        session_id: str,
+        track_llm_calls: bool = True,
+        verbose: bool = False,
+    ) -> None:
+        telemetry = client.telemetry
+        super().__init__(telemetry.tracer, telemetry.content, track_llm_calls=track_llm_calls)
+        self.client = client
+        self.session_id = session_id
+        self.verbose = verbose
+        self.strict = client.strict
+        self._session: SessionHandle = telemetry.get_session(session_id)
+        self._lock = threading.Lock()
+        self.total_prompt_tokens = 0
+        self.total_completion_tokens = 0
+        self.total_tokens = 0
+        self.total_cost = 0.0
+        self.llm_calls = 0
+        self.model_name: str | None = None
+        self.start_time: float = time.time()
+        self.end_time: float | None = None
+        self.user_input: str | None = None
+        # While this handler lives, a tool's or node's span is current inside its body, so
+        # spans the tool makes itself nest under it (released when the handler is collected).
+        _context.acquire()
+        weakref.finalize(self, _context.release)
+
+    # --- where runs go --------------------------------------------------------------------
+    def _top_level_context(self) -> otel_context.Context:
+        # The current span when it is inside this session (a tool span, say), else the root.
+        context, _ = self._session.parent_context()
+        return context
+
+    def _session_for(self, span: trace.Span | None) -> SessionHandle | None:
+        return self._session
+
+    def _count_llm(
+        self, record: RunRecord, cost: float, input_tokens: int | None, output_tokens: int | None
+    ) -> None:
+        with self._lock:
+            self.llm_calls += 1
+            self.total_prompt_tokens += input_tokens or 0
+            self.total_completion_tokens += output_tokens or 0
+            self.total_tokens += (input_tokens or 0) + (output_tokens or 0)
+            self.total_cost += cost
+            self.model_name = record.model
+        if self.verbose:
+            logger.info(
+                "sentrial: LLM call %s: %s input / %s output tokens, $%.6f",
+                record.model, input_tokens, output_tokens, cost,
+            )
+
+    def on_tool_start(self, serialized: Any, input_str: str, **kwargs: Any) -> None:
+        super().on_tool_start(serialized, input_str, **kwargs)
+        if self.verbose:
+            name = (serialized or {}).get("name") if isinstance(serialized, dict) else None
+            logger.info("sentrial: tool call %s", name or kwargs.get("name") or "tool")
+
+    # --- the Sentrial SDK's API -----------------------------------------------------------
+    def set_input(self, user_input: str) -> None:
+        """The user's input, recorded on the session when :meth:`finish` completes it."""
+        self.user_input = user_input
+
+    @property
+    def duration_ms(self) -> float:
+        """Milliseconds from the handler's creation to :meth:`finish` (or to now)."""
+        end = self.end_time if self.end_time is not None else time.time()
+        return (end - self.start_time) * 1000.0
+
+    def get_usage_summary(self) -> dict[str, Any]:
+        """Totals over the LLM calls seen so far."""
+        with self._lock:
+            return {
+                "llm_calls": self.llm_calls,
+                "total_prompt_tokens": self.total_prompt_tokens,
+                "total_completion_tokens": self.total_completion_tokens,
+                "total_tokens": self.total_tokens,
+                "total_cost": self.total_cost,
+                "model": self.model_name,
+                "duration_ms": self.duration_ms,
+            }
+
+    @guarded(fallback=dict)
+    def finish(
+        self,
+        success: bool = True,
+        failure_reason: str | None = None,
+        custom_metrics: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Complete the session with the handler's totals; returns what ``complete_session`` did."""
+        self.end_time = time.time()
+        summary = self.get_usage_summary()
+        return self.client.complete_session(
+            self.session_id,
+            success=success,
+            failure_reason=failure_reason,
+            estimated_cost=summary["total_cost"],
+            custom_metrics=custom_metrics,
+            prompt_tokens=summary["total_prompt_tokens"],
+            completion_tokens=summary["total_completion_tokens"],
+            total_tokens=summary["total_tokens"],
+            user_input=self.user_input,
+        )

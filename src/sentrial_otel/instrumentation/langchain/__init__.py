@@ -1,0 +1,113 @@
+"""OpenTelemetry instrumentation for LangChain and LangGraph.
+
+Every LangChain / LangGraph run becomes a span, with no change to the application::
+
+    from sentrial_otel.instrumentation.langchain import LangChainInstrumentor
+
+    LangChainInstrumentor().instrument(tracer_provider=provider)  # provider: optional
+    agent.invoke({"messages": [{"role": "user", "content": "hi"}]})
+
+or with no code at all: ``opentelemetry-instrument python app.py`` (registered under the
+``opentelemetry_instrumentor`` entry point as ``langchain``).
+
+Span shapes (SEMCONV.md, "LangChain runs"): agents ``invoke_agent {name}``, the top-level
+chain or graph ``invoke_workflow {name}``, LangGraph nodes a plain span named after the node,
+chat models ``chat {model}``, tools ``execute_tool {name}``, retrievers
+``retrieval {source}``; inner plumbing chains are suppressed unless
+``emit_plumbing_spans=True``.
+
+How: ``BaseCallbackManager.__init__`` is wrapped so that every callback manager LangChain
+builds carries our :class:`OpenTelemetryCallbackHandler` (unless one of ours, e.g. a
+``SentrialCallbackHandler``, is already there), and LangChain's ``set_config_context`` is
+wrapped so that a tool's or node's span is current while its body runs (see ``_context``).
+``uninstrument()`` restores both.
+
+Options of ``instrument()``: ``tracer_provider``, ``capture_content`` (default from
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``), ``emit_plumbing_spans``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.utils import unwrap
+from wrapt import wrap_function_wrapper
+
+from sentrial_otel.config import capture_content_from_env
+from sentrial_otel.content import ContentPolicy
+from sentrial_otel.instrumentation.langchain import _context
+from sentrial_otel.instrumentation.langchain._handler import OpenTelemetryCallbackHandler
+from sentrial_otel.instrumentation.langchain._runs import RUNS, RunRegistry
+from sentrial_otel.instrumentation.langchain.package import _instruments
+from sentrial_otel.instrumentation.langchain.version import __version__
+from sentrial_otel.stamping import install_session_stamping
+
+__all__ = ["LangChainInstrumentor", "OpenTelemetryCallbackHandler", "RUNS", "RunRegistry"]
+
+
+class _AddHandler:
+    """Wrapper of ``BaseCallbackManager.__init__``: every manager gets our handler.
+
+    Child managers copy their parent's inheritable handlers (``get_child`` ->
+    ``set_handlers``), so adding it as inheritable reaches every nested run. A manager that
+    already has one of our handlers (a ``SentrialCallbackHandler`` the user passed) is left
+    alone: one handler per run, no duplicate spans.
+    """
+
+    def __init__(self, handler: OpenTelemetryCallbackHandler) -> None:
+        self.handler = handler
+
+    def __call__(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> None:
+        wrapped(*args, **kwargs)
+        try:
+            present = list(instance.handlers) + list(instance.inheritable_handlers)
+            if not any(isinstance(h, OpenTelemetryCallbackHandler) for h in present):
+                instance.add_handler(self.handler, inherit=True)
+        except Exception:  # noqa: BLE001 - never break LangChain for our sake
+            from sentrial_otel.misuse import logger
+
+            logger.debug("sentrial: could not add the LangChain handler", exc_info=True)
+
+
+class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Traces every LangChain / LangGraph run in the process (an OpenTelemetry instrumentor)."""
+
+    _handler: OpenTelemetryCallbackHandler | None = None
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    @property
+    def handler(self) -> OpenTelemetryCallbackHandler | None:
+        """The handler in use while instrumented (None otherwise)."""
+        return self._handler
+
+    def _instrument(self, **kwargs: Any) -> None:
+        from langchain_core.callbacks import BaseCallbackManager  # noqa: F401 - fail early
+
+        provider = kwargs.get("tracer_provider")
+        tracer = trace.get_tracer(__name__, __version__, provider)
+        install_session_stamping(provider if provider is not None else trace.get_tracer_provider())
+        capture = kwargs.get("capture_content")
+        content = ContentPolicy(
+            capture=capture_content_from_env() if capture is None else bool(capture)
+        )
+        self._handler = OpenTelemetryCallbackHandler(
+            tracer,
+            content,
+            emit_plumbing_spans=bool(kwargs.get("emit_plumbing_spans", False)),
+        )
+        wrap_function_wrapper(
+            "langchain_core.callbacks.base", "BaseCallbackManager.__init__", _AddHandler(self._handler)
+        )
+        _context.acquire()
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        from langchain_core.callbacks.base import BaseCallbackManager
+
+        unwrap(BaseCallbackManager, "__init__")
+        _context.release()
+        self._handler = None

@@ -1,0 +1,150 @@
+"""The run-id -> span map every LangChain handler of ours shares.
+
+LangChain tells a handler about a run with ``run_id`` and ``parent_run_id``; the span tree
+is built from those ids alone, never from whatever OpenTelemetry context happens to be
+current when a callback fires (callbacks run on executor threads and in copied contexts).
+
+One process-wide registry, shared by the auto-instrumentation handler and every
+``SentrialCallbackHandler``, gives three things at once:
+
+* parents: a child finds its parent's span whichever handler created it;
+* no duplicates: the first handler to start a run owns it, the others leave it alone;
+* bounded memory: records leave on end and error; a run that never ends (an abandoned
+  stream, a cancelled task whose callbacks never came) is ended as abandoned after a TTL,
+  and the map never holds more than ``max_runs`` records.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
+
+from sentrial_otel import semconv as sc
+from sentrial_otel.misuse import logger
+
+if TYPE_CHECKING:
+    from sentrial_otel.sessions import SessionHandle
+
+DEFAULT_MAX_RUNS = 10_000
+DEFAULT_TTL_S = 3600.0
+# Sweeping for abandoned runs costs a scan of the oldest records; do it every this many starts.
+_SWEEP_EVERY = 256
+
+
+@dataclass
+class RunRecord:
+    """What we keep about one LangChain run between its start and end callbacks."""
+
+    run_id: UUID
+    owner: Any
+    """The handler that started the run's span; only it ends the span."""
+    kind: str
+    """``agent``, ``chain``, ``llm``, ``tool`` or ``retriever``."""
+    span: trace.Span | None
+    """None when the run is suppressed (a plumbing chain): children skip to its parent."""
+    child_context: otel_context.Context
+    """The context children of this run start in (this run's span, else its nearest one)."""
+    agent_name: str | None = None
+    session: SessionHandle | None = None
+    """The Sentrial session whose totals LLM usage inside this run counts into."""
+    started: float = field(default_factory=time.monotonic)
+    first_chunk_at: float | None = None
+    model: str = ""
+    provider: str = ""
+
+
+class RunRegistry:
+    """A locked, bounded map of live runs."""
+
+    def __init__(self, max_runs: int = DEFAULT_MAX_RUNS, ttl_s: float = DEFAULT_TTL_S) -> None:
+        self.max_runs = max_runs
+        self.ttl_s = ttl_s
+        self._runs: OrderedDict[UUID, RunRecord] = OrderedDict()
+        self._lock = threading.Lock()
+        self._starts = 0
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def get(self, run_id: UUID | None) -> RunRecord | None:
+        if run_id is None:
+            return None
+        with self._lock:
+            return self._runs.get(run_id)
+
+    def claim(self, record: RunRecord) -> bool:
+        """Add a new run; False (and nothing added) when another handler already owns it."""
+        evicted: list[RunRecord] = []
+        with self._lock:
+            if record.run_id in self._runs:
+                return False
+            self._runs[record.run_id] = record
+            self._starts += 1
+            if self._starts % _SWEEP_EVERY == 0:
+                evicted.extend(self._expired_locked())
+            while len(self._runs) > self.max_runs:
+                evicted.append(self._runs.popitem(last=False)[1])
+        for stale in evicted:
+            _end_abandoned(stale)
+        return True
+
+    def is_claimed(self, run_id: UUID) -> bool:
+        with self._lock:
+            return run_id in self._runs
+
+    def release(self, run_id: UUID, owner: Any) -> RunRecord | None:
+        """Remove and return the run if ``owner`` owns it."""
+        with self._lock:
+            record = self._runs.get(run_id)
+            if record is None or record.owner is not owner:
+                return None
+            del self._runs[run_id]
+            return record
+
+    def sweep(self) -> int:
+        """End every run older than the TTL as abandoned; returns how many."""
+        with self._lock:
+            expired = self._expired_locked()
+        for stale in expired:
+            _end_abandoned(stale)
+        return len(expired)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._runs.clear()
+
+    def _expired_locked(self) -> list[RunRecord]:
+        # Insertion order is start order, so the oldest are first.
+        deadline = time.monotonic() - self.ttl_s
+        expired: list[RunRecord] = []
+        for run_id, record in list(self._runs.items()):
+            if record.started > deadline:
+                break
+            expired.append(record)
+            del self._runs[run_id]
+        return expired
+
+
+def _end_abandoned(record: RunRecord) -> None:
+    """End a run that never told us it ended, so its span is exported rather than lost."""
+    span = record.span
+    if span is None:
+        return
+    try:
+        span.set_status(Status(StatusCode.ERROR, "LangChain run never ended"))
+        span.set_attribute(sc.ERROR_TYPE, sc.ERROR_TYPE_ABANDONED)
+        span.end()
+    except Exception:  # noqa: BLE001 - cleanup must go on
+        logger.debug("sentrial: could not end an abandoned LangChain run", exc_info=True)
+
+
+RUNS = RunRegistry()
+"""The registry every handler uses by default."""
