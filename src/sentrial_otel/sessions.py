@@ -55,7 +55,7 @@ def _exception_event(
     span.add_event(sc.EXCEPTION_EVENT, attributes)
 
 
-def _record_exception(span: trace.Span, error: BaseException, content: ContentPolicy) -> None:
+def record_exception(span: trace.Span, error: BaseException, content: ContentPolicy) -> None:
     """Exception event + ERROR status; message and stack pass PII and secret redaction."""
     error_type = type(error).__qualname__
     message = content.text("error", str(error)).value
@@ -435,7 +435,7 @@ class SessionHandle:
             yield call
         except BaseException as error:
             if not call.ended:
-                _record_exception(call.span, error, self.engine.content)
+                record_exception(call.span, error, self.engine.content)
                 call.error_type = type(error).__qualname__
             raise
         finally:
@@ -523,7 +523,7 @@ class ToolCall:
     def end(self) -> None:
         engine = self.session.engine
         if self.error is not None:
-            _record_exception(self.span, self.error, engine.content)
+            record_exception(self.span, self.error, engine.content)
         elif self.result is not ToolCall._UNSET and engine.content.capture and self.result is not None:
             encoded = engine.content.encoder("tool_output").json_object(self.result, "result")
             self.span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT, encoded.value)
@@ -867,7 +867,7 @@ class Session(SessionHandle):
         try:
             span.set_attributes(attrs.finish())
             if error is not None:
-                _record_exception(span, error, content)
+                record_exception(span, error, content)
             if abandoned:
                 _status_error(span, sc.ERROR_TYPE_ABANDONED, "session still open at exit")
             elif not success and error is None:

@@ -42,7 +42,7 @@ from sentrial_otel.instrumentation.langchain._classify import (
 from sentrial_otel.instrumentation.langchain._runs import RUNS, RunRecord, RunRegistry
 from sentrial_otel.misuse import MisuseReporter, logger
 from sentrial_otel.pricing import cost_usd
-from sentrial_otel.sessions import SessionHandle, _record_exception, current_session
+from sentrial_otel.sessions import SessionHandle, current_session, record_exception
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -172,7 +172,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             return
         with _ending(record.span) as span:
             if not is_control_flow(error):
-                _record_exception(span, error)
+                record_exception(span, error, self.content)
 
     def _agent_name_of(self, parent_run_id: UUID | None) -> str | None:
         parent = self.runs.get(parent_run_id)
@@ -319,7 +319,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         )
 
     @_never_raise
-    def on_llm_new_token(self, token: str, *, run_id: UUID, **kwargs: Any) -> None:
+    def on_llm_new_token(self, token: Any, *, run_id: UUID, **kwargs: Any) -> None:
         record = self.runs.get(run_id)
         if record is None or record.owner is not self or record.first_chunk_at is not None:
             return
