@@ -7,14 +7,13 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
 
 from sentrial_otel import semconv as sc
-from tests.langchain.otlp_receiver import OtlpHttpReceiver
+from tests.support.otlp_receiver import OtlpReceiver
 
 APP = Path(__file__).parent / "apps" / "weather_app.py"
 
@@ -30,7 +29,7 @@ def test_opentelemetry_instrument_traces_a_langchain_app() -> None:
         pytest.skip("sentrial-otel is not installed (pip install -e .); no entry point")
     command = _opentelemetry_instrument()
     assert command, "opentelemetry-instrument is not installed"
-    with OtlpHttpReceiver() as receiver:
+    with OtlpReceiver() as receiver:
         env = {
             key: value
             for key, value in os.environ.items()
@@ -54,18 +53,15 @@ def test_opentelemetry_instrument_traces_a_langchain_app() -> None:
         )
         assert done.returncode == 0, done.stderr
         assert "It is sunny" in done.stdout
-        deadline = time.monotonic() + 10
-        while len(receiver.spans) < 9 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        spans = list(receiver.spans)
+        spans = receiver.wait_for_spans(8, timeout=10)
 
-    by_id = {s["span_id"]: s for s in spans}
+    by_id = {s.span_id: s for s in spans}
 
     def tree(parent: str | None) -> list[object]:
         return [
-            (s["name"], tree(s["span_id"]))
+            (s.name, tree(s.span_id))
             for s in spans
-            if (s["parent_span_id"] if s["parent_span_id"] in by_id else None) == parent
+            if (s.parent_span_id if s.parent_span_id in by_id else None) == parent
         ]
 
     def order(items: list[object]) -> list[object]:
@@ -83,10 +79,10 @@ def test_opentelemetry_instrument_traces_a_langchain_app() -> None:
             )
         ]
     )
-    assert len({s["trace_id"] for s in spans}) == 1
-    chat = next(s for s in spans if s["name"] == "chat gpt-4o-mini")
-    assert chat["scope"] == "sentrial_otel.instrumentation.langchain"
-    assert chat["attributes"][sc.GEN_AI_USAGE_INPUT_TOKENS] == 10
-    assert chat["attributes"][sc.GEN_AI_PROVIDER_NAME] == "openai"
-    tool = next(s for s in spans if s["name"] == "execute_tool get_weather")
-    assert tool["attributes"][sc.GEN_AI_TOOL_CALL_ID] == "call_1"
+    assert len({s.trace_id for s in spans}) == 1
+    chat = next(s for s in spans if s.name == "chat gpt-4o-mini")
+    assert chat.scope_name == "sentrial_otel.instrumentation.langchain"
+    assert chat.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 10
+    assert chat.attributes[sc.GEN_AI_PROVIDER_NAME] == "openai"
+    tool = next(s for s in spans if s.name == "execute_tool get_weather")
+    assert tool.attributes[sc.GEN_AI_TOOL_CALL_ID] == "call_1"
