@@ -68,6 +68,10 @@ def test_demo_sessions_listed_with_their_outcomes(demo_store):
     assert by_agent["billing-agent"]["status"] == "failed"
     assert by_agent["support-agent"]["llm_calls"] == 2
     assert by_agent["support-agent"]["tool_calls"] == 2
+    # The LangChain agent, traced by SentrialCallbackHandler from the model's usage data.
+    assert by_agent["invoice-agent"]["status"] == "success"
+    assert (by_agent["invoice-agent"]["llm_calls"], by_agent["invoice-agent"]["tool_calls"]) == (2, 1)
+    assert by_agent["invoice-agent"]["tokens"] == 210 + 22 + 260 + 14
     failed = cli(demo_store, "sessions", "list", "--status", "failed", "--json")
     assert [row["agent"] for row in json.loads(failed.stdout)] == ["billing-agent"]
 
@@ -84,4 +88,6 @@ def test_export_through_a_real_collector(demo_store, otlp_receiver, rotel_collec
     spans = otlp_receiver.wait_for_spans(stored, timeout=15)
     assert len(spans) == stored
     roots = [s for s in spans if s.is_root]
-    assert {r.attributes[sc.GEN_AI_AGENT_NAME] for r in roots} == {"support-agent", "billing-agent"}
+    assert {r.attributes[sc.GEN_AI_AGENT_NAME] for r in roots} == {
+        "support-agent", "billing-agent", "invoice-agent",
+    }

@@ -1,8 +1,9 @@
 """``sentrial-otel demo``: an offline example agent recorded into the store, then shown.
 
 It is written against the Sentrial-compatible facade (``import sentrial``), as a user of
-the Sentrial SDK would write it: one successful session with tool calls and a decision,
-and one failed session. The facade is imported lazily so the CLI works without it.
+the Sentrial SDK would write it: one successful session with tool and LLM calls and a
+decision, one failed session, and, when LangChain is installed, a LangChain agent traced
+by ``SentrialCallbackHandler``. The facade is imported lazily so the CLI works without it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import click
 
 from sentrial_otel import environment_variables as env
+from sentrial_otel.cli.demo_langchain import langchain_available, run_langchain_agent
 from sentrial_otel.cli.options import STORE_ENV, store_path
 
 ENDPOINT_VARIABLES = (
@@ -78,6 +80,9 @@ def run_demo_agent() -> list[str]:
         session_id=failed, success=False, failure_reason="payment API timed out",
     )
     recorded.append(failed)
+
+    if langchain_available():
+        recorded.append(run_langchain_agent(client))
     client.flush()
     client.shutdown()
     return [sid for sid in recorded if sid]
