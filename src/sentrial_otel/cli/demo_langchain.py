@@ -35,7 +35,8 @@ def run_langchain_agent(client: Any) -> str | None:
 
         def _get_ls_params(self, stop: Any = None, **kwargs: Any) -> Any:
             params = super()._get_ls_params(stop=stop, **kwargs)
-            params.update(ls_provider="openai", ls_model_name="gpt-4o-mini")
+            params["ls_provider"] = "openai"
+            params["ls_model_name"] = "gpt-4o-mini"
             return params
 
     @tool
