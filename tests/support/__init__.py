@@ -15,6 +15,7 @@ from tests.support.otlp_receiver import (
     ReceivedRequest,
     SpanRecord,
 )
+from tests.support.rotel import RotelCollector, free_port, read_env_file, rotel_binary
 
 __all__ = [
     "Attempt",
@@ -22,5 +23,9 @@ __all__ = [
     "LinkRecord",
     "OtlpReceiver",
     "ReceivedRequest",
+    "RotelCollector",
     "SpanRecord",
+    "free_port",
+    "read_env_file",
+    "rotel_binary",
 ]

@@ -1,0 +1,352 @@
+"""Static checks of collector-config/ (Docker and otelcol-contrib cannot run in CI).
+
+What a collector would reject at start-up, or what would silently find nothing, is checked
+here: YAML parses; every component a pipeline names is defined and is in the contrib
+distribution (collector-config/components.txt); ports agree between the compose file and
+the configs; the attribute keys in sampling, metrics, privacy and dashboard queries are the
+ones our SDK writes (sentrial_otel.semconv, which mirrors SEMCONV.md).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+yaml = pytest.importorskip("yaml")
+
+from sentrial_otel import semconv  # noqa: E402 - after the importorskip guard
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "collector-config"
+COLLECTOR_CONFIGS = ["otelcol.yaml", "otelcol-tier1.yaml", "otelcol-tier2.yaml"]
+SECTIONS = {
+    "receivers": "receiver",
+    "processors": "processor",
+    "exporters": "exporter",
+    "connectors": "connector",
+    "extensions": "extension",
+}
+
+# Every attribute key and value our SDK writes: what configs and queries may name.
+SEMCONV_KEYS = {
+    value
+    for name, value in vars(semconv).items()
+    if name.isupper() and isinstance(value, str) and "." in value
+}
+SEMCONV_METRICS = {
+    value for name, value in vars(semconv).items() if name.startswith("METRIC_")
+}
+
+
+def load(name: str) -> Any:
+    return yaml.safe_load((CONFIG_DIR / name).read_text())
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """The collector's --config merge: maps merge recursively, lists and scalars replace."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def contrib_components() -> set[tuple[str, str]]:
+    """(kind, type) pairs from components.txt."""
+    pairs = set()
+    for line in (CONFIG_DIR / "components.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            kind, component_type, module = line.split()
+            assert module.split("/")[-1].startswith(component_type.replace("_", "")[:6]), line
+            pairs.add((kind, component_type))
+    return pairs
+
+
+def component_type(component_id: str) -> str:
+    """``otlp/jaeger`` -> ``otlp`` (the part before the slash names the component)."""
+    return component_id.split("/", 1)[0]
+
+
+def all_configs() -> dict[str, dict[str, Any]]:
+    configs = {name: load(name) for name in COLLECTOR_CONFIGS}
+    privacy = load("privacy.yaml")
+    configs["otelcol.yaml+privacy.yaml"] = deep_merge(configs["otelcol.yaml"], privacy)
+    configs["otelcol-tier2.yaml+privacy.yaml"] = deep_merge(configs["otelcol-tier2.yaml"], privacy)
+    return configs
+
+
+CONFIGS = all_configs()
+
+
+# --- YAML and component wiring --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [p.name for p in sorted(CONFIG_DIR.glob("*.y*ml"))]
+    + [str(p.relative_to(CONFIG_DIR)) for p in sorted(CONFIG_DIR.glob("grafana/**/*.yaml"))],
+)
+def test_yaml_parses(name: str) -> None:
+    assert isinstance(load(name), dict)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_every_pipeline_component_is_defined_and_in_contrib(name: str) -> None:
+    config = CONFIGS[name]
+    known = contrib_components()
+    service = config["service"]
+    for extension in service.get("extensions", []):
+        assert extension in config["extensions"], f"{name}: extension {extension} undefined"
+    connectors = set(config.get("connectors", {}))
+    for pipeline_id, pipeline in service["pipelines"].items():
+        assert pipeline_id.split("/")[0] in ("traces", "metrics", "logs"), pipeline_id
+        for role in ("receivers", "processors", "exporters"):
+            for component in pipeline.get(role, []):
+                # A connector is an exporter of one pipeline and a receiver of another.
+                section = "connectors" if component in connectors else role
+                assert component in config.get(section, {}), (
+                    f"{name}: {pipeline_id} uses {component}, not defined under {section}"
+                )
+    for section, kind in SECTIONS.items():
+        for component in config.get(section, {}) or {}:
+            assert (kind, component_type(component)) in known, (
+                f"{name}: {kind} {component} is not in components.txt (the contrib list)"
+            )
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_connectors_are_used_on_both_sides(name: str) -> None:
+    pipelines = CONFIGS[name]["service"]["pipelines"].values()
+    for connector in CONFIGS[name].get("connectors", {}):
+        assert any(connector in p.get("exporters", []) for p in pipelines), connector
+        assert any(connector in p.get("receivers", []) for p in pipelines), connector
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_memory_limiter_first_and_batch_last(name: str) -> None:
+    for pipeline_id, pipeline in CONFIGS[name]["service"]["pipelines"].items():
+        processors = pipeline.get("processors", [])
+        assert processors and processors[0] == "memory_limiter", pipeline_id
+        if "batch" in processors:
+            assert processors[-1] == "batch", pipeline_id
+
+
+def test_components_list_has_no_unused_entries() -> None:
+    used = {
+        (kind, component_type(component))
+        for config in CONFIGS.values()
+        for section, kind in SECTIONS.items()
+        for component in config.get(section, {}) or {}
+    }
+    assert contrib_components() == used
+
+
+# --- Auth, sampling, privacy, metrics -------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["otelcol.yaml", "otelcol-tier1.yaml"])
+def test_public_receivers_check_api_keys(name: str) -> None:
+    config = CONFIGS[name]
+    assert "bearertokenauth" in config["service"]["extensions"]
+    for protocol in ("grpc", "http"):
+        settings = config["receivers"]["otlp"]["protocols"][protocol]
+        assert settings["auth"]["authenticator"] == "bearertokenauth"
+    assert config["extensions"]["bearertokenauth"]["filename"] == "/etc/otelcol/api-keys"
+
+
+def test_tail_sampling_keeps_failed_abandoned_costly_and_a_share() -> None:
+    sampling = CONFIGS["otelcol.yaml"]["processors"]["tail_sampling"]
+    policies = {p["type"]: p for p in sampling["policies"]}
+    assert policies["status_code"]["status_code"]["status_codes"] == ["ERROR"]
+    booleans = {
+        (p["boolean_attribute"]["key"], p["boolean_attribute"]["value"])
+        for p in sampling["policies"]
+        if p["type"] == "boolean_attribute"
+    }
+    assert booleans == {
+        (semconv.SENTRIAL_SESSION_SUCCESS, False),
+        (semconv.SENTRIAL_SESSION_ABANDONED, True),
+    }
+    (condition,) = policies["ottl_condition"]["ottl_condition"]["span"]
+    assert f'attributes["{semconv.SENTRIAL_SESSION_COST_USD}"] >' in condition
+    assert 0 < policies["probabilistic"]["probabilistic"]["sampling_percentage"] < 100
+
+
+def test_tier2_samples_and_exports_exactly_like_the_single_collector() -> None:
+    single, tier2 = CONFIGS["otelcol.yaml"], CONFIGS["otelcol-tier2.yaml"]
+    for section in ("processors", "connectors", "exporters"):
+        assert tier2[section] == single[section], section
+    assert tier2["service"]["pipelines"] == single["service"]["pipelines"]
+
+
+def test_tier1_routes_by_trace_id_to_tier2() -> None:
+    tier1 = CONFIGS["otelcol-tier1.yaml"]
+    balancer = tier1["exporters"]["loadbalancing"]
+    assert balancer["routing_key"] == "traceID"
+    assert balancer["resolver"]["dns"]["hostname"] == "otelcol-tier2"
+    assert tier1["service"]["pipelines"]["traces"]["exporters"] == ["loadbalancing"]
+    assert "tail_sampling" not in tier1.get("processors", {})
+
+
+def test_privacy_drops_exactly_the_content_keys() -> None:
+    actions = load("privacy.yaml")["processors"]["attributes/drop-content"]["actions"]
+    assert all(a["action"] == "delete" for a in actions)
+    assert {a["key"] for a in actions} == set(semconv.CONTENT_KEYS)
+    for name in ("otelcol.yaml+privacy.yaml", "otelcol-tier2.yaml+privacy.yaml"):
+        processors = CONFIGS[name]["service"]["pipelines"]["traces/sampling"]["processors"]
+        # Before sampling and export, so content never leaves this collector.
+        assert processors.index("attributes/drop-content") < processors.index("tail_sampling")
+
+
+def test_spanmetrics_dimensions_are_semconv_keys() -> None:
+    dimensions = CONFIGS["otelcol.yaml"]["connectors"]["spanmetrics"]["dimensions"]
+    names = {d["name"] for d in dimensions}
+    assert semconv.GEN_AI_AGENT_NAME in names
+    assert names <= SEMCONV_KEYS
+
+
+def test_exporters_point_at_compose_services() -> None:
+    exporters = CONFIGS["otelcol.yaml"]["exporters"]
+    services = load("docker-compose.yaml")["services"]
+    for exporter_id in ("otlp/jaeger", "otlp/tempo"):
+        host, port = exporters[exporter_id]["endpoint"].rsplit(":", 1)
+        assert host in services and port == "4317", exporter_id
+    tempo = load("tempo.yaml")
+    assert tempo["distributor"]["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"].endswith(
+        ":4317"
+    )
+
+
+# --- Ports ----------------------------------------------------------------------------------
+
+
+def published_ports(service: dict[str, Any]) -> dict[int, int]:
+    """container port -> host port, from "127.0.0.1:HOST:CONTAINER" entries."""
+    ports = {}
+    for entry in service.get("ports", []):
+        parts = str(entry).split(":")
+        assert parts[0] == "127.0.0.1", f"{entry}: publish on loopback only"
+        ports[int(parts[-1])] = int(parts[-2])
+    return ports
+
+
+def endpoint_port(endpoint: str) -> int:
+    return int(endpoint.rsplit(":", 1)[1])
+
+
+def test_compose_ports_agree_with_configs() -> None:
+    compose = load("docker-compose.yaml")
+    services = compose["services"]
+    collector = CONFIGS["otelcol.yaml"]
+    otelcol_ports = published_ports(services["otelcol"])
+    protocols = collector["receivers"]["otlp"]["protocols"]
+    assert endpoint_port(protocols["grpc"]["endpoint"]) == 4317 == otelcol_ports[4317]
+    assert endpoint_port(protocols["http"]["endpoint"]) == 4318 == otelcol_ports[4318]
+    assert endpoint_port(collector["extensions"]["health_check"]["endpoint"]) in otelcol_ports
+    prometheus_port = endpoint_port(collector["exporters"]["prometheus"]["endpoint"])
+    assert prometheus_port in otelcol_ports
+    scrape = load("prometheus.yml")["scrape_configs"][0]["static_configs"][0]["targets"]
+    assert scrape == [f"otelcol:{prometheus_port}"]
+    scale_out = load("prometheus-scale-out.yml")["scrape_configs"][0]["dns_sd_configs"][0]
+    assert scale_out["port"] == prometheus_port
+    assert load("tempo.yaml")["server"]["http_listen_port"] in published_ports(services["tempo"])
+    assert 16686 in published_ports(services["jaeger"])
+    assert 3000 in published_ports(services["grafana"])
+    assert 9090 in published_ports(services["prometheus"])
+
+
+def test_compose_mounts_exist() -> None:
+    for compose_file in ("docker-compose.yaml", "docker-compose.scale-out.yaml"):
+        for name, service in load(compose_file)["services"].items():
+            for volume in service.get("volumes", []):
+                source = volume.split(":")[0]
+                if source.startswith("./") and source != "./api-keys":
+                    assert (CONFIG_DIR / source).exists(), f"{compose_file} {name}: {source}"
+    assert (CONFIG_DIR / "api-keys.example").exists()
+
+
+def test_grafana_datasources_match_compose_ports() -> None:
+    sources = load("grafana/provisioning/datasources/datasources.yaml")["datasources"]
+    by_uid = {s["uid"]: s["url"] for s in sources}
+    services = load("docker-compose.yaml")["services"]
+    for uid, service in (("prometheus", "prometheus"), ("tempo", "tempo"), ("jaeger", "jaeger")):
+        url = by_uid[uid]
+        assert url.startswith(f"http://{service}:")
+        assert endpoint_port(url) in published_ports(services[service])
+
+
+# --- Dashboard ------------------------------------------------------------------------------
+
+DASHBOARD = CONFIG_DIR / "grafana" / "dashboards" / "sessions.json"
+# Labels that spanmetrics / Prometheus add themselves (not span attributes).
+BUILTIN_LABELS = {"le", "status_code", "span_name", "span_kind", "service_name", "job", "instance"}
+SPANMETRICS_METRICS = {"traces_span_metrics_calls", "traces_span_metrics_duration_bucket"}
+PROMQL_FUNCTIONS = {"sum", "rate", "increase", "histogram_quantile", "by", "label_values"}
+
+
+def dashboard_queries() -> tuple[list[str], list[str]]:
+    """(PromQL expressions, TraceQL queries) of every panel and variable."""
+    board = json.loads(DASHBOARD.read_text())
+    promql, traceql = [], []
+    for panel in board["panels"]:
+        for target in panel["targets"]:
+            if target["datasource"]["type"] == "tempo":
+                traceql.append(target["query"])
+            else:
+                promql.append(target["expr"])
+    for variable in board["templating"]["list"]:
+        promql.append(variable["query"]["query"])
+    return promql, traceql
+
+
+def prom_name(key: str) -> str:
+    return key.replace(".", "_")
+
+
+def test_dashboard_is_valid_json_with_unique_panel_ids() -> None:
+    board = json.loads(DASHBOARD.read_text())
+    ids = [p["id"] for p in board["panels"]]
+    assert len(ids) == len(set(ids)) and board["uid"] == "sentrial-sessions"
+
+
+def test_dashboard_promql_names_semconv_labels_and_metrics() -> None:
+    promql, _ = dashboard_queries()
+    allowed_labels = {prom_name(k) for k in SEMCONV_KEYS} | BUILTIN_LABELS
+    allowed_metrics = SPANMETRICS_METRICS | {
+        prom_name(m) + suffix
+        for m in SEMCONV_METRICS
+        for suffix in ("", "_sum", "_count", "_bucket")
+    }
+    for expr in promql:
+        labels = set(re.findall(r"([a-z_][a-z0-9_]*)\s*(?:=~|!=|=)\s*\"", expr))
+        for group in re.findall(r"by \(([^)]*)\)", expr):
+            labels |= {label.strip() for label in group.split(",")}
+        labels |= set(re.findall(r"label_values\([^,]+,\s*([a-z_]+)\)", expr))
+        assert labels <= allowed_labels, (expr, labels - allowed_labels)
+        metrics = set(re.findall(r"([a-z_][a-z0-9_]*)\s*[{\[]", expr)) | set(
+            re.findall(r"label_values\(([a-z_]+)", expr)
+        )
+        assert metrics - PROMQL_FUNCTIONS <= allowed_metrics, (expr, metrics - allowed_metrics)
+
+
+def test_dashboard_traceql_names_semconv_attributes() -> None:
+    _, traceql = dashboard_queries()
+    assert traceql
+    for query in traceql:
+        keys = set(re.findall(r"\bspan\.([a-z0-9_.]+?)\s*(?:=|!=|>|<)", query))
+        assert keys and keys <= SEMCONV_KEYS, (query, keys - SEMCONV_KEYS)
+
+
+def test_readme_searches_name_semconv_attributes() -> None:
+    """TraceQL in the README (lines starting with '{') uses only keys our SDK writes."""
+    readme = (CONFIG_DIR / "README.md").read_text()
+    queries = [line.strip() for line in readme.splitlines() if line.strip().startswith("{ ")]
+    assert len(queries) >= 4
+    for query in queries:
+        keys = set(re.findall(r"\b(?:span|resource)\.([a-z0-9_.]+?)\s*(?:=|!=|>|<)", query))
+        assert keys <= SEMCONV_KEYS | {"service.name"}, (query, keys)
