@@ -41,9 +41,15 @@ _EXPORTER_LOGGERS = (
 )
 
 
+# Set while one of our exports runs, on whichever thread runs it: the worker, or the
+# caller of flush()/force_flush(), which exports in its own thread.
+_EXPORTING = threading.local()
+
+
 class _QuietWorkerFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.threadName != _WORKER_THREAD_NAME or logger.isEnabledFor(logging.DEBUG)
+        ours = record.threadName == _WORKER_THREAD_NAME or getattr(_EXPORTING, "active", False)
+        return not ours or logger.isEnabledFor(logging.DEBUG)
 
 
 _QUIET_FILTER = _QuietWorkerFilter()
@@ -222,12 +228,14 @@ class DeliveryProcessor(SpanProcessor):
     def _send(self, batch: Sequence[ReadableSpan]) -> None:
         # Our own export must not be traced by other instrumentation (urllib3, grpc...).
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+        _EXPORTING.active = True
         try:
             result = self.exporter.export(batch)
         except Exception:  # noqa: BLE001 - an exporter bug must not kill the worker
             logger.debug("sentrial: exporter raised", exc_info=True)
             result = SpanExportResult.FAILURE
         finally:
+            _EXPORTING.active = False
             detach(token)
         if self._stopped:
             return  # counted as abandoned by shutdown()
