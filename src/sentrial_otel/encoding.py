@@ -14,8 +14,7 @@ import base64
 import json
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 DEFAULT_MAX_STRING_LENGTH = 16 * 1024
 # A whole encoded value is bounded too: enough for 16 full-length strings.
@@ -29,8 +28,7 @@ StringFilter = Callable[[str], str]
 KeyFilter = Callable[[str], bool]
 
 
-@dataclass(frozen=True)
-class Encoded:
+class Encoded(NamedTuple):
     """An attribute value ready for ``span.set_attribute`` and whether content was cut."""
 
     value: str
@@ -66,6 +64,18 @@ class _Walker:
         return value
 
     def walk(self, value: Any, depth: int = 0) -> Any:
+        # Fast paths for the exact built-in types that make up most payloads (an exact type
+        # check is much cheaper than isinstance against the collections ABCs).
+        kind = type(value)
+        if kind is str:
+            return self.text(value)
+        if kind is int or kind is bool or value is None:
+            return value
+        if depth < MAX_DEPTH and id(value) not in self._active:
+            if kind is dict:
+                return self._container(value, depth, self._walk_mapping)
+            if kind is list:
+                return self._container(value, depth, self._walk_sequence)
         # bool before int: bool is a subclass of int.
         if value is None or isinstance(value, bool):
             return value
@@ -152,6 +162,8 @@ def _safe_repr(value: Any) -> str:
 
 def _clean_surrogates(text: str) -> str:
     """Replace lone surrogates, which no UTF-8 encoder (and so no exporter) accepts."""
+    if text.isascii():
+        return text
     try:
         text.encode("utf-8")
         return text

@@ -43,7 +43,17 @@ def describe_destination(settings: Settings) -> str:
 def build_exporter(settings: Settings) -> tuple[SpanExporter, str]:
     """The exporter for these settings and a human description of where spans go."""
     if settings.exporter == EXPORTER_OTLP:
-        return _otlp_exporter(settings), describe_destination(settings)
+        try:
+            return _otlp_exporter(settings), describe_destination(settings)
+        except Exception as error:  # noqa: BLE001 - a bad OTEL_* value must not break the agent
+            # e.g. the grpc extra missing, or OTEL_EXPORTER_OTLP_COMPRESSION=brotli: the SDK
+            # exporter raises from its constructor. Keep the spans locally instead.
+            logger.warning(
+                "sentrial: cannot export to %s: %s; spans go to the local store instead",
+                describe_destination(settings),
+                error,
+            )
+            return _store_exporter(settings.home)
     if settings.exporter == EXPORTER_CONSOLE:
         return _console_exporter(), describe_destination(settings)
     if settings.exporter == EXPORTER_NONE:

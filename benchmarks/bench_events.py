@@ -1,0 +1,189 @@
+"""Benchmark 1: per-event cost of the facade against a bare OpenTelemetry SDK span.
+
+For each of ``track_tool_call``, ``track_decision`` and ``track_llm_call`` (through
+``sentrial.SentrialClient``, content capture on) the floor is a bare SDK span started under
+a root span with *the same attributes* the facade's span ends up with (copied from one real
+facade span, so the same count, keys and value sizes). Both run on their own
+``TracerProvider`` with a ``BatchSpanProcessor`` to a no-op exporter. Contenders alternate
+within each round; the ratio is facade / floor measured in the same round.
+
+Usage::
+
+    python benchmarks/bench_events.py [--events 2000] [--rounds 15] [--profile]
+
+``--profile`` also writes a cProfile of the facade's calls (top functions by own time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import pstats
+import time
+from collections.abc import Callable, Sequence
+
+from _common import emit, fmt, spread, versions  # noqa: I001 - sets sys.path first
+
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import SpanKind, set_span_in_context
+
+import sentrial
+
+
+class NoopExporter(SpanExporter):
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+
+class KeepOne(SpanExporter):
+    """Keeps what it is given (used once, to copy a real facade span's attributes)."""
+
+    def __init__(self) -> None:
+        self.spans: list[ReadableSpan] = []
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.spans.extend(spans)
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+
+def make_provider(exporter: SpanExporter) -> tuple[TracerProvider, BatchSpanProcessor]:
+    provider = TracerProvider(shutdown_on_exit=False)
+    processor = BatchSpanProcessor(exporter, max_queue_size=1_000_000, schedule_delay_millis=200)
+    provider.add_span_processor(processor)
+    return provider, processor
+
+
+TOOL_INPUT = {"query": "how do I reset my password", "filters": {"lang": "en", "limit": 5}}
+TOOL_OUTPUT = {"results": [{"id": "KB-1", "title": "Reset your password"}, {"id": "KB-7"}]}
+EVENTS: dict[str, Callable[[sentrial.SentrialClient, str], object]] = {
+    "track_tool_call": lambda c, sid: c.track_tool_call(
+        sid, "search_kb", TOOL_INPUT, TOOL_OUTPUT, reasoning="user asked about passwords",
+        estimated_cost=0.0004, token_count=120,
+    ),
+    "track_decision": lambda c, sid: c.track_decision(
+        sid, "search the knowledge base first", alternatives=["escalate", "search_kb"],
+        confidence=0.85, chosen="search_kb",
+    ),
+    "track_llm_call": lambda c, sid: c.track_llm_call(
+        sid, provider="openai", model="gpt-4o", input="How do I reset my password?",
+        output="Go to Settings > Security > Reset password.", prompt_tokens=42,
+        completion_tokens=17, finish_reason="stop",
+    ),
+}
+
+
+def facade_span_shape(event: str) -> tuple[str, SpanKind, dict]:
+    """Name, kind and attributes of the span the facade makes for ``event``."""
+    exporter = KeepOne()
+    provider, _ = make_provider(exporter)
+    client = sentrial.SentrialClient(tracer_provider=provider, capture_content=True)
+    sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
+    EVENTS[event](client, sid)
+    client.complete_session(sid)
+    provider.force_flush()
+    span = next(s for s in exporter.spans if s.parent is not None)
+    return span.name, span.kind, dict(span.attributes)
+
+
+def run(events_per_round: int, rounds: int, profile: bool) -> dict:
+    provider_f, bsp_f = make_provider(NoopExporter())
+    client = sentrial.SentrialClient(tracer_provider=provider_f, capture_content=True)
+    provider_b, bsp_b = make_provider(NoopExporter())
+    tracer_b = provider_b.get_tracer("bench")
+
+    results: dict[str, dict] = {}
+    for event, call in EVENTS.items():
+        name, kind, attributes = facade_span_shape(event)
+
+        def facade(n: int) -> float:
+            sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
+            start = time.perf_counter()
+            for _ in range(n):
+                call(client, sid)
+            elapsed = time.perf_counter() - start
+            client.complete_session(sid)
+            return elapsed
+
+        def floor(n: int) -> float:
+            root = tracer_b.start_span("invoke_agent bench-agent")
+            context = set_span_in_context(root)
+            start = time.perf_counter()
+            for _ in range(n):
+                tracer_b.start_span(name, context, kind, attributes).end()
+            elapsed = time.perf_counter() - start
+            root.end()
+            return elapsed
+
+        facade(200), floor(200)  # warm-up
+        per_event = {"facade": [], "floor": []}
+        ratios = []
+        for index in range(rounds):
+            order = [("facade", facade), ("floor", floor)]
+            if index % 2:
+                order.reverse()
+            measured = {}
+            for label, contender in order:
+                bsp_f.force_flush(), bsp_b.force_flush()
+                gc.collect()
+                measured[label] = contender(events_per_round) / events_per_round * 1e6
+                per_event[label].append(measured[label])
+            ratios.append(measured["facade"] / measured["floor"])
+        results[event] = {
+            "attributes": len(attributes),
+            "facade_us": spread(per_event["facade"]),
+            "floor_us": spread(per_event["floor"]),
+            "ratio": spread(ratios),
+        }
+        print(
+            f"{event:16} attrs={len(attributes):2}  facade µs {fmt(results[event]['facade_us'])}"
+            f"  floor µs {fmt(results[event]['floor_us'])}  ratio {fmt(results[event]['ratio'])}",
+            flush=True,
+        )
+        if profile:
+            profiler = cProfile.Profile()
+            sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
+            profiler.enable()
+            for _ in range(events_per_round):
+                call(client, sid)
+            profiler.disable()
+            client.complete_session(sid)
+            text = io.StringIO()
+            pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(18)
+            results[event]["profile_top"] = text.getvalue()
+            print(text.getvalue())
+    provider_f.shutdown()
+    provider_b.shutdown()
+    return {
+        "events_per_round": events_per_round,
+        "rounds": rounds,
+        "goal": "ratio <= 1.5",
+        "results": results,
+        "versions": versions(),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=2000, help="events per round")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--out", help="write the JSON result here")
+    args = parser.parse_args(argv)
+    result = run(args.events, args.rounds, args.profile)
+    for event in result["results"].values():
+        event.pop("profile_top", None) if not args.profile else None
+    emit("events", result, args.out)
+    return result
+
+
+if __name__ == "__main__":
+    main()

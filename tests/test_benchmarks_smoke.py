@@ -1,0 +1,31 @@
+"""Every benchmark runs end to end at tiny sizes (that it works; timings are never asserted)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import run as bench_suite  # noqa: E402
+
+
+@pytest.mark.parametrize("name", list(bench_suite.FULL))
+def test_benchmark_runs(name, tmp_path, capsys):
+    results = bench_suite.main(["--quick", "--out", str(tmp_path), name])
+    result = results[name]
+    assert (tmp_path / f"{name}.json").is_file()
+    assert result["versions"]["opentelemetry-sdk"]
+    if name == "events":
+        assert set(result["results"]) == {"track_tool_call", "track_decision", "track_llm_call"}
+        assert all(r["ratio"]["median"] > 0 for r in result["results"].values())
+    elif name == "export":
+        assert set(result["results"]) == {"http", "grpc", "rotel"}
+    elif name == "dead_collector":
+        dead = result["results"]["dead"]["last_run"]
+        healthy = result["results"]["healthy"]["last_run"]
+        assert healthy["failed"] == 0 and dead["exported"] == 0
+    elif name == "store_write":
+        assert result["undelivered"] == [0]
