@@ -36,6 +36,7 @@ OTEL_EXPORTER_OTLP_HEADERS: Final = "OTEL_EXPORTER_OTLP_HEADERS"
 OTEL_EXPORTER_OTLP_TRACES_HEADERS: Final = "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
 OTEL_EXPORTER_OTLP_TIMEOUT: Final = "OTEL_EXPORTER_OTLP_TIMEOUT"
 OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: Final = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"
+OTEL_EXPORTER_OTLP_COMPRESSION: Final = "OTEL_EXPORTER_OTLP_COMPRESSION"
 OTEL_TRACES_EXPORTER: Final = "OTEL_TRACES_EXPORTER"
 OTEL_BSP_SCHEDULE_DELAY: Final = "OTEL_BSP_SCHEDULE_DELAY"
 OTEL_BSP_MAX_QUEUE_SIZE: Final = "OTEL_BSP_MAX_QUEUE_SIZE"
@@ -62,6 +63,7 @@ ALL: Final = {
     OTEL_EXPORTER_OTLP_TRACES_HEADERS: "extra export headers for traces only",
     OTEL_EXPORTER_OTLP_TIMEOUT: "seconds per export request, retries included (default 10)",
     OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "the same, traces only",
+    OTEL_EXPORTER_OTLP_COMPRESSION: "'gzip', 'deflate' or 'none' (read by the OTLP exporter)",
     OTEL_TRACES_EXPORTER: "'otlp', 'console' or 'none' (default: otlp with an endpoint, "
     "else the local store)",
     OTEL_BSP_SCHEDULE_DELAY: "batch delay in ms (default 5000)",
