@@ -8,8 +8,8 @@ kept by the writers (``sidecar.py``) or, for files without them, by the reader
 """
 
 from sentrial_otel.store.exporter import DEFAULT_MAX_FILE_BYTES, LocalStoreExporter
-from sentrial_otel.store.listing import load_summaries
 from sentrial_otel.store.layout import StoreError, data_files
+from sentrial_otel.store.listing import load_summaries
 from sentrial_otel.store.otlp_json import decode_line, encode_line
 from sentrial_otel.store.query import (
     SessionNotFound,

@@ -36,7 +36,12 @@ from sentrial_otel.store.layout import (
 )
 from sentrial_otel.store.otlp_json import encode_line
 from sentrial_otel.store.sessions import SessionSummary
-from sentrial_otel.store.sidecar import batch_summaries, encode_entry, rename_with, sidecar_path
+from sentrial_otel.store.sidecar import (
+    batch_summaries,
+    encode_entry,
+    rename_with,
+    sidecar_path,
+)
 
 logger = logging.getLogger(__name__)
 

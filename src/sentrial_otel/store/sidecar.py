@@ -50,8 +50,9 @@ def batch_summaries(spans: Sequence[ReadableSpan]) -> list[SessionSummary]:
 
 
 def _summary_view(span: ReadableSpan) -> SpanRecord:
-    # Only what SessionSummary.add_span reads: the attributes mapping is shared, not
-    # copied, and events are left out. This runs in the export thread for every span.
+    # Only what SessionSummary.add_span reads (no events, no hex ids): this runs in the
+    # export thread for every span. A plain dict of the attributes reads faster than the
+    # SDK's BoundedAttributes, which add_span queries a dozen times.
     parent = span.parent
     return SpanRecord(
         trace_id="",
@@ -61,7 +62,7 @@ def _summary_view(span: ReadableSpan) -> SpanRecord:
         kind=0,
         start_ns=span.start_time or 0,
         end_ns=span.end_time or 0,
-        attributes=span.attributes or {},  # type: ignore[arg-type] - read-only mapping
+        attributes=dict(span.attributes) if span.attributes else {},
         status_code=STATUS_ERROR if span.status.status_code is StatusCode.ERROR else 0,
     )
 
