@@ -4,7 +4,7 @@ its summaries costs the writer.
 Builds a store of N sessions (default 100,000 x 10 spans = 1M spans) in the collector
 file format, rotated at 64 MiB like ``LocalStoreExporter``, each line with its entry in
 the summary sidecar as the exporter writes it, then times the CLI in fresh subprocesses
-and reports each run's peak memory (``ru_maxrss``):
+and reports each run's peak memory (``VmHWM``):
 
 1. ``sessions list`` first run (reads the writers' summaries)
 2. ``sessions list`` again
@@ -176,11 +176,14 @@ def write_overhead(work: Path, batch_size: int = 512, batches: int = 40) -> None
 def timed(args: list[str], store: Path) -> tuple[float, float, str]:
     """Run the CLI in a fresh process: (seconds, peak RSS in MiB, stdout)."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    # The child reports its own peak memory at exit (ru_maxrss is in KiB on Linux).
+    # The child reports its own peak memory at exit. Not ru_maxrss: that survives exec
+    # and so can report this (larger) parent's memory. VmHWM belongs to the new process.
     launcher = (
-        "import atexit, resource, sys\n"
-        "atexit.register(lambda: sys.stderr.write("
-        "'MAXRSS %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+        "import atexit, re, sys\n"
+        "def peak():\n"
+        "    status = open('/proc/self/status').read()\n"
+        "    sys.stderr.write('PEAK %s\\n' % re.search(r'VmHWM:\\s+(\\d+)', status)[1])\n"
+        "atexit.register(peak)\n"
         "from sentrial_otel.cli import main\n"
         "main(prog_name='sentrial-otel')\n"
     )
@@ -192,7 +195,7 @@ def timed(args: list[str], store: Path) -> tuple[float, float, str]:
     elapsed = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit(f"{args} failed: {process.stderr.decode()}")
-    peak_kib = int(process.stderr.decode().rsplit("MAXRSS", 1)[1])
+    peak_kib = int(process.stderr.decode().rsplit("PEAK", 1)[1])
     return elapsed, peak_kib / 1024, process.stdout.decode()
 
 

@@ -328,6 +328,18 @@ def test_lost_or_torn_summary_entries_are_tolerated(tmp_path: Path) -> None:
         ("two", 5, "success"), ("one", 5, "success")]
 
 
+def test_a_failing_summary_never_costs_the_spans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(spans: object) -> None:
+        raise RuntimeError("bug in summing up")
+
+    monkeypatch.setattr("sentrial_otel.store.exporter.batch_summaries", broken)
+    write_sessions(tmp_path, [SessionSpec("kept")])
+    assert not (tmp_path / ".summaries" / "spans.jsonl").exists()
+    assert [(s.session_id, s.span_count) for s in list_sessions(tmp_path)] == [("kept", 5)]
+
+
 def test_large_uncovered_data_falls_back_to_the_reader_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -92,7 +92,7 @@ class LocalStoreExporter(SpanExporter):
             return SpanExportResult.SUCCESS
         try:
             line = encode_line(spans)
-            summaries = batch_summaries(spans)
+            summaries = self._summaries(spans)
             with self._thread_lock:
                 self._append(line, summaries)
         except Exception as error:  # noqa: BLE001 - an exporter must not raise
@@ -117,7 +117,16 @@ class LocalStoreExporter(SpanExporter):
             self._fd = self._sidecar_fd = self._lock_fd = None
 
     # --- internals ----------------------------------------------------------------------
-    def _append(self, line: bytes, summaries: list[SessionSummary]) -> None:
+    def _summaries(self, spans: Sequence[ReadableSpan]) -> list[SessionSummary] | None:
+        # Summing up must never cost the spans themselves: without an entry, listing
+        # parses the line instead.
+        try:
+            return batch_summaries(spans)
+        except Exception as error:  # noqa: BLE001 - an exporter must not raise
+            logger.debug("could not summarise spans for the local store: %s", error)
+            return None
+
+    def _append(self, line: bytes, summaries: list[SessionSummary] | None) -> None:
         with self._flock(fcntl.LOCK_SH):
             fd = self._active_fd()
             written = os.write(fd, line)
@@ -126,7 +135,8 @@ class LocalStoreExporter(SpanExporter):
             # With O_APPEND the kernel placed our line at the end, atomically, and left our
             # offset just past it: that is where our line ends, whoever else is appending.
             end = os.lseek(fd, 0, os.SEEK_CUR)
-            self._append_summaries(end - len(line), len(line), summaries)
+            if summaries is not None:
+                self._append_summaries(end - len(line), len(line), summaries)
             size = os.fstat(fd).st_size
         if size >= self.max_file_bytes:
             self._rotate()
