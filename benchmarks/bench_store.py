@@ -1,18 +1,23 @@
-"""Benchmark: ``sentrial-otel sessions list`` over a large local store.
+"""Benchmark: ``sentrial-otel sessions list`` over a large local store, and what keeping
+its summaries costs the writer.
 
 Builds a store of N sessions (default 100,000 x 10 spans = 1M spans) in the collector
-file format, rotated at 64 MiB like ``LocalStoreExporter``, then times the CLI in fresh
-subprocesses and reports each run's peak memory (``ru_maxrss``):
+file format, rotated at 64 MiB like ``LocalStoreExporter``, each line with its entry in
+the summary sidecar as the exporter writes it, then times the CLI in fresh subprocesses
+and reports each run's peak memory (``VmHWM``):
 
-1. ``sessions list`` cold (no index yet: every span is parsed once, indexes written)
-2. ``sessions list`` warm (indexes only)
-3. ``sessions list --agent ... --status failed`` warm
-4. ``sessions list`` after 1,000 more sessions were appended (incremental index)
+1. ``sessions list`` first run (reads the writers' summaries)
+2. ``sessions list`` again
+3. ``sessions list --agent ... --status failed``
+4. ``sessions list`` after 1,000 more sessions were appended
 5. ``sessions show <id>`` (reads only the files holding that trace)
+6. ``sessions list`` first run without summaries (a store written by an older version or
+   by the collector: every span is parsed once to build the reader index), then again
 
 One session is recorded with the real SDK and ``LocalStoreExporter``; the store is made of
 copies of it with fresh ids, times and session ids (writing 1M spans through the SDK
-would only measure the SDK).
+would only measure the SDK). The write side is measured on real SDK spans: the time
+``LocalStoreExporter.export`` takes per span, and the part of it spent on summaries.
 
 Usage::
 
@@ -35,8 +40,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "src"), str(REPO)]
 
-from sentrial_otel.store import LocalStoreExporter  # noqa: E402
-from sentrial_otel.store.layout import ACTIVE_FILE  # noqa: E402
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
+    InMemorySpanExporter,
+)
+
+from sentrial_otel.store import LocalStoreExporter, SessionSummary, SpanRecord  # noqa: E402
+from sentrial_otel.store.layout import ACTIVE_FILE, SUMMARY_DIR  # noqa: E402
+from sentrial_otel.store.sidecar import batch_summaries, encode_entry  # noqa: E402
 from tests.session_builder import (  # noqa: E402
     BASE_NS,
     SECOND,
@@ -69,6 +79,16 @@ def one_line_per_session(documents: list[dict]) -> dict:
     return merged
 
 
+def parsed_summary(document: dict) -> SessionSummary:
+    """The summary of one session line, computed the slow way (parsing its spans)."""
+    spans = [SpanRecord.from_dict(s) for s in document["resourceSpans"][0]["scopeSpans"][0]
+             ["spans"]]
+    summary = SessionSummary(spans[0].trace_id)
+    for span in spans:
+        summary.add_span(span)
+    return summary
+
+
 def build_store(directory: Path, sessions: int, template: dict, first: int = 0,
                 rotate: bool = True) -> None:
     rng = random.Random(first)
@@ -76,8 +96,11 @@ def build_store(directory: Path, sessions: int, template: dict, first: int = 0,
     times = [(int(s["startTimeUnixNano"]) - BASE_NS, int(s["endTimeUnixNano"]) - BASE_NS)
              for s in spans]
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (directory / SUMMARY_DIR).mkdir(mode=0o700, exist_ok=True)
     active = directory / ACTIVE_FILE
     out = open(active, "ab")
+    sidecar = open(directory / SUMMARY_DIR / ACTIVE_FILE, "ab")
+    summary = parsed_summary(template)
     rotated = len(list(directory.glob("spans-*.jsonl")))
     originals = [(s["spanId"], s.get("parentSpanId")) for s in spans]
     for i in range(first, first + sessions):
@@ -102,23 +125,65 @@ def build_store(directory: Path, sessions: int, template: dict, first: int = 0,
                     kv["value"] = {"stringValue": f"user-{i % 1000}"}
                 elif kv["key"] == "sentrial.session.success":
                     kv["value"] = {"boolValue": success}
-        out.write(json.dumps(template, separators=(",", ":")).encode() + b"\n")
+        line = json.dumps(template, separators=(",", ":")).encode() + b"\n"
+        # The summary the exporter would have written: the template's, with this copy's
+        # ids, times and attributes (checked against a real parse for a few sessions).
+        summary.trace_id, summary.session_id = trace_id, session_id
+        summary.agent, summary.user = AGENTS[i % len(AGENTS)], f"user-{i % 1000}"
+        summary.start_ns, summary.end_ns = start + min(b for b, _ in times), start + max(
+            e for _, e in times)
+        summary.root_status = "success" if success else "failed"
+        if i - first < 3:
+            assert summary.to_row() == parsed_summary(template).to_row()
+        sidecar.write(encode_entry(out.tell(), len(line), [summary]))
+        out.write(line)
         if rotate and out.tell() >= ROTATE_BYTES:
             out.close()
-            active.rename(directory / f"spans-20250101T000000000000Z-{rotated}.jsonl")
+            sidecar.close()
+            name = f"spans-20250101T000000000000Z-{rotated}.jsonl"
+            active.rename(directory / name)
+            (directory / SUMMARY_DIR / ACTIVE_FILE).rename(directory / SUMMARY_DIR / name)
             rotated += 1
             out = open(active, "ab")
+            sidecar = open(directory / SUMMARY_DIR / ACTIVE_FILE, "ab")
     out.close()
+    sidecar.close()
+
+
+def write_overhead(work: Path, batch_size: int = 512, batches: int = 40) -> None:
+    """Per span: ``LocalStoreExporter.export`` in all, and the summaries' part of it."""
+    memory = InMemorySpanExporter()
+    provider = make_provider(memory)
+    sessions = batch_size * batches // 10 + 1
+    for i in range(sessions):
+        record_session(provider, SessionSpec(f"w-{i}", tools=5, decisions=2, llm_calls=2,
+                                             start_ns=BASE_NS + i * SECOND))
+    spans = list(memory.get_finished_spans())
+    chunks = [spans[i:i + batch_size] for i in range(0, batch_size * batches, batch_size)]
+    exporter = LocalStoreExporter(work / "write-overhead")
+    started = time.perf_counter()
+    for chunk in chunks:
+        exporter.export(chunk)
+    export_us = (time.perf_counter() - started) / (batch_size * batches) * 1e6
+    started = time.perf_counter()
+    for chunk in chunks:
+        encode_entry(0, 0, batch_summaries(chunk))
+    summary_us = (time.perf_counter() - started) / (batch_size * batches) * 1e6
+    print(f"export of {batch_size}-span batches: {export_us:.1f} us/span, of which "
+          f"summaries {summary_us:.1f} us/span ({summary_us / export_us:.0%})")
 
 
 def timed(args: list[str], store: Path) -> tuple[float, float, str]:
     """Run the CLI in a fresh process: (seconds, peak RSS in MiB, stdout)."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    # The child reports its own peak memory at exit (ru_maxrss is in KiB on Linux).
+    # The child reports its own peak memory at exit. Not ru_maxrss: that survives exec
+    # and so can report this (larger) parent's memory. VmHWM belongs to the new process.
     launcher = (
-        "import atexit, resource, sys\n"
-        "atexit.register(lambda: sys.stderr.write("
-        "'MAXRSS %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+        "import atexit, re, sys\n"
+        "def peak():\n"
+        "    status = open('/proc/self/status').read()\n"
+        "    sys.stderr.write('PEAK %s\\n' % re.search(r'VmHWM:\\s+(\\d+)', status)[1])\n"
+        "atexit.register(peak)\n"
         "from sentrial_otel.cli import main\n"
         "main(prog_name='sentrial-otel')\n"
     )
@@ -130,7 +195,7 @@ def timed(args: list[str], store: Path) -> tuple[float, float, str]:
     elapsed = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit(f"{args} failed: {process.stderr.decode()}")
-    peak_kib = int(process.stderr.decode().rsplit("MAXRSS", 1)[1])
+    peak_kib = int(process.stderr.decode().rsplit("PEAK", 1)[1])
     return elapsed, peak_kib / 1024, process.stdout.decode()
 
 
@@ -153,10 +218,11 @@ def main() -> None:
         print(f"store: {options.sessions:,} sessions, {spans:,} spans, {len(files)} files, "
               f"{size / 2**20:,.0f} MiB (built in {time.perf_counter() - started:.1f}s)")
 
+        write_overhead(work)
         runs = [
-            ("sessions list (cold: builds the index)", ["sessions", "list", "--limit", "20"]),
-            ("sessions list (warm)", ["sessions", "list", "--limit", "20"]),
-            ("sessions list --agent --status (warm)",
+            ("sessions list (first run)", ["sessions", "list", "--limit", "20"]),
+            ("sessions list (again)", ["sessions", "list", "--limit", "20"]),
+            ("sessions list --agent --status",
              ["sessions", "list", "--agent", "billing-agent", "--status", "failed",
               "--limit", "20"]),
         ]
@@ -174,6 +240,12 @@ def main() -> None:
                                  store)
         print(f"{'sessions show <id>':<48} {seconds:7.2f}s  peak RSS {peak:6.0f} MiB")
         assert newest == f"session-{options.sessions + 999:08d}", newest
+
+        shutil.rmtree(store / SUMMARY_DIR)  # as an older version or the collector wrote it
+        for label in ("sessions list (no summaries, first run: index)",
+                      "sessions list (no summaries, again)"):
+            seconds, peak, _ = timed(["sessions", "list", "--limit", "20"], store)
+            print(f"{label:<48} {seconds:7.2f}s  peak RSS {peak:6.0f} MiB")
     finally:
         if not options.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -7,24 +7,22 @@ import os
 import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from concurrent import futures
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import grpc
 import pytest
 from click.testing import CliRunner
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
 
 from sentrial_otel.cli import main
 from sentrial_otel.store import LocalStoreExporter
-from tests.session_builder import BASE_NS, SECOND, SessionSpec, make_provider, record_session
+from tests.session_builder import (
+    BASE_NS,
+    SECOND,
+    SessionSpec,
+    make_provider,
+    record_session,
+)
+from tests.support import OtlpReceiver
 
 REPO = Path(__file__).resolve().parents[1]
 SPECS = [
@@ -238,122 +236,56 @@ def test_doctor_without_endpoint_uses_local_store(tmp_path: Path) -> None:
 
 
 # --- export ------------------------------------------------------------------------------
-class _Receiver:
-    """A minimal OTLP/HTTP receiver: decodes every body, fails the first N requests."""
-
-    def __init__(self, fail_first: int = 0, status: int = 503) -> None:
-        self.requests: list[ExportTraceServiceRequest] = []
-        self.headers: list[dict[str, str]] = []
-        self.failures_left = fail_first
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.failures_left > 0:
-                    receiver.failures_left -= 1
-                    self.send_response(status)
-                    self.end_headers()
-                    return
-                receiver.requests.append(ExportTraceServiceRequest.FromString(body))
-                receiver.headers.append(dict(self.headers))
-                payload = ExportTraceServiceResponse().SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> _Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def span_ids(self) -> list[bytes]:
-        return [span.span_id for r in self.requests for rs in r.resource_spans
-                for ss in rs.scope_spans for span in ss.spans]
+def rejected(receiver: OtlpReceiver) -> list[int | str | None]:
+    """The status of every attempt the receiver refused (what the CLI had to retry)."""
+    return [a.status for a in receiver.attempts if a.outcome == "rejected"]
 
 
-def test_export_http_delivers_every_span_with_retry(store: Path) -> None:
-    with _Receiver(fail_first=2) as receiver:
-        result = run(store, "export", "--endpoint", receiver.url, "--header",
-                     "Authorization=Bearer t0k", "--batch-spans", "7",
-                     "--initial-backoff", "0.01")
+def test_export_http_delivers_every_span_with_retry(store: Path, otlp_receiver) -> None:
+    otlp_receiver.fail_with(503, times=2)
+    result = run(store, "export", "--endpoint", otlp_receiver.endpoint, "--header",
+                 "Authorization=Bearer t0k", "--batch-spans", "7",
+                 "--initial-backoff", "0.01")
     assert result.exit_code == 0, result.output
     assert f"Sent {TOTAL_SPANS} of {TOTAL_SPANS} spans from 4 sessions" in result.output
-    ids = receiver.span_ids()
-    assert len(ids) == len(set(ids)) == TOTAL_SPANS
-    assert receiver.headers[0]["Authorization"] == "Bearer t0k"
-    assert receiver.headers[0]["Content-Type"] == "application/x-protobuf"
+    assert rejected(otlp_receiver) == [503, 503]
+    spans = otlp_receiver.spans()
+    assert len({s.span_id for s in spans}) == len(spans) == TOTAL_SPANS
+    headers = otlp_receiver.requests[0].headers
+    assert headers["authorization"] == "Bearer t0k"
+    assert headers["content-type"] == "application/x-protobuf"
     # Ids and attributes survive the round trip through the store.
-    span = receiver.requests[0].resource_spans[0].scope_spans[0].spans[0]
-    assert len(span.trace_id) == 16 and len(span.span_id) == 8
-    assert any(kv.key == "sentrial.session.id" for kv in span.attributes)
+    assert len(spans[0].trace_id) == 32 and len(spans[0].span_id) == 16
+    assert all("sentrial.session.id" in s.attributes for s in spans)
 
 
-def test_export_with_filter_sends_only_matching_sessions(store: Path) -> None:
-    with _Receiver() as receiver:
-        result = run(store, "export", "--endpoint", receiver.url + "/v1/traces",
-                     "--agent", "alpha")
+def test_export_with_filter_sends_only_matching_sessions(store: Path, otlp_receiver) -> None:
+    result = run(store, "export", "--endpoint", otlp_receiver.traces_endpoint,
+                 "--agent", "alpha")
     assert result.exit_code == 0, result.output
-    sessions = {kv.value.string_value for r in receiver.requests for rs in r.resource_spans
-                for ss in rs.scope_spans for span in ss.spans for kv in span.attributes
-                if kv.key == "sentrial.session.id"}
-    assert sessions == {"alpha-0001", "alpha-0002"}
-    assert len(receiver.span_ids()) == 10
+    spans = otlp_receiver.spans()
+    assert {s.attributes["sentrial.session.id"] for s in spans} == {"alpha-0001", "alpha-0002"}
+    assert len(spans) == 10
 
 
-def test_export_failure_exits_1_with_summary(store: Path) -> None:
-    with _Receiver(fail_first=100) as receiver:
-        result = run(store, "export", "--endpoint", receiver.url, "--max-attempts", "2",
-                     "--initial-backoff", "0")
+def test_export_failure_exits_1_with_summary(store: Path, otlp_receiver) -> None:
+    otlp_receiver.fail_with(503)  # until the end of the test
+    result = run(store, "export", "--endpoint", otlp_receiver.endpoint, "--max-attempts", "2",
+                 "--initial-backoff", "0")
     assert result.exit_code == 1
     assert f"Sent 0 of {TOTAL_SPANS} spans" in result.output
     assert "HTTP 503" in result.output
+    assert otlp_receiver.spans() == []
 
 
-class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
-    def __init__(self, fail_first: int) -> None:
-        self.requests: list[ExportTraceServiceRequest] = []
-        self.failures_left = fail_first
-
-    def Export(self, request, context):  # noqa: N802 - gRPC's naming
-        if self.failures_left > 0:
-            self.failures_left -= 1
-            context.abort(grpc.StatusCode.UNAVAILABLE, "warming up")
-        self.requests.append(request)
-        return ExportTraceServiceResponse()
-
-
-@pytest.fixture
-def grpc_receiver() -> Iterator[tuple[str, _TraceService]]:
-    service = _TraceService(fail_first=1)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(service, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    yield f"http://127.0.0.1:{port}", service
-    server.stop(grace=None)
-
-
-def test_export_grpc_delivers_every_span(store: Path, grpc_receiver) -> None:
-    endpoint, service = grpc_receiver
-    result = run(store, "export", "--endpoint", endpoint, "--protocol", "grpc",
-                 "--initial-backoff", "0.01")
+def test_export_grpc_delivers_every_span(store: Path, otlp_grpc_receiver) -> None:
+    otlp_grpc_receiver.fail_with(grpc.StatusCode.UNAVAILABLE, times=1)
+    result = run(store, "export", "--endpoint", otlp_grpc_receiver.endpoint, "--protocol",
+                 "grpc", "--initial-backoff", "0.01")
     assert result.exit_code == 0, result.output
-    ids = [span.span_id for r in service.requests for rs in r.resource_spans
-           for ss in rs.scope_spans for span in ss.spans]
-    assert len(ids) == len(set(ids)) == TOTAL_SPANS
+    assert rejected(otlp_grpc_receiver) == ["UNAVAILABLE"]
+    spans = otlp_grpc_receiver.spans()
+    assert len({s.span_id for s in spans}) == len(spans) == TOTAL_SPANS
 
 
 def test_export_with_nothing_matching_is_ok(store: Path) -> None:

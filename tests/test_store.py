@@ -7,6 +7,7 @@ import json
 import logging
 import multiprocessing
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -182,6 +183,7 @@ def test_rotation_by_size_keeps_every_span(tmp_path: Path) -> None:
     for path in files[:-1]:
         assert path.stat().st_size >= 8 * 1024
     assert len(list(StoreReader(tmp_path).span_records())) == 20 * 5
+    assert_fully_covered(tmp_path)  # each sidecar was renamed with its data file
     sessions = list_sessions(tmp_path)
     assert sorted(s.session_id for s in sessions) == sorted(s.session_id for s in specs)
     assert all(s.tool_calls == 2 and s.llm_calls == 1 for s in sessions)
@@ -262,9 +264,97 @@ def test_find_and_load_session_in_time_order(tmp_path: Path) -> None:
     assert session.root is session.spans[0]
 
 
-# --- index -------------------------------------------------------------------------------
+# --- summary sidecar ---------------------------------------------------------------------
+def sidecar_lines(data_file: Path) -> list[bytes]:
+    return (data_file.parent / ".summaries" / data_file.name).read_bytes().splitlines()
+
+
+def assert_fully_covered(directory: Path) -> None:
+    """Every data file's sidecar entries tile it exactly, each on one whole data line."""
+    for data_file in data_files(directory):
+        data = data_file.read_bytes()
+        entries = sorted(json.loads(line)[:2] for line in sidecar_lines(data_file))
+        end = 0
+        for offset, length in entries:
+            assert offset == end, data_file
+            assert data[offset + length - 1:offset + length] == b"\n"
+            end += length
+        assert end == len(data), data_file
+
+
+def summaries_by_id(directory: Path) -> dict[str, tuple]:
+    return {s.session_id: (s.status, s.agent, s.user, s.convo, s.start_ns, s.end_ns,
+                           s.llm_calls, s.tool_calls, s.decisions, s.errors, s.tokens,
+                           round(s.cost, 9), s.span_count)
+            for s in list_sessions(directory)}
+
+
+def test_writer_keeps_summaries_and_listing_parses_no_span(tmp_path: Path) -> None:
+    specs = [SessionSpec("ok", convo="c-1"),
+             SessionSpec("bad", outcome="failed", start_ns=BASE_NS + SECOND),
+             SessionSpec("gone", outcome="abandoned", start_ns=BASE_NS + 2 * SECOND)]
+    write_sessions(tmp_path, specs)
+    assert_fully_covered(tmp_path)
+    from_writer = summaries_by_id(tmp_path)
+    assert not (tmp_path / ".index").exists()  # nothing was parsed, so nothing indexed
+    shutil.rmtree(tmp_path / ".summaries")  # as an older writer would have left it
+    assert summaries_by_id(tmp_path) == from_writer
+    assert (tmp_path / ".index").exists()
+
+
+def test_lines_without_summaries_are_parsed_once(tmp_path: Path) -> None:
+    """A hole in the sidecar (a line from an older writer or the collector, or a crash
+    between the two writes): the data from the hole on is parsed, nothing counted twice."""
+    other = tmp_path / "other"
+    write_sessions(other, [SessionSpec("foreign", start_ns=BASE_NS + SECOND)])
+    store = tmp_path / "store"
+    write_sessions(store, [SessionSpec("before")])
+    with open(store / "spans.jsonl", "ab") as handle:
+        handle.write((other / "spans.jsonl").read_bytes())
+    write_sessions(store, [SessionSpec("after", start_ns=BASE_NS + 2 * SECOND)])
+    sessions = list_sessions(store)
+    assert [s.session_id for s in sessions] == ["after", "foreign", "before"]
+    assert all(s.span_count == 5 and s.tool_calls == 2 for s in sessions)
+
+
+def test_lost_or_torn_summary_entries_are_tolerated(tmp_path: Path) -> None:
+    write_sessions(tmp_path, [SessionSpec("one"), SessionSpec("two", start_ns=BASE_NS + SECOND)])
+    sidecar = tmp_path / ".summaries" / "spans.jsonl"
+    lines = sidecar.read_bytes().splitlines(keepends=True)
+    # The writer died after its data line: the last entry is missing, one more is torn.
+    sidecar.write_bytes(b"".join(lines[:-2]) + lines[-2][:10])
+    sessions = list_sessions(tmp_path)
+    assert [(s.session_id, s.span_count, s.status) for s in sessions] == [
+        ("two", 5, "success"), ("one", 5, "success")]
+
+
+def test_a_failing_summary_never_costs_the_spans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(spans: object) -> None:
+        raise RuntimeError("bug in summing up")
+
+    monkeypatch.setattr("sentrial_otel.store.exporter.batch_summaries", broken)
+    write_sessions(tmp_path, [SessionSpec("kept")])
+    assert not (tmp_path / ".summaries" / "spans.jsonl").exists()
+    assert [(s.session_id, s.span_count) for s in list_sessions(tmp_path)] == [("kept", 5)]
+
+
+def test_large_uncovered_data_falls_back_to_the_reader_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_sessions(tmp_path, [SessionSpec("first")])
+    sidecar = tmp_path / ".summaries" / "spans.jsonl"
+    sidecar.write_bytes(sidecar.read_bytes().splitlines(keepends=True)[0])
+    monkeypatch.setattr("sentrial_otel.store.listing.TAIL_PARSE_LIMIT", 0)
+    assert [(s.session_id, s.span_count) for s in list_sessions(tmp_path)] == [("first", 5)]
+    assert (tmp_path / ".index" / "spans.jsonl.json").exists()
+
+
+# --- reader-built index ------------------------------------------------------------------
 def test_index_is_reused_and_updated_incrementally(tmp_path: Path) -> None:
     write_sessions(tmp_path, [SessionSpec("first")])
+    shutil.rmtree(tmp_path / ".summaries")  # written by an older version: no sidecar
     assert [s.session_id for s in list_sessions(tmp_path)] == ["first"]
     index_file = tmp_path / ".index" / "spans.jsonl.json"
     index = json.loads(index_file.read_text())
@@ -342,6 +432,9 @@ def test_concurrent_writers_produce_whole_lines_and_every_span(tmp_path: Path) -
     records = list(StoreReader(tmp_path).span_records())
     assert len(records) == workers * sessions * 5
     assert len({r.span_id for r in records}) == len(records)
+    # Every writer found where its own line landed, whatever the others appended.
+    assert_fully_covered(tmp_path)
     summaries = list_sessions(tmp_path)
     assert len(summaries) == workers * sessions
     assert all(s.span_count == 5 and s.status == "success" for s in summaries)
+    assert not (tmp_path / ".index").exists()

@@ -2,12 +2,14 @@
 
 Writing: :class:`LocalStoreExporter` (a ``SpanExporter``). Reading: :class:`StoreReader`
 streams requests or :class:`SpanRecord` s; :func:`list_sessions`, :func:`find_session`
-and :func:`load_session` answer the CLI's questions through a per-file session index.
+and :func:`load_session` answer the CLI's questions from per-file session summaries,
+kept by the writers (``sidecar.py``) or, for files without them, by the reader
+(``index.py``).
 """
 
 from sentrial_otel.store.exporter import DEFAULT_MAX_FILE_BYTES, LocalStoreExporter
-from sentrial_otel.store.index import load_summaries
 from sentrial_otel.store.layout import StoreError, data_files
+from sentrial_otel.store.listing import load_summaries
 from sentrial_otel.store.otlp_json import decode_line, encode_line
 from sentrial_otel.store.query import (
     SessionNotFound,

@@ -5,6 +5,11 @@ whole line on an ``O_APPEND`` descriptor, so lines never interleave. Rotation re
 active file; writers hold a shared ``flock`` on the store's lock file while they append and
 the rotating writer holds it exclusively, so no line lands in a file after it was rotated
 out (a writer notices the rename by the inode and reopens).
+
+After each data line, the same critical section appends the batch's per-trace summaries
+to the data file's sidecar (``sidecar.py``), so ``sessions list`` reads summaries instead
+of parsing spans. The sidecar is renamed with its data file; losing an entry (a crash
+between the two writes) only makes listing parse that line.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from sentrial_otel.store.layout import (
     ACTIVE_FILE,
+    DIR_MODE,
     INDEX_DIR,
     LOCK_FILE,
     open_private,
@@ -29,6 +35,13 @@ from sentrial_otel.store.layout import (
     rotated_name,
 )
 from sentrial_otel.store.otlp_json import encode_line
+from sentrial_otel.store.sessions import SessionSummary
+from sentrial_otel.store.sidecar import (
+    batch_summaries,
+    encode_entry,
+    rename_with,
+    sidecar_path,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +78,7 @@ class LocalStoreExporter(SpanExporter):
         self._lock_path = self.directory / LOCK_FILE
         self._thread_lock = threading.Lock()
         self._fd: int | None = None
+        self._sidecar_fd: int | None = None
         self._lock_fd: int | None = None
         self._shutdown = False
         self._failure_logged = False
@@ -78,8 +92,9 @@ class LocalStoreExporter(SpanExporter):
             return SpanExportResult.SUCCESS
         try:
             line = encode_line(spans)
+            summaries = self._summaries(spans)
             with self._thread_lock:
-                self._append(line)
+                self._append(line, summaries)
         except Exception as error:  # noqa: BLE001 - an exporter must not raise
             self._log_failure(error)
             return SpanExportResult.FAILURE
@@ -93,27 +108,56 @@ class LocalStoreExporter(SpanExporter):
         """Close the files; later exports fail."""
         with self._thread_lock:
             self._shutdown = True
-            for fd in (self._fd, self._lock_fd):
+            for fd in (self._fd, self._sidecar_fd, self._lock_fd):
                 if fd is not None:
                     try:
                         os.close(fd)
                     except OSError:
                         pass
-            self._fd = self._lock_fd = None
+            self._fd = self._sidecar_fd = self._lock_fd = None
 
     # --- internals ----------------------------------------------------------------------
-    def _append(self, line: bytes) -> None:
+    def _summaries(self, spans: Sequence[ReadableSpan]) -> list[SessionSummary] | None:
+        # Summing up must never cost the spans themselves: without an entry, listing
+        # parses the line instead.
+        try:
+            return batch_summaries(spans)
+        except Exception as error:  # noqa: BLE001 - an exporter must not raise
+            logger.debug("could not summarise spans for the local store: %s", error)
+            return None
+
+    def _append(self, line: bytes, summaries: list[SessionSummary] | None) -> None:
         with self._flock(fcntl.LOCK_SH):
             fd = self._active_fd()
             written = os.write(fd, line)
             if written != len(line):
                 raise OSError(f"short write to {self._active_path}: {written}/{len(line)}")
+            # With O_APPEND the kernel placed our line at the end, atomically, and left our
+            # offset just past it: that is where our line ends, whoever else is appending.
+            end = os.lseek(fd, 0, os.SEEK_CUR)
+            if summaries is not None:
+                self._append_summaries(end - len(line), len(line), summaries)
             size = os.fstat(fd).st_size
         if size >= self.max_file_bytes:
             self._rotate()
 
+    def _append_summaries(self, offset: int, length: int, summaries: list[SessionSummary]) -> None:
+        # The spans are stored already; a missing entry only costs listing a parse of this
+        # line, so a failure here must not fail the export.
+        try:
+            if self._sidecar_fd is None:
+                path = sidecar_path(self._active_path)
+                path.parent.mkdir(mode=DIR_MODE, exist_ok=True)
+                self._sidecar_fd = open_private(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            os.write(self._sidecar_fd, encode_entry(offset, length, summaries))
+        except OSError as error:
+            logger.debug("could not append session summaries to the store: %s", error)
+
     def _active_fd(self) -> int:
-        """Our descriptor on the active file, reopened if another writer rotated it."""
+        """Our descriptor on the active file, reopened if another writer rotated it.
+
+        The sidecar descriptor follows it: both files are renamed together.
+        """
         if self._fd is not None:
             try:
                 current = os.stat(self._active_path)
@@ -121,10 +165,15 @@ class LocalStoreExporter(SpanExporter):
                     return self._fd
             except FileNotFoundError:
                 pass
-            os.close(self._fd)
-            self._fd = None
+            self._close_active()
         self._fd = open_private(self._active_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         return self._fd
+
+    def _close_active(self) -> None:
+        for fd in (self._fd, self._sidecar_fd):
+            if fd is not None:
+                os.close(fd)
+        self._fd = self._sidecar_fd = None
 
     def _rotate(self) -> None:
         with self._flock(fcntl.LOCK_EX):
@@ -136,15 +185,14 @@ class LocalStoreExporter(SpanExporter):
                 return  # another writer rotated it first
             target = rotated_name(self.directory)
             os.rename(self._active_path, target)
-            # Carry the file's session index along so it need not be rebuilt.
+            # Carry the file's summaries along so they need not be rebuilt.
+            rename_with(self._active_path, target)
             index_dir = self.directory / INDEX_DIR
             try:
                 os.replace(index_dir / f"{ACTIVE_FILE}.json", index_dir / f"{target.name}.json")
             except OSError:
                 pass
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+            self._close_active()
 
     @contextmanager
     def _flock(self, mode: int) -> Iterator[None]:

@@ -1,11 +1,12 @@
-"""The session index: one summary row per session per data file, kept beside the store.
+"""The reader-built session index: one summary row per session per data file.
 
-``sessions list`` over a million spans would take minutes if it parsed every span each
-time. Instead each data file has a sidecar ``.index/<file>.json`` holding the file's
-inode, how many bytes of it the rows cover, and one :class:`SessionSummary` row per trace
-in those bytes. A file that only grew (the active file) is indexed incrementally from the
-covered offset; a file whose inode changed or that shrank is re-indexed from the start.
-Listing then reads only the small index files and merges rows of the same trace.
+The fallback for data files whose writer kept no complete summary sidecar
+(``sidecar.py``): files written by an older sentrial-otel or by the collector's file
+exporter. Parsing every span of such a file is slow, so the first listing that does it
+saves ``.index/<file>.json``: the file's inode, how many bytes of it the rows cover, and
+one :class:`SessionSummary` row per trace in those bytes. A file that only grew (the
+active file) is indexed incrementally from the covered offset; a file whose inode changed
+or that shrank is re-indexed from the start.
 """
 
 from __future__ import annotations
@@ -70,6 +71,20 @@ def _save(index_file: Path, inode: int, covered: int, rows: Iterable[list[Any]])
         logger.debug("could not save the session index %s: %s", index_file, error)
 
 
+def summarize_spans(
+    reader: StoreReader, data_file: Path, start: int, summaries: dict[str, SessionSummary]
+) -> None:
+    """Parse ``data_file`` from byte ``start`` on, folding each span into ``summaries``."""
+    name = data_file.name
+    for document, _ in reader.documents(data_file, start):
+        for span_dict in iter_span_dicts(document):
+            span = SpanRecord.from_dict(span_dict)
+            known = summaries.get(span.trace_id)
+            if known is None:
+                known = summaries[span.trace_id] = SessionSummary(span.trace_id, files=[name])
+            known.add_span(span)
+
+
 def file_summaries(reader: StoreReader, data_file: Path) -> dict[str, SessionSummary]:
     """The per-trace summaries of one data file, from its index (updated if stale)."""
     try:
@@ -91,32 +106,11 @@ def file_summaries(reader: StoreReader, data_file: Path) -> dict[str, SessionSum
         if start == info.st_size:
             return summaries
 
-    for document, _ in reader.documents(data_file, start):
-        for span_dict in iter_span_dicts(document):
-            span = SpanRecord.from_dict(span_dict)
-            known = summaries.get(span.trace_id)
-            if known is None:
-                known = summaries[span.trace_id] = SessionSummary(span.trace_id, files=[name])
-            known.add_span(span)
+    summarize_spans(reader, data_file, start, summaries)
     if reader.complete_offset != start or index is None:
         _save(index_file, info.st_ino, reader.complete_offset,
               (summary.to_row() for summary in summaries.values()))
     return summaries
-
-
-def load_summaries(directory: str | os.PathLike[str]) -> list[SessionSummary]:
-    """Every session of the store, one merged summary each, oldest start first."""
-    reader = StoreReader(directory)
-    merged: dict[str, SessionSummary] = {}
-    for data_file in reader.files():
-        for trace_id, summary in file_summaries(reader, data_file).items():
-            existing = merged.get(trace_id)
-            if existing is None:
-                merged[trace_id] = summary
-            else:
-                existing.merge(summary)
-    reader.finish()
-    return sorted(merged.values(), key=lambda s: (s.start_ns, s.trace_id))
 
 
 def prune_stale_indexes(directory: str | os.PathLike[str]) -> None:

@@ -5,7 +5,9 @@ A store is one directory::
     spans.jsonl                         the active file, appended to by every writer
     spans-20250101T120000123456Z-0.jsonl  rotated files, oldest first by name
     .lock                               flock'ed: shared to append, exclusive to rotate
-    .index/<data file>.json             per-file session summaries (see ``index.py``)
+    .summaries/<data file>              session summaries appended by writers (``sidecar.py``)
+    .index/<data file>.json             session summaries built by readers, for data files
+                                        without a complete sidecar (``index.py``)
 
 The directory is owner-only (0o700) and files 0o600: spans hold user content.
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 ACTIVE_FILE = "spans.jsonl"
 LOCK_FILE = ".lock"
 INDEX_DIR = ".index"
+SUMMARY_DIR = ".summaries"
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 

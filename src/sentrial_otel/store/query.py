@@ -12,7 +12,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 
-from sentrial_otel.store.index import load_summaries
+from sentrial_otel.store.listing import load_summaries, select_summaries
 from sentrial_otel.store.otlp_json import document_to_request, iter_span_dicts
 from sentrial_otel.store.reader import StoreReader
 from sentrial_otel.store.records import SpanRecord
@@ -29,10 +29,7 @@ def list_sessions(
     limit: int | None = None,
 ) -> list[SessionSummary]:
     """Matching sessions, newest first, at most ``limit`` of them."""
-    session_filter = session_filter or SessionFilter()
-    matching = [s for s in load_summaries(directory) if session_filter.matches(s)]
-    matching.reverse()
-    return matching[:limit] if limit is not None else matching
+    return select_summaries(directory, session_filter or SessionFilter(), limit)
 
 
 def find_session(directory: str | os.PathLike[str], id_prefix: str) -> SessionSummary:

@@ -11,7 +11,7 @@ aggregate that can be built from any subset of a trace's spans and merged with a
 from __future__ import annotations
 
 import re
-from dataclasses import astuple, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -34,9 +34,13 @@ _SESSION_ONLY_KEYS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class SessionSummary:
-    """What ``sessions list`` shows about one session, mergeable across partial views."""
+    """What ``sessions list`` shows about one session, mergeable across partial views.
+
+    Slotted: a listing holds one per session (100,000 and more), and a per-instance
+    ``__dict__`` would be most of their memory.
+    """
 
     trace_id: str
     session_id: str = ""
@@ -170,13 +174,17 @@ class SessionSummary:
         self.files = self.files + [f for f in other.files if f not in self.files]
 
     # --- index rows ---------------------------------------------------------------------
-    def to_row(self) -> list[Any]:
-        """A compact list of the fields, for the index file."""
-        return list(astuple(self))
+    def to_row(self, with_files: bool = True) -> list[Any]:
+        """A compact list of the fields, for the index and sidecar files.
+
+        The sidecar's rows leave ``files`` out: the file they belong to is implied.
+        """
+        row = [getattr(self, name) for name in ROW_FIELDS]
+        return row if with_files else row[:-1]
 
     @classmethod
     def from_row(cls, row: list[Any]) -> SessionSummary:
-        """The reverse of :meth:`to_row`."""
+        """The reverse of :meth:`to_row` (rows without ``files`` get none)."""
         return cls(*row)
 
     def to_json(self) -> dict[str, Any]:
