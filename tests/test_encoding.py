@@ -117,3 +117,24 @@ def test_any_value_encodes_to_valid_bounded_json(value):
     json.loads(encoded.value)
     encoded.value.encode("utf-8")
     assert len(encoded.value) <= 50 * 16 * 8 + 1000
+
+
+plain_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.sampled_from(["q", "api_key", "Authorization", "name", "token", "x"]) | st.text(max_size=6), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(plain_values, st.sampled_from([8, 64, 16 * 1024]))
+def test_fast_path_gives_exactly_what_the_walk_gives(value, limit):
+    """The single-dumps fast path is an optimisation only: same text, same truncation flag."""
+    from sentrial_otel.redaction import is_secret_key, may_need_secret_redaction, redact_secrets
+
+    fast = Encoder(limit, redact_secrets, is_secret_key, may_need_secret_redaction)
+    walked = Encoder(limit, redact_secrets, is_secret_key)
+    assert fast.json(value) == walked.json(value)
+    if isinstance(value, str):
+        assert fast.text(value) == walked.text(value)

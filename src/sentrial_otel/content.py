@@ -14,6 +14,7 @@ from sentrial_otel.redaction import (
     PiiRedactor,
     combine,
     is_secret_key,
+    may_need_secret_redaction,
     redact_secrets,
 )
 
@@ -29,7 +30,10 @@ class ContentPolicy:
     ) -> None:
         self.capture = capture
         self.pii = PiiRedactor(pii) if pii is not None and pii.enabled else None
-        self._plain = Encoder(max_string_length, redact_secrets, is_secret_key)
+        # PII detection has no cheap pre-test, so only the plain encoder may skip the walk.
+        self._plain = Encoder(
+            max_string_length, redact_secrets, is_secret_key, may_need_secret_redaction
+        )
         self._with_pii = (
             Encoder(
                 max_string_length,

@@ -24,6 +24,9 @@ MAX_DEPTH = 32
 TRUNCATION_MARKER = "…[truncated]"
 CYCLE_MARKER = "<cycle>"
 
+# One encoder object for every call: json.dumps with options builds a new one each time.
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
 StringFilter = Callable[[str], str]
 KeyFilter = Callable[[str], bool]
 
@@ -179,11 +182,27 @@ class Encoder:
         max_string_length: int = DEFAULT_MAX_STRING_LENGTH,
         redact: StringFilter | None = None,
         is_secret_key: KeyFilter | None = None,
+        needs_walk: Callable[[str], bool] | None = None,
     ) -> None:
+        """``needs_walk(text)`` says whether already-valid text might still need the filters
+        (secrets in it); when given, text it clears skips the walk. Without it, every value
+        is walked."""
         self.max_string_length = max_string_length
         self.max_total_length = max(max_string_length * 16, max_string_length)
         self.redact = redact
         self.is_secret_key = is_secret_key
+        self.needs_walk = needs_walk
+
+    def _as_is(self, text: str) -> bool:
+        """Whether ``text`` can go out unchanged: short, UTF-8 clean, nothing to redact."""
+        if self.needs_walk is None or len(text) > self.max_string_length:
+            return False
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        return not self.needs_walk(text)
 
     def _walker(self) -> _Walker:
         return _Walker(
@@ -192,9 +211,19 @@ class Encoder:
 
     def json(self, value: Any) -> Encoded:
         """Compact JSON of any value, valid whatever the input, bounded in size."""
+        if self.needs_walk is not None:
+            # The common case, plain JSON-able data with nothing to cut or redact, is one
+            # C-accelerated dumps; anything else (bytes, sets, NaN, cycles, long or secret-
+            # looking strings) takes the walk below.
+            try:
+                text = _dumps(value)
+            except (TypeError, ValueError, RecursionError):
+                text = None
+            if text is not None and self._as_is(text):
+                return Encoded(text, False)
         walker = self._walker()
         safe = walker.walk(value)
-        text = json.dumps(safe, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = _dumps(safe)
         return Encoded(text, walker.truncated)
 
     def json_object(self, value: Any, wrap_key: str) -> Encoded:
@@ -216,6 +245,8 @@ class Encoder:
         """A plain string attribute: strings as they are, other values as JSON."""
         if not isinstance(value, str):
             return self.json(value)
+        if self._as_is(value):
+            return Encoded(value, False)
         walker = self._walker()
         return Encoded(walker.text(value), walker.truncated)
 
@@ -236,9 +267,7 @@ class Encoder:
                     out.append(walker.text(item))
                 else:
                     inner = walker.walk(item)
-                    out.append(inner if isinstance(inner, str) else json.dumps(
-                        inner, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-                    ))
+                    out.append(inner if isinstance(inner, str) else _dumps(inner))
         except Exception:  # noqa: BLE001 - a broken iterator keeps what it gave
             walker.truncated = True
         return out, walker.truncated

@@ -7,6 +7,7 @@ longest known prefix. Unknown models cost 0.0 (and say so once in the log), neve
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from typing import Final
@@ -92,8 +93,13 @@ def _normalise_provider(provider: str | None) -> str | None:
 
 def price_of(model: str, provider: str | None = None) -> tuple[float, float] | None:
     """(input, output) USD per million tokens, or None for an unknown model."""
-    if not isinstance(model, str) or not model:
+    if not isinstance(model, str) or not model or not isinstance(provider, (str, type(None))):
         return None
+    return _price_of(model, provider)
+
+
+@functools.lru_cache(maxsize=1024)
+def _price_of(model: str, provider: str | None) -> tuple[float, float] | None:
     name = model.lower().rsplit("/", 1)[-1]
     table = PRICES.get(_normalise_provider(provider) or infer_provider(name) or "", {})
     best: str | None = None

@@ -100,21 +100,48 @@ _KNOWN_TOKEN = re.compile(
     r"\b(?:sk-[A-Za-z0-9_\-]{16,}|sk-ant-[A-Za-z0-9_\-]{16,}|gh[pousr]_[A-Za-z0-9]{30,}"
     r"|AKIA[0-9A-Z]{16}|xox[abpr]-[A-Za-z0-9\-]{10,}|AIza[0-9A-Za-z_\-]{35})\b"
 )
-# Every string any of the three patterns above can match contains one of these (lowercased);
-# substring checks over ordinary text are much cheaper than three substitutions that find
-# nothing, or one case-insensitive alternation.
-_SECRET_HINTS = (
-    "bearer", "basic", "api_key", "api-key", "apikey", "passw", "secret", "token", "sk-",
-    "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "akia", "xoxa-", "xoxb-", "xoxp-", "xoxr-", "aiza",
+REDACTED = "[REDACTED]"
+
+# Tests on JSON *text* for the encoder's fast path: looser than the patterns above, so that
+# whatever they would find in the decoded strings is found here too, escapes and all. A key
+# is a JSON string followed by a colon (a value never is); whitespace may appear escaped.
+# The value test also serves as redact_secrets' pre-check on plain text.
+_JSON_WHITESPACE = r"(?:\s|\\[nrtfb]|\\u00[0-9a-f]{2})"
+_JSON_SECRET_KEY = re.compile(
+    r"(?:api[_\-.]?key|apikey|password|passwd|secret|token|access[_\-.]?key|"
+    r"private[_\-.]?key|authorization|auth|credentials?|cookie|session[_\-.]?key)"
+    r"(?:\\n)?\":"
+)
+_JSON_SECRET_VALUE = re.compile(
+    rf"(?:bearer|basic){_JSON_WHITESPACE}"
+    rf"|(?:api[_\-]?key|password|passwd|secret|access[_\-]?token|token){_JSON_WHITESPACE}*[=:]"
+    r"|sk-|gh[pousr]_|akia|xox[abpr]-|aiza"
+)
+
+
+# Every match of the two patterns above contains one of these; plain substring tests rule
+# out most text far faster than the regular expressions can.
+_HINTS = (
+    "bearer", "basic", "key", "passw", "secret", "token", "auth", "cookie", "credential",
+    "sk-", "gh", "akia", "xox", "aiza",
 )  # fmt: skip
 
 
-def _may_hold_secret(text: str) -> bool:
+def _may_hold(lowered: str) -> bool:
+    return any(hint in lowered for hint in _HINTS)
+
+
+def may_need_secret_redaction(json_text: str) -> bool:
+    """False only when no secret key or value can be inside this JSON text."""
+    lowered = json_text.lower()
+    if not _may_hold(lowered):
+        return False
+    return bool(_JSON_SECRET_KEY.search(lowered) or _JSON_SECRET_VALUE.search(lowered))
+
+
+def _may_hold_secret_value(text: str) -> bool:
     lowered = text.lower()
-    return any(hint in lowered for hint in _SECRET_HINTS)
-
-
-REDACTED = "[REDACTED]"
+    return _may_hold(lowered) and _JSON_SECRET_VALUE.search(lowered) is not None
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -137,7 +164,8 @@ def is_secret_key(key: str) -> bool:
 
 def redact_secrets(text: str) -> str:
     """Blank bearer tokens, ``password=...`` pairs and well-known API key shapes."""
-    if not text or not _may_hold_secret(text):
+    # One search that finds nothing is much cheaper than three substitutions that do not.
+    if not text or not _may_hold_secret_value(text):
         return text
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _KEY_VALUE_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)

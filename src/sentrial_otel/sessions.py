@@ -12,7 +12,7 @@ import contextlib
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -193,12 +193,13 @@ class SessionHandle:
     @staticmethod
     def _event_result(span: trace.Span, session_id: str, event_type: str) -> dict[str, Any]:
         context = span.get_span_context()
+        span_id = f"{context.span_id:016x}"
         return {
-            "id": f"{context.span_id:016x}",
+            "id": span_id,
             "session_id": session_id,
             "event_type": event_type,
             "trace_id": f"{context.trace_id:032x}",
-            "span_id": f"{context.span_id:016x}",
+            "span_id": span_id,
         }
 
     # --- events ------------------------------------------------------------------------------
@@ -304,7 +305,8 @@ class SessionHandle:
     ) -> dict[str, Any]:
         """An LLM call that already happened, as a CLIENT span ``{operation} {model}``."""
         call = self._llm_call(
-            provider, model, operation, stream, params, trace_id, span_id, duration_ms
+            provider, model, operation, stream, params, trace_id, span_id, duration_ms,
+            start_now=False,
         )
         call.finish(
             output=output,
@@ -320,7 +322,7 @@ class SessionHandle:
             time_to_first_chunk=time_to_first_chunk,
             metadata=metadata,
         )
-        return self._event_result(call.span, self.session_id, "llm_call")
+        return self._event_result(call.started_span(), self.session_id, "llm_call")
 
     def track_error(
         self,
@@ -430,12 +432,13 @@ class SessionHandle:
         call = self._llm_call(provider, model, operation, stream, params, None, None, None)
         call.input_messages = input
         call.timed = True
-        token = otel_context.attach(trace.set_span_in_context(call.span))
+        span = call.started_span()
+        token = otel_context.attach(trace.set_span_in_context(span))
         try:
             yield call
         except BaseException as error:
             if not call.ended:
-                record_exception(call.span, error, self.engine.content)
+                record_exception(span, error, self.engine.content)
                 call.error_type = type(error).__qualname__
             raise
         finally:
@@ -453,7 +456,10 @@ class SessionHandle:
         trace_id: Any,
         span_id: Any,
         duration_ms: Any,
+        start_now: bool = True,
     ) -> LlmCall:
+        """An LLM call; its span starts now (timed calls) or at ``finish`` with every
+        attribute at once (calls tracked after the fact: one attribute pass, not two)."""
         model_name = self._name(model, "model", "unknown")
         provider_name = (
             coerce_name(provider, "").lower()
@@ -475,13 +481,20 @@ class SessionHandle:
         duration = finite_float(duration_ms)
         if duration is not None and duration >= 0:
             start = time.time_ns() - int(duration * 1_000_000)
-        span = self._start(
-            f"{op} {model_name}", values, SpanKind.CLIENT, trace_id, span_id, start_time=start
-        )
-        return LlmCall(
-            self, span, op, provider_name, model_name,
+
+        def begin(outcome: Mapping[str, Any]) -> trace.Span:
+            return self._start(
+                f"{op} {model_name}", {**values, **outcome}, SpanKind.CLIENT, trace_id, span_id,
+                start_time=start,
+            )
+
+        call = LlmCall(
+            self, begin, op, provider_name, model_name,
             duration / 1000 if duration is not None and duration >= 0 else None,
         )
+        if start_now:
+            call.started_span()
+        return call
 
     # --- helpers -------------------------------------------------------------------------
     def _name(self, value: Any, argument: str, default: str) -> str:
@@ -551,14 +564,15 @@ class LlmCall:
     def __init__(
         self,
         session: SessionHandle,
-        span: trace.Span,
+        begin: Callable[[Mapping[str, Any]], trace.Span],
         operation: str,
         provider: str,
         model: str,
         known_seconds: float | None = None,
     ) -> None:
         self.session = session
-        self.span = span
+        self._begin = begin
+        self.span: trace.Span | None = None
         self.operation = operation
         self.provider = provider
         self.model = model
@@ -570,6 +584,12 @@ class LlmCall:
         self.error_type: str | None = None
         self.input_messages: Any = None
         self.ended = False
+
+    def started_span(self) -> trace.Span:
+        """The call's span, started now with the start attributes if it was not yet."""
+        if self.span is None:
+            self.span = self._begin({})
+        return self.span
 
     def finish(
         self,
@@ -614,7 +634,10 @@ class LlmCall:
         if cost:
             attrs.put(sc.SENTRIAL_COST_USD, cost)
         events.add_metadata(attrs, engine.content, metadata, engine.report)
-        self.span.set_attributes(attrs.finish())
+        if self.span is None:
+            self.span = self._begin(attrs.finish())
+        else:
+            self.span.set_attributes(attrs.finish())
         self.span.end()
         self.session.totals.add(
             cost=cost or 0.0,

@@ -17,6 +17,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
+from sentrial_otel.semconv import SENTRIAL_SESSION_ID
+
 
 class SessionIndex:
     """Trace id -> the attributes every span of that session's trace carries."""
@@ -57,9 +59,12 @@ class SessionStampingProcessor(SpanProcessor):
         attributes = self._index.attributes_for(context.trace_id)
         if not attributes:
             return
+        present = span.attributes or {}
+        if SENTRIAL_SESSION_ID in present:
+            return  # our own spans carry them already
         for key, value in attributes.items():
             # Attributes the caller set explicitly win.
-            if span.attributes is None or key not in span.attributes:
+            if key not in present:
                 span.set_attribute(key, value)
 
     def on_end(self, span: ReadableSpan) -> None:
