@@ -128,7 +128,11 @@ _HINTS = (
 
 
 def _may_hold(lowered: str) -> bool:
-    return any(hint in lowered for hint in _HINTS)
+    # A plain loop: measurably cheaper than any() over a generator, or one alternation.
+    for hint in _HINTS:
+        if hint in lowered:
+            return True
+    return False
 
 
 def may_need_secret_redaction(json_text: str) -> bool:
