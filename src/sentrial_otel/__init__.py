@@ -22,7 +22,8 @@ from typing import Any
 
 from sentrial_otel.config import Settings, resolve_settings
 from sentrial_otel.redaction import PiiBuiltinPatterns, PiiConfig, PiiCustomPattern
-from sentrial_otel.sessions import LlmCall, RemoteSession, Session, ToolCall, current_session
+from sentrial_otel.calls import LlmCall, ToolCall
+from sentrial_otel.sessions import RemoteSession, Session, current_session
 from sentrial_otel.telemetry import Telemetry
 from sentrial_otel.version import __version__
 

@@ -11,21 +11,20 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, SpanKind
 
 from sentrial_otel import events, ids
 from sentrial_otel import semconv as sc
-from sentrial_otel.content import ContentPolicy
+from sentrial_otel.calls import LlmCall, ToolCall, Totals
 from sentrial_otel.encoding import coerce_name, finite_float
-from sentrial_otel.misuse import logger
-from sentrial_otel.pricing import cost_usd, infer_provider
+from sentrial_otel.failures import add_exception_event, guarded_end, mark_error, record_exception
+from sentrial_otel.pricing import infer_provider
 from sentrial_otel.stamping import SESSION_INDEX
 
 if TYPE_CHECKING:
@@ -40,77 +39,6 @@ def current_session() -> Session | None:
     return session if session is not None and session.is_open else None
 
 
-def _status_error(span: trace.Span, error_type: str, message: str | None) -> None:
-    span.set_status(Status(StatusCode.ERROR, message or None))
-    span.set_attribute(sc.ERROR_TYPE, error_type)
-
-
-def _exception_event(
-    span: trace.Span, error_type: str, message: str, stacktrace: str | None, extra: Mapping[str, Any]
-) -> None:
-    attributes: dict[str, Any] = {sc.EXCEPTION_TYPE: error_type, sc.EXCEPTION_MESSAGE: message}
-    if stacktrace:
-        attributes[sc.EXCEPTION_STACKTRACE] = stacktrace
-    attributes.update({k: v for k, v in extra.items() if v is not None})
-    span.add_event(sc.EXCEPTION_EVENT, attributes)
-
-
-def record_exception(span: trace.Span, error: BaseException, content: ContentPolicy) -> None:
-    """Exception event + ERROR status; message and stack pass PII and secret redaction."""
-    error_type = type(error).__qualname__
-    message = content.text("error", str(error)).value
-    stack = content.text(
-        "error", "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    ).value
-    _exception_event(span, error_type, message, stack, {})
-    _status_error(span, error_type, message or error_type)
-
-
-def _guarded_end(end: Any) -> None:
-    """End a span at the close of a with-block without letting our errors replace the user's."""
-    try:
-        end()
-    except Exception:  # noqa: BLE001
-        logger.warning("sentrial: could not end a span; your code is not affected", exc_info=True)
-
-
-class _Totals:
-    """What a session's events added up to, for the root span's totals."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.cost = 0.0
-        self.input_tokens = 0
-        self.output_tokens = 0
-        self.other_tokens = 0
-        self.llm_calls = 0
-        self.tool_calls = 0
-        self.decisions = 0
-        self.errors = 0
-
-    def add(
-        self,
-        *,
-        cost: float = 0.0,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        other_tokens: int = 0,
-        llm_calls: int = 0,
-        tool_calls: int = 0,
-        decisions: int = 0,
-        errors: int = 0,
-    ) -> None:
-        with self.lock:
-            self.cost += cost
-            self.input_tokens += input_tokens
-            self.output_tokens += output_tokens
-            self.other_tokens += other_tokens
-            self.llm_calls += llm_calls
-            self.tool_calls += tool_calls
-            self.decisions += decisions
-            self.errors += errors
-
-
 class SessionHandle:
     """Records events into one session's trace. Subclassed by local and remote sessions."""
 
@@ -120,7 +48,7 @@ class SessionHandle:
     def __init__(self, engine: Telemetry, session_id: str) -> None:
         self.engine = engine
         self.session_id = session_id
-        self.totals = _Totals()
+        self.totals = Totals()
 
     # --- where events go -------------------------------------------------------------------
     def root_context(self) -> otel_context.Context:
@@ -243,8 +171,8 @@ class SessionHandle:
                 message = error_type
             else:
                 message = self.engine.content.text("error", message).value
-            _exception_event(span, error_type, message, None, {sc.GEN_AI_TOOL_NAME: name})
-            _status_error(span, error_type, message)
+            add_exception_event(span, error_type, message, None, {sc.GEN_AI_TOOL_NAME: name})
+            mark_error(span, error_type, message)
         span.end(end_time=None)
         self.totals.add(cost=cost, other_tokens=tokens, tool_calls=1, errors=int(tool_error is not None))
         return self._event_result(span, self.session_id, "tool_call")
@@ -344,8 +272,8 @@ class SessionHandle:
             attrs = events.Attributes()
             events.add_metadata(attrs, self.engine.content, metadata, self.engine.report)
             target.set_attributes(attrs.finish())
-        _exception_event(target, kind, message, stack, {sc.GEN_AI_TOOL_NAME: tool})
-        _status_error(target, kind, message)
+        add_exception_event(target, kind, message, stack, {sc.GEN_AI_TOOL_NAME: tool})
+        mark_error(target, kind, message)
         self.totals.add(errors=1)
         if not owned:
             self._note_error_on(target, kind)
@@ -415,7 +343,7 @@ class SessionHandle:
             raise
         finally:
             otel_context.detach(token)
-            _guarded_end(call.end)
+            guarded_end(call.end)
 
     @contextlib.contextmanager
     def llm(
@@ -444,7 +372,7 @@ class SessionHandle:
         finally:
             otel_context.detach(token)
             if not call.ended:
-                _guarded_end(call.finish)
+                guarded_end(call.finish)
 
     def _llm_call(
         self,
@@ -515,140 +443,6 @@ class SessionHandle:
         """Count usage recorded elsewhere (LangChain spans) into this session's totals."""
         self.totals.add(
             cost=cost, input_tokens=input_tokens, output_tokens=output_tokens, llm_calls=llm_calls
-        )
-
-
-class ToolCall:
-    """A tool call in progress; set ``result`` (or ``error``) before the block ends."""
-
-    _UNSET: Any = object()
-
-    def __init__(self, session: SessionHandle, span: trace.Span, name: str) -> None:
-        self.session = session
-        self.span = span
-        self.name = name
-        self.started = time.monotonic()
-        self.result: Any = ToolCall._UNSET
-        self.error: BaseException | None = None
-        self.cost: Any = None
-        self.token_count: Any = None
-
-    def end(self) -> None:
-        engine = self.session.engine
-        if self.error is not None:
-            record_exception(self.span, self.error, engine.content)
-        elif self.result is not ToolCall._UNSET and engine.content.capture and self.result is not None:
-            encoded = engine.content.encoder("tool_output").json_object(self.result, "result")
-            self.span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT, encoded.value)
-            if encoded.truncated:
-                self.span.set_attribute(sc.SENTRIAL_CONTENT_TRUNCATED, True)
-        attrs = events.Attributes()
-        cost, tokens = events.add_cost_and_tokens(attrs, self.cost, self.token_count, engine.report)
-        if attrs.values:
-            self.span.set_attributes(attrs.values)
-        self.span.end()
-        self.session.totals.add(
-            cost=cost, other_tokens=tokens, tool_calls=1, errors=int(self.error is not None)
-        )
-        engine.metrics.tool_ended(
-            self.name,
-            self.session.agent_name,
-            time.monotonic() - self.started,
-            type(self.error).__qualname__ if self.error is not None else None,
-        )
-
-
-class LlmCall:
-    """An LLM call in progress; ``finish(...)`` records the response and ends the span."""
-
-    def __init__(
-        self,
-        session: SessionHandle,
-        begin: Callable[[Mapping[str, Any]], trace.Span],
-        operation: str,
-        provider: str,
-        model: str,
-        known_seconds: float | None = None,
-    ) -> None:
-        self.session = session
-        self._begin = begin
-        self.span: trace.Span | None = None
-        self.operation = operation
-        self.provider = provider
-        self.model = model
-        # A call timed by a with-block measures itself; one tracked afterwards only knows
-        # the duration it was given.
-        self.known_seconds = known_seconds
-        self.started = time.monotonic()
-        self.timed = False
-        self.error_type: str | None = None
-        self.input_messages: Any = None
-        self.ended = False
-
-    def started_span(self) -> trace.Span:
-        """The call's span, started now with the start attributes if it was not yet."""
-        if self.span is None:
-            self.span = self._begin({})
-        return self.span
-
-    def finish(
-        self,
-        output: Any = None,
-        *,
-        input_messages: Any = None,
-        prompt_tokens: Any = None,
-        completion_tokens: Any = None,
-        estimated_cost: Any = None,
-        finish_reason: Any = None,
-        response_model: Any = None,
-        system_instructions: Any = None,
-        cache_read_tokens: Any = None,
-        reasoning_tokens: Any = None,
-        time_to_first_chunk: Any = None,
-        metadata: Any = None,
-    ) -> None:
-        if self.ended:
-            return
-        self.ended = True
-        engine = self.session.engine
-        attrs = events.Attributes()
-        tokens_in, tokens_out = events.llm_end(
-            attrs,
-            engine.content,
-            engine.report,
-            response_model=response_model or self.model,
-            input_messages=input_messages if input_messages is not None else self.input_messages,
-            output=output,
-            system_instructions=system_instructions,
-            input_tokens=prompt_tokens,
-            output_tokens=completion_tokens,
-            cache_read_tokens=cache_read_tokens,
-            reasoning_tokens=reasoning_tokens,
-            finish_reasons=finish_reason,
-            response_id=None,
-            time_to_first_chunk=time_to_first_chunk,
-        )
-        cost = events.checked_cost(estimated_cost, "estimated_cost", engine.report)
-        if cost is None and (tokens_in or tokens_out):
-            cost = cost_usd(self.model, tokens_in, tokens_out, self.provider)
-        if cost:
-            attrs.put(sc.SENTRIAL_COST_USD, cost)
-        events.add_metadata(attrs, engine.content, metadata, engine.report)
-        if self.span is None:
-            self.span = self._begin(attrs.finish())
-        else:
-            self.span.set_attributes(attrs.finish())
-        self.span.end()
-        self.session.totals.add(
-            cost=cost or 0.0,
-            input_tokens=tokens_in or 0,
-            output_tokens=tokens_out or 0,
-            llm_calls=1,
-        )
-        seconds = time.monotonic() - self.started if self.timed else self.known_seconds
-        engine.metrics.llm_ended(
-            self.operation, self.provider, self.model, tokens_in, tokens_out, seconds,
-            agent_name=self.session.agent_name, error_type=self.error_type,
         )
 
 
@@ -892,9 +686,9 @@ class Session(SessionHandle):
             if error is not None:
                 record_exception(span, error, content)
             if abandoned:
-                _status_error(span, sc.ERROR_TYPE_ABANDONED, "session still open at exit")
+                mark_error(span, sc.ERROR_TYPE_ABANDONED, "session still open at exit")
             elif not success and error is None:
-                _status_error(span, self.root_error_type or sc.ERROR_TYPE_SESSION_FAILED, reason_text)
+                mark_error(span, self.root_error_type or sc.ERROR_TYPE_SESSION_FAILED, reason_text)
             span.end(end_time=end_ns)
         finally:
             self.deactivate()

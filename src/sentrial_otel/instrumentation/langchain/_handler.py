@@ -42,7 +42,8 @@ from sentrial_otel.instrumentation.langchain._classify import (
 from sentrial_otel.instrumentation.langchain._runs import RUNS, RunRecord, RunRegistry
 from sentrial_otel.misuse import MisuseReporter, logger
 from sentrial_otel.pricing import cost_usd
-from sentrial_otel.sessions import SessionHandle, current_session, record_exception
+from sentrial_otel.failures import record_exception
+from sentrial_otel.sessions import SessionHandle, current_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
