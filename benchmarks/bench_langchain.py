@@ -120,8 +120,8 @@ def build_agent() -> Any:
 
     Built after instrumenting (OpenLLMetry wraps ``create_agent`` itself) and looked up
     through the module so wrappers apply. The model cycles through a three-message script,
-    so every ``invoke`` is the same run; it returns fresh copies (LangChain stamps ids on
-    the messages it is given).
+    so every ``invoke`` is the same run; it returns shallow copies (LangChain stamps ids and
+    response metadata on the message it is given).
     """
     import langchain.agents
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -164,7 +164,7 @@ def build_agent() -> Any:
             return params
 
         def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
-            message = next(self.messages).model_copy(deep=True)
+            message = next(self.messages).model_copy()
             return ChatResult(generations=[ChatGeneration(message=message)])
 
     @tool
@@ -185,7 +185,11 @@ def build_agent() -> Any:
 
 def make_provider() -> tuple[Any, Any]:
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
 
     class CountingNoopExporter(SpanExporter):
         """Exports nowhere; counts spans, and records names while ``names`` is a Counter."""
@@ -219,7 +223,9 @@ def instrument(contender: str, provider: Any) -> Any:
         instrumentor = LangChainInstrumentor()
         instrumentor.instrument(tracer_provider=provider, capture_content=True)
     elif contender == "openinference":
-        from openinference.instrumentation.langchain import LangChainInstrumentor as OIInstrumentor
+        from openinference.instrumentation.langchain import (
+            LangChainInstrumentor as OIInstrumentor,
+        )
 
         instrumentor = OIInstrumentor()
         instrumentor.instrument(tracer_provider=provider)
@@ -229,7 +235,9 @@ def instrument(contender: str, provider: Any) -> Any:
         instrumentor = LangchainInstrumentor()
         instrumentor.instrument(tracer_provider=provider)
     elif contender in ("genai-content", "genai-no-content"):
-        from opentelemetry.instrumentation.genai.langchain import LangChainInstrumentor as GenAIInstrumentor
+        from opentelemetry.instrumentation.genai.langchain import (
+            LangChainInstrumentor as GenAIInstrumentor,
+        )
 
         instrumentor = GenAIInstrumentor()
         instrumentor.instrument(tracer_provider=provider)

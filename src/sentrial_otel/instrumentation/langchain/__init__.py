@@ -63,9 +63,14 @@ class _AddHandler:
     def __call__(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> None:
         wrapped(*args, **kwargs)
         try:
-            present = list(instance.handlers) + list(instance.inheritable_handlers)
-            if not any(isinstance(h, OpenTelemetryCallbackHandler) for h in present):
-                instance.add_handler(self.handler, inherit=True)
+            # LangChain builds dozens of managers per agent run: plain loops, no list copies.
+            for present in instance.inheritable_handlers:
+                if isinstance(present, OpenTelemetryCallbackHandler):
+                    return
+            for present in instance.handlers:
+                if isinstance(present, OpenTelemetryCallbackHandler):
+                    return
+            instance.add_handler(self.handler, inherit=True)
         except Exception:  # noqa: BLE001 - never break LangChain for our sake
             from sentrial_otel.misuse import logger
 

@@ -22,10 +22,9 @@ and the last to let go restores the originals.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextvars import Context
 from typing import Any
 
@@ -54,31 +53,46 @@ def _owner_context(config: Any, registry: RunRegistry) -> otel_context.Context |
     return record.child_context if record is not None else None
 
 
-@contextlib.contextmanager
-def _with_run_span(entered: Any, config: Any, registry: RunRegistry) -> Iterator[Context]:
-    with entered as ctx:
-        token = None
+class _WithRunSpan:
+    """``with set_config_context(config) as ctx``, with the owning run's span attached in
+    ``ctx`` (and detached in ``finally``). A class, not ``@contextmanager``: it runs for
+    every node and tool, and a generator-based manager costs several times more."""
+
+    __slots__ = ("_config", "_ctx", "_entered", "_registry", "_token")
+
+    def __init__(self, entered: Any, config: Any, registry: RunRegistry) -> None:
+        self._entered = entered
+        self._config = config
+        self._registry = registry
+        self._ctx: Any = None
+        self._token: Any = None
+
+    def __enter__(self) -> Any:
+        ctx = self._entered.__enter__()
+        self._ctx = ctx
         try:
-            parent = _owner_context(config, registry)
+            parent = _owner_context(self._config, self._registry)
             if parent is not None and isinstance(ctx, Context):
-                token = ctx.run(otel_context.attach, parent)
+                self._token = ctx.run(otel_context.attach, parent)
         except Exception:  # noqa: BLE001 - never break the run for our sake
             logger.debug("sentrial: could not make the run's span current", exc_info=True)
-        try:
-            yield ctx
-        finally:
-            if token is not None:
-                try:
-                    ctx.run(otel_context.detach, token)
-                except Exception:  # noqa: BLE001
-                    logger.debug("sentrial: could not restore the run context", exc_info=True)
+        return ctx
+
+    def __exit__(self, *exc_info: object) -> Any:
+        token, self._token = self._token, None
+        if token is not None:
+            try:
+                self._ctx.run(otel_context.detach, token)
+            except Exception:  # noqa: BLE001
+                logger.debug("sentrial: could not restore the run context", exc_info=True)
+        return self._entered.__exit__(*exc_info)
 
 
 def _wrapper(registry: RunRegistry) -> Callable[..., Any]:
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         entered = wrapped(*args, **kwargs)
         config = args[0] if args else kwargs.get("config")
-        return _with_run_span(entered, config, registry)
+        return _WithRunSpan(entered, config, registry)
 
     return wrapper
 
