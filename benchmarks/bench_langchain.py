@@ -9,6 +9,8 @@ exporter, also set as the global provider):
 
 * ``baseline``          no instrumentation
 * ``sentrial``          ours, ``capture_content=True``
+* ``sentrial-before``   ours from another checkout (``--before-src DIR/src``), to measure
+                        an optimisation in the same run
 * ``openinference``     ``openinference-instrumentation-langchain`` (captures content by default)
 * ``openllmetry``       ``opentelemetry-instrumentation-langchain`` (``TRACELOOP_TRACE_CONTENT=true``)
 * ``genai-content``     ``opentelemetry-instrumentation-genai-langchain``,
@@ -53,8 +55,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO / "src") not in sys.path:
-    sys.path.insert(0, str(REPO / "src"))
+# ``--before-src`` runs a second "sentrial" contender from another checkout's src/.
+SRC = os.environ.get("SENTRIAL_BENCH_SRC") or str(REPO / "src")
+if SRC not in sys.path:
+    sys.path.insert(0, SRC)
 
 CONTENDERS = (
     "baseline",
@@ -69,6 +73,7 @@ CONTENDERS = (
 REQUIRES: dict[str, str | None] = {
     "baseline": None,
     "sentrial": "sentrial_otel.instrumentation.langchain",
+    "sentrial-before": "sentrial_otel.instrumentation.langchain",
     "openinference": "openinference.instrumentation.langchain",
     "openllmetry": "opentelemetry.instrumentation.langchain",
     "genai-content": "opentelemetry.instrumentation.genai.langchain",
@@ -217,7 +222,7 @@ def instrument(contender: str, provider: Any) -> Any:
     """Instrument the process for ``contender``; returns the instrumentor (None: baseline)."""
     if contender == "baseline":
         return None
-    if contender == "sentrial":
+    if contender in ("sentrial", "sentrial-before"):
         from sentrial_otel.instrumentation.langchain import LangChainInstrumentor
 
         instrumentor = LangChainInstrumentor()
@@ -289,6 +294,7 @@ def run_worker(contender: str, runs: int, warmup: int, set_global: bool = True) 
             "spans_total": exporter.count,
             "runs_total": total_runs,
             "spans_lost": per_run * total_runs - exporter.count,
+            "sentrial_from": _sentrial_path(),
         }
     finally:
         if instrumentor is not None:
@@ -296,20 +302,29 @@ def run_worker(contender: str, runs: int, warmup: int, set_global: bool = True) 
         provider.shutdown()
 
 
+def _sentrial_path() -> str | None:
+    module = sys.modules.get("sentrial_otel")
+    return str(Path(module.__file__).parent) if module is not None and module.__file__ else None
+
+
 # --- the driver ----------------------------------------------------------------------------
-def worker_env(contender: str) -> dict[str, str]:
+def worker_env(contender: str, before_src: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.pop(GENAI_CONTENT_ENV, None)
+    env.pop("SENTRIAL_BENCH_SRC", None)
+    if contender == "sentrial-before" and before_src is not None:
+        env["SENTRIAL_BENCH_SRC"] = str(before_src)
     env.update(COMMON_ENV)
     env.update(CONTENDER_ENV.get(contender, {}))
     env["PYTHONHASHSEED"] = "0"
     return env
 
 
-def spawn(contender: str, runs: int, warmup: int) -> dict[str, Any]:
+def spawn(contender: str, runs: int, warmup: int, before_src: Path | None = None) -> dict[str, Any]:
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", contender,
                "--runs", str(runs), "--warmup", str(warmup)]
-    done = subprocess.run(command, env=worker_env(contender), capture_output=True, text=True, check=False)
+    env = worker_env(contender, before_src)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"worker {contender} failed:\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -338,7 +353,8 @@ def spread(values: list[float], fmt: str) -> str:
     return " / ".join(format(v, fmt) for v in (min(values), statistics.median(values), max(values)))
 
 
-def drive(contenders: list[str], rounds: int, runs: int, warmup: int, log: Any = sys.stderr) -> dict[str, Any]:
+def drive(contenders: list[str], rounds: int, runs: int, warmup: int, log: Any = sys.stderr,
+          before_src: Path | None = None) -> dict[str, Any]:
     """Alternate one subprocess per contender per round; returns the raw results and summary."""
     if "baseline" not in contenders:
         contenders = ["baseline", *contenders]
@@ -352,12 +368,13 @@ def drive(contenders: list[str], rounds: int, runs: int, warmup: int, log: Any =
         order = present[shift:] + present[:shift]
         this_round: dict[str, float] = {}
         for contender in order:
-            result = spawn(contender, runs, warmup)
+            result = spawn(contender, runs, warmup, before_src)
             this_round[contender] = statistics.median(result["times_ns"]) / 1000.0
             spans.setdefault(contender, {
                 "per_run": result["spans_one_run"],
                 "names": result["one_run_spans"],
                 "lost": 0,
+                "sentrial_from": result["sentrial_from"],
             })
             spans[contender]["lost"] += result["spans_lost"]
             print(f"round {index + 1}/{rounds} {contender:17s} median {this_round[contender]:9.1f} us",
@@ -376,6 +393,7 @@ def drive(contenders: list[str], rounds: int, runs: int, warmup: int, log: Any =
             "spans_per_run": spans[c]["per_run"],
             "spans_lost": spans[c]["lost"],
             "span_names": spans[c]["names"],
+            "sentrial_from": spans[c]["sentrial_from"],
             "round_medians_us": medians[c],
             "round_ratios": ratios[c],
         }
@@ -412,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=30, help="untimed runs per subprocess first")
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     parser.add_argument("--json", type=Path, help="write the raw report here")
+    parser.add_argument("--before-src", type=Path,
+                        help="also run ours from this src/ directory (contender sentrial-before)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -423,7 +443,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(contenders) - set(CONTENDERS)
     if unknown:
         parser.error(f"unknown contenders: {', '.join(sorted(unknown))}")
-    report = drive(contenders, args.rounds, args.runs, args.warmup)
+    if args.before_src is not None:
+        contenders.insert(contenders.index("sentrial") + 1 if "sentrial" in contenders else 0,
+                          "sentrial-before")
+    report = drive(contenders, args.rounds, args.runs, args.warmup, before_src=args.before_src)
     print(json.dumps({"machine": report["machine"], "versions": report["versions"]}, indent=2))
     print()
     print(table(report))
