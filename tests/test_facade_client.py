@@ -449,3 +449,16 @@ def test_fail_silently_from_the_environment(monkeypatch, spans):
     with pytest.raises(ValueError, match="user_id"):
         client.create_session(name="n", agent_name="a", user_id=None)
     assert not sentrial.SentrialClient(fail_silently=True).strict
+
+
+def test_open_sessions_are_bounded(spans, monkeypatch, caplog):
+    from sentrial_otel import telemetry
+
+    monkeypatch.setattr(telemetry, "MAX_OPEN_SESSIONS", 3)
+    client = sentrial.SentrialClient()
+    ids_ = [client.create_session(name="n", agent_name="leaky", user_id="u") for _ in range(5)]
+    ended = spans.named("invoke_agent leaky")
+    assert sorted(s.attributes[sc.SENTRIAL_SESSION_ID] for s in ended) == sorted(ids_[:2])
+    assert all(s.attributes[sc.SENTRIAL_SESSION_ABANDONED] for s in ended)
+    assert len(client.telemetry.open_sessions()) == 3
+    assert caplog.text.count("sessions are open") == 1

@@ -32,6 +32,7 @@ from sentrial_otel.version import __version__
 _ENGINES: weakref.WeakSet[Telemetry] = weakref.WeakSet()
 _ATEXIT_REGISTERED = False
 _RECENT_SESSIONS = 1024
+MAX_OPEN_SESSIONS = 50_000
 
 
 class Telemetry:
@@ -71,7 +72,7 @@ class Telemetry:
                 "cannot be continued from another process by id alone"
             )
         install_session_stamping(self.provider)
-        self._sessions: dict[str, Session] = {}
+        self._sessions: dict[str, Session] = {}  # insertion order: oldest first
         self._sessions_lock = threading.Lock()
         # Late events for sessions ended here keep their agent name and user id.
         self._recent: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
@@ -105,6 +106,15 @@ class Telemetry:
         )
         with self._sessions_lock:
             self._sessions[session.session_id] = session
+            overflow = len(self._sessions) - MAX_OPEN_SESSIONS
+            oldest = list(self._sessions.values())[:overflow] if overflow > 0 else []
+        for stale in oldest:
+            # Sessions begun and never finished would otherwise grow memory forever.
+            self.report.warn(
+                f"more than {MAX_OPEN_SESSIONS} sessions are open; the oldest are ended as "
+                "abandoned (finish() or complete_session() every session you begin)"
+            )
+            stale.finish(success=False, abandoned=True)
         return session
 
     @contextmanager
