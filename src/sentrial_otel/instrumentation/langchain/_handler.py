@@ -5,7 +5,8 @@ the Sentrial-compatible ``SentrialCallbackHandler``. Rules it keeps:
 
 * Parents come from ``parent_run_id`` through the shared, locked run registry
   (``_runs.RUNS``); only a top-level run looks at the current context (the caller's span,
-  the current Sentrial session root). Callbacks never attach a context.
+  the current Sentrial session root). Callbacks never attach a context, with one exception
+  owned by ``_context``: the LLM start inside a wrapped ``stream`` step, detached by it.
 * The first of our handlers to start a run owns it: with the manual handler and the
   auto-instrumentation both on, each run is one span and its usage is counted once.
 * LLM/tool/retriever attributes are built by ``sentrial_otel.events`` exactly as for
@@ -32,6 +33,7 @@ from sentrial_otel import events, ids
 from sentrial_otel import semconv as sc
 from sentrial_otel.config import capture_content_from_env
 from sentrial_otel.content import ContentPolicy
+from sentrial_otel.instrumentation.langchain import _context
 from sentrial_otel.instrumentation.langchain import _messages as lc
 from sentrial_otel.instrumentation.langchain._classify import (
     ChainKind,
@@ -280,6 +282,8 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         if record is not None:
             record.model = model
             record.provider = provider
+            # Inside a model's stream()/astream(): the span is current for the provider call.
+            _context.llm_started(record)
 
     @_never_raise
     def on_chat_model_start(
