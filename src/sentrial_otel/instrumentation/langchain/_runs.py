@@ -59,6 +59,8 @@ class RunRecord:
     first_chunk_at: float | None = None
     model: str = ""
     provider: str = ""
+    name: str = ""
+    """The tool's name, or the LLM's operation (``chat``, ``text_completion``): for metrics."""
 
 
 class RunRegistry:
