@@ -434,13 +434,14 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     ) -> None:
         name = run_name(serialized, kwargs, "tool")
         description = serialized.get("description") if isinstance(serialized, Mapping) else None
+        call_id = kwargs.get("tool_call_id") or self._announced_call_id(parent_run_id, name)
         attrs, _, _ = events.tool_call(
             self.content,
             self.report,
             tool_name=name,
             agent_name=self._agent_name_of(parent_run_id),
             tool_input=inputs if inputs is not None else input_str,
-            call_id=kwargs.get("tool_call_id"),
+            call_id=call_id,
             description=description or None,
             has_output=False,
         )
@@ -449,6 +450,27 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         )
         if record is not None:
             record.name = name
+
+    @_never_raise
+    def on_agent_action(
+        self, action: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        # A classic AgentExecutor runs its tools without their tool call id; it announces
+        # each action (with the id, for tool-calling agents) right before running the tool.
+        record = self.runs.get(run_id)
+        call_id = getattr(action, "tool_call_id", None)
+        if record is not None and isinstance(call_id, str):
+            record.announced_tool_call = (str(getattr(action, "tool", "")), call_id)
+
+    def _announced_call_id(self, parent_run_id: UUID | None, tool: str) -> str | None:
+        parent = self.runs.get(parent_run_id)
+        if parent is None or parent.announced_tool_call is None:
+            return None
+        announced_tool, call_id = parent.announced_tool_call
+        if announced_tool != tool:
+            return None
+        parent.announced_tool_call = None
+        return call_id
 
     @_never_raise
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
