@@ -61,7 +61,12 @@ class SentrialCallbackHandler(OpenTelemetryCallbackHandler):
         verbose: bool = False,
     ) -> None:
         telemetry = client.telemetry
-        super().__init__(telemetry.tracer, telemetry.content, track_llm_calls=track_llm_calls)
+        super().__init__(
+            telemetry.tracer,
+            telemetry.content,
+            track_llm_calls=track_llm_calls,
+            metrics=telemetry.metrics,
+        )
         self.client = client
         self.session_id = session_id
         self.verbose = verbose

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.language_models.llms import LLM
 from langchain_core.documents import Document
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult, GenerationChunk
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.tools import tool
 from opentelemetry import trace
@@ -80,7 +81,8 @@ class ScriptedChatModel(GenericFakeChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         """Word by word; the final chunk carries tool calls, usage and finish reason, as
         OpenAI's stream with ``stream_usage`` does."""
-        message = self._generate(messages, stop=stop).generations[0].message
+        # Not self._generate: a subclass's _generate may do more (see HttpChatModel).
+        message = ScriptedChatModel._generate(self, messages, stop=stop).generations[0].message
         words = message.content.split(" ") if isinstance(message.content, str) and message.content else []
         for index, word in enumerate(words):
             text = word if index == 0 else " " + word
@@ -109,6 +111,57 @@ def _json(value: Any) -> str:
     import json
 
     return json.dumps(value)
+
+
+HTTP_SPAN = "POST /v1/chat/completions"
+
+
+def _http_tracer() -> trace.Tracer:
+    return TOOL_TRACER.get("tracer", tracer_for_tools)
+
+
+class HttpChatModel(ScriptedChatModel):
+    """A model whose provider call makes its own span, as an HTTP client instrumentation
+    (httpx, requests) would: around the request, not around reading the streamed body."""
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        with _http_tracer().start_as_current_span(HTTP_SPAN):
+            return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+    async def _agenerate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        with _http_tracer().start_as_current_span(HTTP_SPAN):
+            return ScriptedChatModel._generate(self, messages, stop=stop, **kwargs)
+
+    def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        with _http_tracer().start_as_current_span(HTTP_SPAN):
+            chunks = list(super()._stream(messages, stop=stop, **kwargs))
+        yield from chunks
+
+    async def _astream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        with _http_tracer().start_as_current_span(HTTP_SPAN):
+            chunks = list(ScriptedChatModel._stream(self, messages, stop=stop, **kwargs))
+        for chunk in chunks:
+            yield chunk
+
+
+class HttpLLM(LLM):
+    """A text-completion model (``BaseLLM``) whose provider call makes its own span."""
+
+    answer: str = "sunny"
+
+    @property
+    def _llm_type(self) -> str:
+        return "http-fake"
+
+    def _call(self, prompt: str, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> str:
+        with _http_tracer().start_as_current_span(HTTP_SPAN):
+            return self.answer
+
+    def _stream(self, prompt: str, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Iterator[GenerationChunk]:
+        with _http_tracer().start_as_current_span(HTTP_SPAN):
+            words = self.answer.split(" ")
+        for word in words:
+            yield GenerationChunk(text=word)
 
 
 # --- tools -------------------------------------------------------------------------------

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, TypedDict
+
+import pytest
 
 from langchain_core.documents import Document
 from langchain_core.prompts import ChatPromptTemplate
@@ -116,6 +119,68 @@ def test_interrupt_is_not_an_error(instrumentor: Any, lc_spans: Spans) -> None:
     assert "__interrupt__" in first
     assert app.invoke(Command(resume=5), config) == {"x": 5}
 
+    assert lc_spans.tree() == [
+        ("invoke_workflow approval_flow", [("ask", [])]),
+        ("invoke_workflow approval_flow", [("ask", [])]),
+    ]
+    for span in lc_spans.all():
+        assert span.status.status_code is StatusCode.UNSET, span.name
+        assert sc.ERROR_TYPE not in attrs(span)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_interrupt_and_resume_callbacks_are_handled(
+    mode: str,
+    instrumentor: LangChainInstrumentor,
+    lc_spans: Spans,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression: LangGraph's graph callback manager calls ``on_interrupt`` / ``on_resume``
+    on every handler it carries; ours once lacked them and every interrupt logged an error."""
+    from langgraph import callbacks
+
+    # Spy on LangGraph's dispatch (not on our handler) to prove the events were sent.
+    seen: list[str] = []
+    for manager in (callbacks._GraphCallbackManager, callbacks._AsyncGraphCallbackManager):
+        for name in ("on_interrupt", "on_resume"):
+            original = getattr(manager, name)
+
+            def spy(self: Any, event: Any, _original: Any = original, _name: str = name) -> Any:
+                seen.append(_name)
+                return _original(self, event)
+
+            monkeypatch.setattr(manager, name, spy)
+
+    def ask(state: State) -> State:
+        return {"x": interrupt("how many?")}
+
+    graph = StateGraph(State)
+    graph.add_node("ask", ask)
+    graph.add_edge(START, "ask")
+    graph.add_edge("ask", END)
+    app = graph.compile(checkpointer=InMemorySaver(), name="approval_flow")
+    config: Any = {"configurable": {"thread_id": f"t-{mode}"}}
+    caplog.set_level(logging.DEBUG)
+
+    if mode == "sync":
+        first = app.invoke({"x": 1}, config)
+        resumed = app.invoke(Command(resume=5), config)
+    else:
+        first = asyncio.run(app.ainvoke({"x": 1}, config))
+        resumed = asyncio.run(app.ainvoke(Command(resume=5), config))
+
+    assert "__interrupt__" in first
+    assert resumed == {"x": 5}
+    assert seen == ["on_interrupt", "on_resume"]
+    # Nothing logged about our handler, by us or by LangChain's callback dispatch.
+    assert not [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING
+        and ("OpenTelemetryCallbackHandler" in r.getMessage() or r.name.startswith("sentrial"))
+    ]
+    # Both runs' spans ended (the registry is empty, checked by a fixture) and are not errors.
     assert lc_spans.tree() == [
         ("invoke_workflow approval_flow", [("ask", [])]),
         ("invoke_workflow approval_flow", [("ask", [])]),

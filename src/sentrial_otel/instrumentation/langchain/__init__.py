@@ -22,7 +22,8 @@ builds carries our :class:`OpenTelemetryCallbackHandler` (unless one of ours, e.
 wrapped so that a tool's or node's span is current while its body runs (see ``_context``).
 ``uninstrument()`` restores both.
 
-Options of ``instrument()``: ``tracer_provider``, ``capture_content`` (default from
+Options of ``instrument()``: ``tracer_provider``, ``meter_provider`` (LLM and tool
+metrics; default the global one), ``capture_content`` (default from
 ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``), ``emit_plumbing_spans``.
 """
 
@@ -38,6 +39,7 @@ from wrapt import wrap_function_wrapper
 
 from sentrial_otel.config import capture_content_from_env
 from sentrial_otel.content import ContentPolicy
+from sentrial_otel.metrics import AgentMetrics
 from sentrial_otel.instrumentation.langchain import _context
 from sentrial_otel.instrumentation.langchain._handler import OpenTelemetryCallbackHandler
 from sentrial_otel.instrumentation.langchain._runs import RUNS, RunRegistry
@@ -104,6 +106,7 @@ class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             tracer,
             content,
             emit_plumbing_spans=bool(kwargs.get("emit_plumbing_spans", False)),
+            metrics=AgentMetrics(kwargs.get("meter_provider")),
         )
         wrap_function_wrapper(
             "langchain_core.callbacks.base", "BaseCallbackManager.__init__", _AddHandler(self._handler)

@@ -18,20 +18,35 @@ touched, so its current span is the same before and after a run.
 each of them; LangGraph has its own copy. Modules that are missing are skipped. The hooks
 are reference-counted: the instrumentor and every live ``SentrialCallbackHandler`` hold one,
 and the last to let go restores the originals.
+
+Models: LangChain calls a chat model's or LLM's own code (``_generate``, ``_stream``, the
+provider's HTTP call) outside ``set_config_context``, so the LLM span needs hooks of its
+own, in the frames of ``langchain_core`` that hold the run:
+
+* ``BaseChatModel._generate_with_cache`` / ``_agenerate_with_cache`` and ``BaseLLM``'s
+  ``_generate_helper`` / ``_agenerate_helper`` (``invoke``, ``ainvoke``, ``batch``, streaming
+  inside ``invoke``) get the run manager: attach its run's span, call, detach in ``finally``.
+* ``stream`` / ``astream`` start the run inside their own generator, between two of its
+  yields, so nothing outside knows the run before the provider call. The wrapper steps the
+  generator with the LLM span attached and detached around each step, never across a
+  yield (that would leak it into the caller). For the first step it arms a one-shot slot;
+  the handler's LLM-start callback, called inline in the same thread and task, fills it
+  with the new run's span and attaches it; the wrapper detaches it when the step ends.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import threading
-from collections.abc import Callable
-from contextvars import Context
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextvars import Context, ContextVar
 from typing import Any
 
 from opentelemetry import context as otel_context
 from wrapt import wrap_function_wrapper
 
-from sentrial_otel.instrumentation.langchain._runs import RUNS, RunRegistry
+from sentrial_otel.instrumentation.langchain._runs import RUNS, RunRecord, RunRegistry
 from sentrial_otel.misuse import logger
 
 # Every module that calls set_config_context by a name of its own.
@@ -97,8 +112,183 @@ def _wrapper(registry: RunRegistry) -> Callable[..., Any]:
     return wrapper
 
 
+# --- models ---------------------------------------------------------------------------------
+def _attach(context: otel_context.Context | None) -> Any:
+    if context is None:
+        return None
+    try:
+        return otel_context.attach(context)
+    except Exception:  # noqa: BLE001 - never break the run for our sake
+        logger.debug("sentrial: could not make the LLM span current", exc_info=True)
+        return None
+
+
+def _detach(token: Any) -> None:
+    if token is not None:
+        try:
+            otel_context.detach(token)
+        except Exception:  # noqa: BLE001
+            logger.debug("sentrial: could not restore the context after an LLM call", exc_info=True)
+
+
+def _llm_context(run_managers: Any, registry: RunRegistry) -> otel_context.Context | None:
+    """The LLM span's context for a run manager (or a one-element list of them)."""
+    if isinstance(run_managers, list):
+        # BaseLLM runs a batch of prompts in one provider call: no single span to pick.
+        run_managers = run_managers[0] if len(run_managers) == 1 else None
+    record = registry.get(getattr(run_managers, "run_id", None))
+    if record is None or record.kind != "llm" or record.span is None:
+        return None
+    return record.child_context
+
+
+def _call_wrapper(registry: RunRegistry, is_async: bool) -> Callable[..., Any]:
+    """For ``_generate_with_cache(messages, stop, run_manager)`` and
+    ``_generate_helper(prompts, stop, run_managers)`` (and their async twins)."""
+
+    def run_managers(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if len(args) > 2:
+            return args[2]
+        return kwargs.get("run_manager", kwargs.get("run_managers"))
+
+    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        context = _llm_context(run_managers(args, kwargs), registry)
+        token = _attach(context)
+        try:
+            return wrapped(*args, **kwargs)
+        finally:
+            _detach(token)
+
+    async def async_wrapper(
+        wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        # Attach and detach inside the coroutine: both happen in the awaiting task's context.
+        context = _llm_context(run_managers(args, kwargs), registry)
+        token = _attach(context)
+        try:
+            return await wrapped(*args, **kwargs)
+        finally:
+            _detach(token)
+
+    return async_wrapper if is_async else wrapper
+
+
+class _Pending:
+    """The one-shot slot a stream's first step arms for the run the stream starts."""
+
+    __slots__ = ("context", "task", "thread", "token")
+
+    def __init__(self) -> None:
+        self.context: otel_context.Context | None = None
+        self.token: Any = None
+        self.thread = threading.get_ident()
+        self.task = _current_task()
+
+
+def _current_task() -> Any:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no running loop
+        return None
+
+
+_PENDING: ContextVar[_Pending | None] = ContextVar("sentrial_langchain_pending_llm", default=None)
+
+
+def llm_started(record: RunRecord) -> None:
+    """Called by the handler when it starts an LLM span: inside the first step of a wrapped
+    ``stream``/``astream``, make that span current until the step ends.
+
+    Only the first LLM run of the step, and only in the thread and task that armed the
+    slot (the one whose ``finally`` detaches); anything else is left alone.
+    """
+    pending = _PENDING.get()
+    if pending is None or pending.context is not None or record.span is None:
+        return
+    if pending.thread != threading.get_ident() or pending.task is not _current_task():
+        return
+    pending.context = record.child_context
+    pending.token = _attach(pending.context)
+
+
+def _step_begin(pending: _Pending, first: bool) -> tuple[Any, Any]:
+    if first:
+        return _PENDING.set(pending), None
+    return None, _attach(pending.context)
+
+
+def _step_end(pending: _Pending, armed: Any, token: Any) -> None:
+    if armed is not None:
+        token, pending.token = pending.token, None
+        _PENDING.reset(armed)
+    _detach(token)
+
+
+def _stream_steps(stream: Iterator[Any]) -> Iterator[Any]:
+    pending = _Pending()
+    first = True
+    try:
+        while True:
+            armed, token = _step_begin(pending, first)
+            try:
+                chunk = next(stream)
+            except StopIteration:
+                return
+            finally:
+                _step_end(pending, armed, token)
+                first = False
+            yield chunk
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+
+
+async def _astream_steps(stream: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    pending = _Pending()
+    first = True
+    try:
+        while True:
+            armed, token = _step_begin(pending, first)
+            try:
+                chunk = await stream.__anext__()
+            except StopAsyncIteration:
+                return
+            finally:
+                _step_end(pending, armed, token)
+                first = False
+            yield chunk
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _stream_wrapper(is_async: bool) -> Callable[..., Any]:
+    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        stream = wrapped(*args, **kwargs)
+        return _astream_steps(stream) if is_async else _stream_steps(stream)
+
+    return wrapper
+
+
+# (module, class, method, async?): the frames that hold an LLM run while the model works.
+MODEL_TARGETS: tuple[tuple[str, str, str, bool], ...] = (
+    ("langchain_core.language_models.chat_models", "BaseChatModel", "_generate_with_cache", False),
+    ("langchain_core.language_models.chat_models", "BaseChatModel", "_agenerate_with_cache", True),
+    ("langchain_core.language_models.llms", "BaseLLM", "_generate_helper", False),
+    ("langchain_core.language_models.llms", "BaseLLM", "_agenerate_helper", True),
+)
+STREAM_TARGETS: tuple[tuple[str, str, str, bool], ...] = (
+    ("langchain_core.language_models.chat_models", "BaseChatModel", "stream", False),
+    ("langchain_core.language_models.chat_models", "BaseChatModel", "astream", True),
+    ("langchain_core.language_models.llms", "BaseLLM", "stream", False),
+    ("langchain_core.language_models.llms", "BaseLLM", "astream", True),
+)
+
+
 _users = 0
-_patches: list[tuple[Any, Any]] = []
+_patches: list[tuple[Any, str, Any]] = []
 _lock = threading.Lock()
 
 
@@ -123,9 +313,10 @@ def release() -> None:
             _patches = []
 
 
-def install(registry: RunRegistry = RUNS) -> list[tuple[Any, Any]]:
-    """Wrap ``set_config_context`` wherever it is imported; returns (module, original) pairs."""
-    patched: list[tuple[Any, Any]] = []
+def install(registry: RunRegistry = RUNS) -> list[tuple[Any, str, Any]]:
+    """Wrap ``set_config_context`` wherever it is imported, and the model methods above;
+    returns (owner, name, original) triples for :func:`uninstall`."""
+    patched: list[tuple[Any, str, Any]] = []
     for name in TARGETS:
         try:
             module = importlib.import_module(name)
@@ -133,11 +324,21 @@ def install(registry: RunRegistry = RUNS) -> list[tuple[Any, Any]]:
         except (ImportError, AttributeError):
             continue
         wrap_function_wrapper(module, _NAME, _wrapper(registry))
-        patched.append((module, original))
+        patched.append((module, _NAME, original))
+    hooks = [(t, _call_wrapper(registry, t[3])) for t in MODEL_TARGETS]
+    hooks += [(t, _stream_wrapper(t[3])) for t in STREAM_TARGETS]
+    for (module_name, class_name, method, _), hook in hooks:
+        try:
+            owner = getattr(importlib.import_module(module_name), class_name)
+            original = owner.__dict__[method]  # the plain function, not a bound lookup
+        except (ImportError, AttributeError, KeyError):
+            continue
+        wrap_function_wrapper(owner, method, hook)
+        patched.append((owner, method, original))
     return patched
 
 
-def uninstall(patched: list[tuple[Any, Any]]) -> None:
+def uninstall(patched: list[tuple[Any, str, Any]]) -> None:
     """Put back the originals that :func:`install` replaced."""
-    for module, original in patched:
-        setattr(module, _NAME, original)
+    for owner, name, original in patched:
+        setattr(owner, name, original)

@@ -5,7 +5,8 @@ the Sentrial-compatible ``SentrialCallbackHandler``. Rules it keeps:
 
 * Parents come from ``parent_run_id`` through the shared, locked run registry
   (``_runs.RUNS``); only a top-level run looks at the current context (the caller's span,
-  the current Sentrial session root). Callbacks never attach a context.
+  the current Sentrial session root). Callbacks never attach a context, with one exception
+  owned by ``_context``: the LLM start inside a wrapped ``stream`` step, detached by it.
 * The first of our handlers to start a run owns it: with the manual handler and the
   auto-instrumentation both on, each run is one span and its usage is counted once.
 * LLM/tool/retriever attributes are built by ``sentrial_otel.events`` exactly as for
@@ -32,6 +33,7 @@ from sentrial_otel import events, ids
 from sentrial_otel import semconv as sc
 from sentrial_otel.config import capture_content_from_env
 from sentrial_otel.content import ContentPolicy
+from sentrial_otel.instrumentation.langchain import _context
 from sentrial_otel.instrumentation.langchain import _messages as lc
 from sentrial_otel.instrumentation.langchain._classify import (
     ChainKind,
@@ -40,6 +42,7 @@ from sentrial_otel.instrumentation.langchain._classify import (
     run_name,
 )
 from sentrial_otel.instrumentation.langchain._runs import RUNS, RunRecord, RunRegistry
+from sentrial_otel.metrics import AgentMetrics
 from sentrial_otel.misuse import MisuseReporter, logger
 from sentrial_otel.pricing import cost_usd
 from sentrial_otel.failures import record_exception
@@ -76,6 +79,11 @@ def _ending(span: trace.Span) -> Iterator[trace.Span]:
         span.end()
 
 
+def _error_type(error: BaseException) -> str | None:
+    """``error.type`` for a metric; None for LangGraph control flow (not a failure)."""
+    return None if is_control_flow(error) else type(error).__qualname__
+
+
 class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     """Builds OpenTelemetry spans from LangChain run callbacks.
 
@@ -87,6 +95,8 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             runnables inside a node) as plain INTERNAL spans instead of suppressing them.
         track_llm_calls: emit LLM spans (usage is counted either way).
         registry: the run registry (tests may pass their own).
+        metrics: where LLM and tool durations and token usage are recorded (default: the
+            instruments of the global meter provider, a no-op unless the app set one).
     """
 
     raise_error = False
@@ -102,6 +112,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         emit_plumbing_spans: bool = False,
         track_llm_calls: bool = True,
         registry: RunRegistry | None = None,
+        metrics: AgentMetrics | None = None,
     ) -> None:
         super().__init__()
         self.tracer = tracer
@@ -109,6 +120,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         self.emit_plumbing_spans = emit_plumbing_spans
         self.track_llm_calls = track_llm_calls
         self.runs = registry if registry is not None else RUNS
+        self.metrics = metrics if metrics is not None else AgentMetrics()
         self.report = MisuseReporter(strict=False)
 
     # --- hooks for subclasses -------------------------------------------------------------
@@ -167,13 +179,32 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     def _finish(self, run_id: UUID) -> RunRecord | None:
         return self.runs.release(run_id, self)
 
-    def _fail(self, run_id: UUID, error: BaseException) -> None:
+    def _fail(self, run_id: UUID, error: BaseException) -> RunRecord | None:
         record = self._finish(run_id)
         if record is None or record.span is None:
-            return
+            return record
         with _ending(record.span) as span:
             if not is_control_flow(error):
                 record_exception(span, error, self.content)
+        return record
+
+    def _llm_metrics(
+        self,
+        record: RunRecord,
+        input_tokens: int | None,
+        output_tokens: int | None,
+        error_type: str | None = None,
+    ) -> None:
+        # Recorded with or without an LLM span (track_llm_calls=False still counts usage).
+        self.metrics.llm_ended(
+            record.name, record.provider, record.model, input_tokens, output_tokens,
+            time.monotonic() - record.started, record.agent_name, error_type,
+        )
+
+    def _tool_metrics(self, record: RunRecord, error_type: str | None) -> None:
+        self.metrics.tool_ended(
+            record.name, record.agent_name, time.monotonic() - record.started, error_type
+        )
 
     def _agent_name_of(self, parent_run_id: UUID | None) -> str | None:
         parent = self.runs.get(parent_run_id)
@@ -280,6 +311,9 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         if record is not None:
             record.model = model
             record.provider = provider
+            record.name = operation
+            # Inside a model's stream()/astream(): the span is current for the provider call.
+            _context.llm_started(record)
 
     @_never_raise
     def on_chat_model_start(
@@ -376,10 +410,13 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                 cost=cost, input_tokens=tokens_in or 0, output_tokens=tokens_out or 0, llm_calls=1
             )
         self._count_llm(record, cost, tokens_in, tokens_out)
+        self._llm_metrics(record, tokens_in, tokens_out)
 
     @_never_raise
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._fail(run_id, error)
+        record = self._fail(run_id, error)
+        if record is not None:
+            self._llm_metrics(record, None, None, _error_type(error))
 
     # --- tools ----------------------------------------------------------------------------
     @_never_raise
@@ -397,28 +434,58 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     ) -> None:
         name = run_name(serialized, kwargs, "tool")
         description = serialized.get("description") if isinstance(serialized, Mapping) else None
+        call_id = kwargs.get("tool_call_id") or self._announced_call_id(parent_run_id, name)
         attrs, _, _ = events.tool_call(
             self.content,
             self.report,
             tool_name=name,
             agent_name=self._agent_name_of(parent_run_id),
             tool_input=inputs if inputs is not None else input_str,
-            call_id=kwargs.get("tool_call_id"),
+            call_id=call_id,
             description=description or None,
             has_output=False,
         )
-        self._begin(
+        record = self._begin(
             run_id, parent_run_id, "tool", f"{sc.OP_EXECUTE_TOOL} {name}", attrs.finish()
         )
+        if record is not None:
+            record.name = name
+
+    @_never_raise
+    def on_agent_action(
+        self, action: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
+    ) -> None:
+        # A classic AgentExecutor runs its tools without their tool call id; it announces
+        # each action (with the id, for tool-calling agents) right before running the tool.
+        record = self.runs.get(run_id)
+        call_id = getattr(action, "tool_call_id", None)
+        if record is not None and isinstance(call_id, str):
+            record.announced_tool_call = (str(getattr(action, "tool", "")), call_id)
+
+    def _announced_call_id(self, parent_run_id: UUID | None, tool: str) -> str | None:
+        parent = self.runs.get(parent_run_id)
+        if parent is None or parent.announced_tool_call is None:
+            return None
+        announced_tool, call_id = parent.announced_tool_call
+        if announced_tool != tool:
+            return None
+        parent.announced_tool_call = None
+        return call_id
 
     @_never_raise
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         record = self._finish(run_id)
-        if record is None or record.span is None:
+        if record is None:
+            return
+        # The tool's error was handled (handle_tool_error) and returned as its result.
+        handled_error = (
+            getattr(output, "type", None) == "tool" and getattr(output, "status", None) == "error"
+        )
+        self._tool_metrics(record, sc.ERROR_TYPE_TOOL_ERROR if handled_error else None)
+        if record.span is None:
             return
         with _ending(record.span) as span:
-            if getattr(output, "type", None) == "tool" and getattr(output, "status", None) == "error":
-                # The tool's error was handled (handle_tool_error) and returned as its result.
+            if handled_error:
                 message = str(getattr(output, "content", ""))[:256]
                 span.set_status(Status(StatusCode.ERROR, message))
                 span.set_attribute(sc.ERROR_TYPE, sc.ERROR_TYPE_TOOL_ERROR)
@@ -432,7 +499,9 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
 
     @_never_raise
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._fail(run_id, error)
+        record = self._fail(run_id, error)
+        if record is not None:
+            self._tool_metrics(record, _error_type(error))
 
     # --- retrievers -----------------------------------------------------------------------
     @_never_raise

@@ -59,6 +59,11 @@ class RunRecord:
     first_chunk_at: float | None = None
     model: str = ""
     provider: str = ""
+    name: str = ""
+    """The tool's name, or the LLM's operation (``chat``, ``text_completion``): for metrics."""
+    announced_tool_call: tuple[str, str] | None = None
+    """(tool name, tool call id) a classic ``AgentExecutor`` announced (``on_agent_action``)
+    just before running that tool as this run's child."""
 
 
 class RunRegistry:
