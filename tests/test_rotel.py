@@ -33,7 +33,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from tests.support.otlp_receiver import OtlpReceiver, SpanRecord
-from tests.support.fixtures import otlp_receiver, rotel_collector  # noqa: F401 - fixtures
+
 from tests.support.rotel import RotelCollector, read_env_file, rotel_binary
 
 pytestmark = pytest.mark.slow

@@ -173,7 +173,7 @@ class SessionHandle:
                 message = self.engine.content.text("error", message).value
             add_exception_event(span, error_type, message, None, {sc.GEN_AI_TOOL_NAME: name})
             mark_error(span, error_type, message)
-        span.end(end_time=None)
+        span.end()
         self.totals.add(cost=cost, other_tokens=tokens, tool_calls=1, errors=int(tool_error is not None))
         return self._event_result(span, self.session_id, "tool_call")
 

@@ -104,3 +104,28 @@ def test_classic_agent_executor_under_auto_instrumentation(
     # The executor runs tools without their call id; it comes from on_agent_action.
     tool = attrs(lc_spans.one("execute_tool get_weather"))
     assert tool[sc.GEN_AI_TOOL_CALL_ID] == "call_1"
+
+
+def test_verbatim_doc_snippet_runs_unchanged(
+    client: SentrialClient, lc_spans: Spans, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """tests/doc_snippets/langchain_handler.py is the doc's text, checked against the doc."""
+    from pathlib import Path
+
+    snippet = Path(__file__).parents[1] / "doc_snippets" / "langchain_handler.py"
+    session_id = client.create_session(name="Support", agent_name="support-agent", user_id="u1")
+    namespace: dict[str, Any] = {
+        "client": client,
+        "session_id": session_id,
+        "agent_executor": classic_agent(),
+        "user_query": "weather in Paris?",
+    }
+    exec(compile(snippet.read_text(), str(snippet), "exec"), namespace)
+    handler = namespace["handler"]
+    printed = capsys.readouterr().out
+    assert f"Tokens: {handler.total_tokens}" in printed and handler.total_tokens == 38
+    assert "LLM calls: 2" in printed
+    # The snippet leaves the session open: its spans hang under the (not yet ended) root.
+    assert lc_spans.tree() == CLASSIC_TREE
+    (executor,) = lc_spans.named("invoke_agent AgentExecutor")
+    assert executor.parent.span_id == ids.root_span_id_for(session_id)
