@@ -75,11 +75,8 @@ class ToolCall:
         engine = self.session.engine
         if self.error is not None:
             record_exception(self.span, self.error, engine.content)
-        elif self.result is not ToolCall._UNSET and engine.content.capture and self.result is not None:
-            encoded = engine.content.encoder("tool_output").json_object(self.result, "result")
-            self.span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT, encoded.value)
-            if encoded.truncated:
-                self.span.set_attribute(sc.SENTRIAL_CONTENT_TRUNCATED, True)
+        elif self.result is not ToolCall._UNSET:
+            events.set_tool_result(self.span, engine.content, self.result)
         attrs = events.Attributes()
         cost, tokens = events.add_cost_and_tokens(attrs, self.cost, self.token_count, engine.report)
         if attrs.values:

@@ -133,10 +133,7 @@ def tool_call(
                 policy.encoder("tool_input").json_object(tool_input, "input"),
             )
         if has_output and tool_error is None and tool_output is not None:
-            attrs.put_encoded(
-                sc.GEN_AI_TOOL_CALL_RESULT,
-                policy.encoder("tool_output").json_object(tool_output, "result"),
-            )
+            attrs.put_encoded(sc.GEN_AI_TOOL_CALL_RESULT, tool_result(policy, tool_output))
         if reasoning is not None:
             attrs.put_encoded(sc.SENTRIAL_TOOL_REASONING, policy.text("reasoning", reasoning))
         if tool_error is not None:
@@ -144,6 +141,21 @@ def tool_call(
     cost, tokens = add_cost_and_tokens(attrs, estimated_cost, token_count, report)
     add_metadata(attrs, policy, metadata, report)
     return attrs, cost, tokens
+
+
+def tool_result(policy: ContentPolicy, result: Any) -> Encoded:
+    """``gen_ai.tool.call.result``: a JSON object (non-dict results wrapped as ``{"result": v}``)."""
+    return policy.encoder("tool_output").json_object(result, "result")
+
+
+def set_tool_result(span: Any, policy: ContentPolicy, result: Any) -> None:
+    """Set a finished tool call's result on its span (content: only when captured)."""
+    if not policy.capture or result is None:
+        return
+    encoded = tool_result(policy, result)
+    span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT, encoded.value)
+    if encoded.truncated:
+        span.set_attribute(sc.SENTRIAL_CONTENT_TRUNCATED, True)
 
 
 def tool_error_details(tool_error: Any) -> tuple[str, str]:

@@ -490,12 +490,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                 span.set_status(Status(StatusCode.ERROR, message))
                 span.set_attribute(sc.ERROR_TYPE, sc.ERROR_TYPE_TOOL_ERROR)
             elif self.content.capture:
-                encoded = self.content.encoder("tool_output").json_object(
-                    lc.tool_output(output), "result"
-                )
-                span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT, encoded.value)
-                if encoded.truncated:
-                    span.set_attribute(sc.SENTRIAL_CONTENT_TRUNCATED, True)
+                events.set_tool_result(span, self.content, lc.tool_output(output))
 
     @_never_raise
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
