@@ -6,6 +6,8 @@ import dataclasses
 import json
 import math
 
+import pytest
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -119,10 +121,27 @@ def test_any_value_encodes_to_valid_bounded_json(value):
     assert len(encoded.value) <= 50 * 16 * 8 + 1000
 
 
+# Text assembled from the pieces secrets are made of, so the fast path's pre-test is
+# exercised on near misses (``password`` as a word, ``token`` before a newline...) too.
+secret_fragments = st.lists(
+    st.sampled_from([
+        "Bearer ", "basic\t", "api_key", "API-KEY", "password", "passwd", "Secret", "token",
+        "access_token", "auth", "cookie", "credentials", "sk-", "ghp_", "AKIA", "xoxb-", "AIza",
+        "abcdefghij0123456789", " ", "\n", '"', ":", "=", "x", "\u00e9",
+    ]),
+    max_size=6,
+).map("".join)
 plain_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text() | secret_fragments,
     lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(["q", "api_key", "Authorization", "name", "token", "x"]) | st.text(max_size=6), children, max_size=4),
+    | st.dictionaries(
+        st.sampled_from(["q", "api_key", "Authorization", "name", "token", "x"])
+        | st.text(max_size=6)
+        | secret_fragments
+        | st.integers() | st.none() | st.booleans() | st.floats(),
+        children,
+        max_size=4,
+    ),
     max_leaves=20,
 )
 
@@ -138,3 +157,30 @@ def test_fast_path_gives_exactly_what_the_walk_gives(value, limit):
     assert fast.json(value) == walked.json(value)
     if isinstance(value, str):
         assert fast.text(value) == walked.text(value)
+
+
+SECRET_SHAPES = [
+    {"api_key": "v"}, {"APIKEY": "v"}, {"x.access-key": "v"}, {"private_key": "v"},
+    {"session_key": "v"}, {"password": "v"}, {"db_passwd": "v"}, {"Secret": "v"},
+    {"refresh_token": "v"}, {"Authorization": "v"}, {"auth": "v"}, {"cookie": "v"},
+    {"credential": "v"}, {"credentials": "v"}, {"password\n": "v"},
+    {"q": "Bearer abcdefgh12345678"}, {"q": "basic\tabcdefgh12345678"},
+    {"q": "Bearer\nabcdefgh12345678"}, {"q": "api_key=abc123"}, {"q": "API-KEY : abc123"},
+    {"q": "password=hunter2"}, {"q": "passwd: hunter2"}, {"q": "secret=abc"},
+    {"q": "access_token=abc"}, {"q": "token:\tabc"}, {"q": "sk-" + "a" * 20},
+    {"q": "ghp_" + "a" * 36}, {"q": "AKIA" + "A" * 16}, {"q": "xoxb-" + "1" * 12},
+    {"q": "AIza" + "b" * 35},
+]
+
+
+@pytest.mark.parametrize("value", SECRET_SHAPES, ids=lambda v: repr(v)[:40])
+def test_fast_path_redacts_every_secret_shape(value):
+    """Each shape the redactors know is caught by the fast path's pre-test (not skipped)."""
+    from sentrial_otel.redaction import is_secret_key, may_need_secret_redaction, redact_secrets
+
+    fast = Encoder(1024, redact_secrets, is_secret_key, may_need_secret_redaction)
+    walked = Encoder(1024, redact_secrets, is_secret_key)
+    encoded = fast.json(value)
+    assert encoded == walked.json(value)
+    assert "[REDACTED]" in encoded.value
+    assert fast.text(value.get("q", "")) == walked.text(value.get("q", ""))

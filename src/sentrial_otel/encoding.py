@@ -24,8 +24,33 @@ MAX_DEPTH = 32
 TRUNCATION_MARKER = "…[truncated]"
 CYCLE_MARKER = "<cycle>"
 
-# One encoder object for every call: json.dumps with options builds a new one each time.
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
+def _reject(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _compact_dumps() -> Callable[[Any], str]:
+    """Compact JSON (no NaN, UTF-8 kept) of plain JSON data; TypeError/ValueError otherwise.
+
+    ``JSONEncoder.encode`` builds a new C encoder on every call, which costs as much as
+    encoding a small dict; one C encoder built here is reused (half the time). It keeps no
+    cycle markers (a cycle ends in RecursionError, and the caller walks such values).
+    """
+    slow = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator (PyPy, say)
+        return slow
+    try:
+        chunks = make(None, _reject, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+        if "".join(chunks({"a": [1, "é"]}, 0)) != slow({"a": [1, "é"]}):
+            return slow
+    except Exception:  # noqa: BLE001 - an interpreter whose C encoder differs
+        return slow
+    return lambda value: "".join(chunks(value, 0))
+
+
+_dumps = _compact_dumps()
 
 StringFilter = Callable[[str], str]
 KeyFilter = Callable[[str], bool]
@@ -121,8 +146,7 @@ class _Walker:
                 self.truncated = True
                 out[TRUNCATION_MARKER] = len(value) - index
                 break
-            name = key if isinstance(key, str) else _safe_repr(key)
-            name = _clean_surrogates(name)
+            name = _clean_surrogates(key if type(key) is str else _key_text(key))
             if self.is_secret_key is not None and self.is_secret_key(name):
                 out[name] = "[REDACTED]"
             else:
@@ -138,6 +162,21 @@ class _Walker:
                 break
             out.append(self.walk(item, depth))
         return out
+
+
+def _key_text(key: Any) -> str:
+    """A mapping key as JSON writes it (``true``, ``null``, ``1.5``), anything else as repr."""
+    if isinstance(key, str):
+        return str.__str__(key)
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, int):
+        return int.__repr__(key)
+    if isinstance(key, float) and math.isfinite(key):
+        return float.__repr__(key)
+    return _safe_repr(key)
 
 
 def _plain_form(value: Any) -> Mapping[str, Any] | None:
@@ -228,6 +267,8 @@ class Encoder:
 
     def json_object(self, value: Any, wrap_key: str) -> Encoded:
         """A JSON *object*: dicts as they are, JSON strings parsed, the rest ``{wrap_key: v}``."""
+        if type(value) is dict:  # the common case, without the ABC checks below
+            return self.json(value)
         if isinstance(value, str):
             stripped = value.strip()
             if stripped.startswith("{"):

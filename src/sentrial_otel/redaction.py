@@ -105,47 +105,72 @@ REDACTED = "[REDACTED]"
 # Tests on JSON *text* for the encoder's fast path: looser than the patterns above, so that
 # whatever they would find in the decoded strings is found here too, escapes and all. A key
 # is a JSON string followed by a colon (a value never is); whitespace may appear escaped.
-# The value test also serves as redact_secrets' pre-check on plain text.
+# Every test starts with a literal hint: text without any hint is cleared by plain substring
+# tests, and for text with one the regular expression engine jumps straight to the literal
+# (one alternation over every shape tries each branch at every position: ~7x slower).
 _JSON_WHITESPACE = r"(?:\s|\\[nrtfb]|\\u00[0-9a-f]{2})"
-_JSON_SECRET_KEY = re.compile(
-    r"(?:api[_\-.]?key|apikey|password|passwd|secret|token|access[_\-.]?key|"
-    r"private[_\-.]?key|authorization|auth|credentials?|cookie|session[_\-.]?key)"
-    r"(?:\\n)?\":"
-)
-_JSON_SECRET_VALUE = re.compile(
-    rf"(?:bearer|basic){_JSON_WHITESPACE}"
-    rf"|(?:api[_\-]?key|password|passwd|secret|access[_\-]?token|token){_JSON_WHITESPACE}*[=:]"
-    r"|sk-|gh[pousr]_|akia|xox[abpr]-|aiza"
-)
+_AS_VALUE = rf"{_JSON_WHITESPACE}*[=:]"  # password=..., token: ...
+_AS_KEY = r'(?:\\n)?":'  # "password": (a trailing newline is still the same key)
+# hint -> what must follow for a secret *value* to be possible (None: the hint suffices).
+_VALUE_TESTS: dict[str, str | None] = {
+    "bearer": rf"bearer{_JSON_WHITESPACE}",
+    "basic": rf"basic{_JSON_WHITESPACE}",
+    "key": rf"key{_AS_VALUE}",  # api_key=, apikey:
+    "passw": rf"passw(?:or)?d{_AS_VALUE}",
+    "secret": rf"secret{_AS_VALUE}",
+    "token": rf"token{_AS_VALUE}",  # token=, access_token=
+    "sk-": None,
+    "gh": r"gh[pousr]_",
+    "akia": None,
+    "xox": r"xox[abpr]-",
+    "aiza": None,
+}
+# hint -> the end of a JSON key that names a credential (is_secret_key's words).
+_KEY_TESTS: dict[str, str] = {
+    "key": rf"key{_AS_KEY}",  # api_key, apikey, access_key, private_key, session_key
+    "passw": rf"passw(?:or)?d{_AS_KEY}",
+    "secret": rf"secret{_AS_KEY}",
+    "token": rf"token{_AS_KEY}",
+    "auth": rf"auth(?:orization)?{_AS_KEY}",
+    "cookie": rf"cookie{_AS_KEY}",
+    "credential": rf"credentials?{_AS_KEY}",
+}
+HintTests = tuple[tuple[str, "re.Pattern[str] | None"], ...]
 
 
-# Every match of the two patterns above contains one of these; plain substring tests rule
-# out most text far faster than the regular expressions can.
-_HINTS = (
-    "bearer", "basic", "key", "passw", "secret", "token", "auth", "cookie", "credential",
-    "sk-", "gh", "akia", "xox", "aiza",
-)  # fmt: skip
+def _hint_tests(*tables: dict[str, Any]) -> HintTests:
+    tests: dict[str, list[str] | None] = {}
+    for table in tables:
+        for hint, pattern in table.items():
+            if pattern is None or tests.get(hint, []) is None:
+                tests[hint] = None
+            else:
+                tests.setdefault(hint, []).append(pattern)  # type: ignore[union-attr]
+    return tuple(
+        (hint, None if patterns is None else re.compile("|".join(patterns)))
+        for hint, patterns in tests.items()
+    )
 
 
-def _may_hold(lowered: str) -> bool:
-    # A plain loop: measurably cheaper than any() over a generator, or one alternation.
-    for hint in _HINTS:
-        if hint in lowered:
+_SECRET_VALUE_HINTS = _hint_tests(_VALUE_TESTS)
+_SECRET_JSON_HINTS = _hint_tests(_VALUE_TESTS, _KEY_TESTS)
+
+
+def _passes(lowered: str, tests: HintTests) -> bool:
+    # A plain loop: measurably cheaper than any() over a generator.
+    for hint, pattern in tests:
+        if hint in lowered and (pattern is None or pattern.search(lowered)):
             return True
     return False
 
 
 def may_need_secret_redaction(json_text: str) -> bool:
     """False only when no secret key or value can be inside this JSON text."""
-    lowered = json_text.lower()
-    if not _may_hold(lowered):
-        return False
-    return bool(_JSON_SECRET_KEY.search(lowered) or _JSON_SECRET_VALUE.search(lowered))
+    return _passes(json_text.lower(), _SECRET_JSON_HINTS)
 
 
 def _may_hold_secret_value(text: str) -> bool:
-    lowered = text.lower()
-    return _may_hold(lowered) and _JSON_SECRET_VALUE.search(lowered) is not None
+    return _passes(text.lower(), _SECRET_VALUE_HINTS)
 
 
 def _luhn_ok(digits: str) -> bool:

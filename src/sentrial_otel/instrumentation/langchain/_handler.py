@@ -29,7 +29,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from sentrial_otel import events, ids
+from sentrial_otel import events
 from sentrial_otel import semconv as sc
 from sentrial_otel.config import capture_content_from_env
 from sentrial_otel.content import ContentPolicy
@@ -133,7 +133,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         session = current_session()
         if session is None or span is None:
             return None
-        if span.get_span_context().trace_id == ids.trace_id_for(session.session_id):
+        if span.get_span_context().trace_id == session.trace_id:
             return session
         return None
 
