@@ -257,9 +257,10 @@ class Encoder:
             try:
                 text = _dumps(value)
             except (TypeError, ValueError, RecursionError):
-                text = None
-            if text is not None and self._as_is(text):
-                return Encoded(text, False)
+                pass
+            else:
+                if self._as_is(text):
+                    return Encoded(text, False)
         walker = self._walker()
         safe = walker.walk(value)
         text = _dumps(safe)
@@ -327,6 +328,8 @@ def coerce_name(value: Any, default: str) -> str:
 
 def finite_float(value: Any) -> float | None:
     """A finite float from a number (bools and NaN/inf excluded), or None."""
+    if value is None:  # the usual "not given": skip the failed float() below
+        return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         try:
             if isinstance(value, str) or isinstance(value, bool):

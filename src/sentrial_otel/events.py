@@ -338,9 +338,12 @@ def llm_end(
                 policy.json("llm_input", as_messages(input_messages, sc.ROLE_USER)),
             )
         if output is not None:
-            messages = as_messages(output, sc.ROLE_ASSISTANT)
             default_reason = reasons[0] if reasons else sc.FINISH_REASON_STOP
-            if isinstance(messages, list):
+            if isinstance(output, str):  # the common case: one text message
+                messages = text_messages(sc.ROLE_ASSISTANT, output, default_reason)
+            else:
+                messages = as_messages(output, sc.ROLE_ASSISTANT)
+            if isinstance(messages, list) and not isinstance(output, str):
                 messages = [
                     {**m, "finish_reason": m.get("finish_reason") or default_reason}
                     if isinstance(m, dict)

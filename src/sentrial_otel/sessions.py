@@ -122,9 +122,9 @@ class SessionHandle:
     ) -> trace.Span:
         values = attrs.finish()
         values.update(self._stamp)
-        values.update(self._state_attributes())
-        now = time.time_ns()
-        return self._start(name, values, kind, trace_id, span_id, start_time=now)
+        if self.engine.has_state:
+            values.update(self._state_attributes())
+        return self._start(name, values, kind, trace_id, span_id)
 
     @staticmethod
     def _event_result(span: trace.Span, session_id: str, event_type: str) -> dict[str, Any]:

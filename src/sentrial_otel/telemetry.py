@@ -77,6 +77,8 @@ class Telemetry:
         # Late events for sessions ended here keep their agent name and user id.
         self._recent: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
         self._state = threading.local()
+        # Set by the first update_state: until then events skip the state lookup.
+        self.has_state = False
         _register(self)
 
     # --- sessions ------------------------------------------------------------------------
@@ -170,6 +172,7 @@ class Telemetry:
     def update_state(self, key: Any, value: Any) -> None:
         state = self._thread_state()
         state[str(key)] = value
+        self.has_state = True
 
     def _thread_state(self) -> dict[str, Any]:
         state = getattr(self._state, "values", None)
