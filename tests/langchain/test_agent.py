@@ -21,9 +21,9 @@ AGENT_TREE = [
     (
         "invoke_agent weather_agent",
         [
-            ("model", [("chat gpt-4o-mini", [])]),
-            ("tools", [("execute_tool get_weather", [("weather-api GET", [])])]),
-            ("model", [("chat gpt-4o-mini", [])]),
+            ("chat gpt-4o-mini", []),
+            ("execute_tool get_weather", [("weather-api GET", [])]),
+            ("chat gpt-4o-mini", []),
         ],
     )
 ]
@@ -127,14 +127,68 @@ def test_tool_span_keys(instrumentor: Any, lc_spans: Spans) -> None:
     }
 
 
-def test_node_spans_are_plain_internal_spans(instrumentor: Any, lc_spans: Spans) -> None:
-    weather_agent().invoke(QUESTION)
+def test_agent_loop_nodes_come_back_on_request(lc_provider: TracerProvider, lc_spans: Spans) -> None:
+    """create_agent's own ``model``/``tools`` nodes are plumbing: emitted only when asked."""
+    from sentrial_otel.instrumentation.langchain import LangChainInstrumentor
 
-    node = lc_spans.named("tools")[0]
-    assert attrs(node) == {
-        sc.SENTRIAL_LANGCHAIN_RUN_TYPE: "node",
+    instrumentor = LangChainInstrumentor()
+    instrumentor.instrument(tracer_provider=lc_provider, emit_plumbing_spans=True)
+    try:
+        weather_agent().invoke(QUESTION)
+    finally:
+        instrumentor.uninstrument()
+
+    assert len(lc_spans.named("model")) == 2
+    tools = lc_spans.one("tools")
+    assert attrs(tools) == {
+        sc.SENTRIAL_LANGCHAIN_RUN_TYPE: "chain",
         sc.GEN_AI_AGENT_NAME: "weather_agent",
     }
+    tool_span = lc_spans.one("execute_tool get_weather")
+    assert tool_span.parent is not None and tool_span.parent.span_id == tools.context.span_id
+
+
+def test_a_graph_run_inside_a_tool_keeps_its_node_spans(instrumentor: Any, lc_spans: Spans) -> None:
+    """Only the agent's own loop nodes are folded away: a graph the user runs inside a tool
+    inherits the agent's metadata, yet its nodes are the user's steps and stay spans."""
+    from typing import TypedDict
+
+    from langchain_core.tools import tool
+    from langgraph.graph import END, START, StateGraph
+
+    class State(TypedDict):
+        x: int
+
+    graph = StateGraph(State)
+    graph.add_node("increment", lambda state: {"x": state["x"] + 1})
+    graph.add_edge(START, "increment")
+    graph.add_edge("increment", END)
+    inner = graph.compile(name="increment_flow")
+
+    @tool
+    def increment(x: int) -> int:
+        """Add one to x."""
+        return inner.invoke({"x": x})["x"]
+
+    model = fakes.ScriptedChatModel(
+        [
+            fakes.tool_call_message("increment", {"x": 1}, "call_1", (10, 5)),
+            fakes.answer_message("2", (3, 1)),
+        ]
+    )
+    create_agent(model, [increment], name="math_agent").invoke(QUESTION)
+
+    assert lc_spans.tree() == [
+        (
+            "invoke_agent math_agent",
+            [
+                ("chat gpt-4o-mini", []),
+                ("execute_tool increment", [("increment", [])]),
+                ("chat gpt-4o-mini", []),
+            ],
+        )
+    ]
+    assert attrs(lc_spans.one("increment"))[sc.SENTRIAL_LANGCHAIN_RUN_TYPE] == "node"
 
 
 def test_content_off_leaves_content_keys_out(lc_provider: TracerProvider, lc_spans: Spans) -> None:
@@ -204,7 +258,7 @@ def test_batch_gives_one_tree_per_input(instrumentor: Any, lc_spans: Spans) -> N
     agent = create_agent(model, [], name="greeter_agent")
     agent.batch([QUESTION, QUESTION, QUESTION])
 
-    tree = [("invoke_agent greeter_agent", [("model", [("chat gpt-4o-mini", [])])])]
+    tree = [("invoke_agent greeter_agent", [("chat gpt-4o-mini", [])])]
     assert lc_spans.tree() == tree * 3
     assert len({s.context.trace_id for s in lc_spans.all()}) == 3
 

@@ -119,9 +119,9 @@ def test_inside_an_agent_node(instrumentor: Any, lc_spans: Spans) -> None:
         (
             "invoke_agent weather_agent",
             [
-                ("model", [(CHAT, [(HTTP, [])])]),
-                ("tools", [("execute_tool get_weather", [("weather-api GET", [])])]),
-                ("model", [(CHAT, [(HTTP, [])])]),
+                (CHAT, [(HTTP, [])]),
+                ("execute_tool get_weather", [("weather-api GET", [])]),
+                (CHAT, [(HTTP, [])]),
             ],
         )
     ]

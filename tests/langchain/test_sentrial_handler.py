@@ -170,4 +170,4 @@ def test_a_broken_callback_never_reaches_langchain(
     caplog.clear()  # expected here; the autouse guard checks the other tests
     # The span still ended (and so is exported), just without the failed enrichment.
     # (The session is still open, so its root is not exported yet.)
-    assert lc_spans.tree() == [("invoke_agent a", [("model", [("chat gpt-4o-mini", [])])])]
+    assert lc_spans.tree() == [("invoke_agent a", [("chat gpt-4o-mini", [])])]

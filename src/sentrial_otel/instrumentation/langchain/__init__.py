@@ -11,10 +11,10 @@ or with no code at all: ``opentelemetry-instrument python app.py`` (registered u
 ``opentelemetry_instrumentor`` entry point as ``langchain``).
 
 Span shapes (SEMCONV.md, "LangChain runs"): agents ``invoke_agent {name}``, the top-level
-chain or graph ``invoke_workflow {name}``, LangGraph nodes a plain span named after the node,
-chat models ``chat {model}``, tools ``execute_tool {name}``, retrievers
-``retrieval {source}``; inner plumbing chains are suppressed unless
-``emit_plumbing_spans=True``.
+chain or graph ``invoke_workflow {name}``, nodes of user-built LangGraph graphs a plain span
+named after the node, chat models ``chat {model}``, tools ``execute_tool {name}``,
+retrievers ``retrieval {source}``; inner plumbing chains (and a ``create_agent`` agent's own
+``model``/``tools`` loop nodes) are suppressed unless ``emit_plumbing_spans=True``.
 
 How: ``BaseCallbackManager.__init__`` is wrapped so that every callback manager LangChain
 builds carries our :class:`OpenTelemetryCallbackHandler` (unless one of ours, e.g. a

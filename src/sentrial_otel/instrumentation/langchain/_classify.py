@@ -4,10 +4,15 @@
   ``agent_name`` / ``otel_agent_span``, or a top-level run named like an agent)
   -> ``invoke_agent {name}``;
 * any other top-level chain or graph -> ``invoke_workflow {name}``;
-* a LangGraph node (the run LangGraph starts for a node, tagged ``graph:step:N``) ->
-  a plain INTERNAL span named after the node, so work inside it nests under it;
-* everything else (``__start__``, routers, middleware hooks, the runnables inside a node,
-  a subgraph's own root under its node) is plumbing: suppressed unless asked for.
+* a LangGraph node (the run LangGraph starts for a node, tagged ``graph:step:N``) of a
+  graph the user built -> a plain INTERNAL span named after the node, so work inside it
+  nests under it;
+* everything else is plumbing, suppressed unless asked for: ``__start__``, routers,
+  middleware hooks, the runnables inside a node, a subgraph's own root under its node, and
+  the loop nodes of a ``create_agent`` agent (``model``, ``tools``). Those repeat what the
+  agent span's children say already (each ``model`` step holds one ``chat`` span, each
+  ``tools`` step its ``execute_tool`` spans), so the agent's chat and tool spans sit
+  directly under ``invoke_agent``, as in the GenAI conventions' agent spans.
 """
 
 from __future__ import annotations
@@ -73,11 +78,23 @@ def is_agent(name: str, metadata: Mapping[str, Any], top_level: bool) -> bool:
     return top_level and name.lower().endswith("agent")
 
 
+def is_agent_loop_node(metadata: Mapping[str, Any], parent_is_agent: bool) -> bool:
+    """A node of ``create_agent``'s own graph (its parent run is the agent itself; a graph
+    the user runs inside a tool inherits the metadata but not that parent)."""
+    return parent_is_agent and metadata.get("ls_integration") == _CREATE_AGENT
+
+
 def classify_chain(
-    name: str, tags: Sequence[str] | None, metadata: Mapping[str, Any], top_level: bool
+    name: str,
+    tags: Sequence[str] | None,
+    metadata: Mapping[str, Any],
+    top_level: bool,
+    parent_is_agent: bool = False,
 ) -> ChainKind:
     if is_node(name, tags, metadata):
-        return ChainKind.PLUMBING if is_plumbing_node(name) else ChainKind.NODE
+        if is_plumbing_node(name) or is_agent_loop_node(metadata, parent_is_agent):
+            return ChainKind.PLUMBING
+        return ChainKind.NODE
     if is_agent(name, metadata, top_level):
         return ChainKind.AGENT
     if top_level:

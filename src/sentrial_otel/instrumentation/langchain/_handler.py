@@ -225,8 +225,10 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     ) -> None:
         metadata = metadata or {}
         name = run_name(serialized, kwargs)
-        top_level = self.runs.get(parent_run_id) is None
-        kind = classify_chain(name, tags, metadata, top_level)
+        parent = self.runs.get(parent_run_id)
+        kind = classify_chain(
+            name, tags, metadata, parent is None, parent is not None and parent.kind == "agent"
+        )
         attrs = events.Attributes()
         agent_name = None
         span_name: str | None
@@ -248,7 +250,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         elif kind is ChainKind.NODE or self.emit_plumbing_spans:
             span_name = name
             attrs.put(sc.SENTRIAL_LANGCHAIN_RUN_TYPE, kind.value)
-            attrs.put(sc.GEN_AI_AGENT_NAME, self._agent_name_of(parent_run_id))
+            attrs.put(sc.GEN_AI_AGENT_NAME, parent.agent_name if parent is not None else None)
         else:
             span_name = None
         record_kind = "agent" if kind is ChainKind.AGENT else "chain"
