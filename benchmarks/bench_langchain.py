@@ -17,14 +17,16 @@ exporter, also set as the global provider):
                         ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=SPAN_ONLY``
 * ``genai-no-content``  the same with ``NO_CONTENT``
 
-Every contender runs in its own subprocess (the peers patch module globals -- LangGraph's
-``Pregel.stream``, ``create_agent``, class-level ``Config`` -- so a fresh interpreter is the
-only way to be sure nothing of one leaks into another), with the identical workload. The
-driver alternates: each round starts one subprocess per contender, in an order rotated
-every round, and each subprocess does ``--warmup`` untimed runs then ``--runs`` timed ones.
-A round's figure for a contender is the median of its timed runs; the ratio is that median
-over the baseline's median of the same round. The table gives min / median / max over the
-rounds. A contender whose package is not installed is reported as skipped.
+Every contender runs in its own long-lived subprocess (the peers patch module globals --
+LangGraph's ``Pregel.stream``, ``create_agent``, class-level ``Config`` -- so a fresh
+interpreter is the only way to be sure nothing of one leaks into another), with the
+identical workload. Each worker sets up and warms up (``--warmup`` untimed runs) before any
+timing; then the driver alternates them in short blocks: each round asks every contender in
+turn, in an order rotated every round, for ``--runs`` timed runs. A round's figure for a
+contender is the median of its block; the ratio is that over the baseline's block of the
+same round, measured a fraction of a second apart, so this machine's slow spells cancel
+out. The table gives min / median / max of the per-round ratios, and the median per-run
+time over all rounds. A contender whose package is not installed is reported as skipped.
 
 Span counts: the no-op exporter counts what it receives. Each worker reports the spans of
 one run (by name) and the spans per run over all its runs, after a flush; a worker whose
@@ -32,7 +34,7 @@ total is not runs x spans-per-run lost spans (a full queue) and says so.
 
 Usage::
 
-    python benchmarks/bench_langchain.py [--rounds 7] [--runs 200] [--warmup 30]
+    python benchmarks/bench_langchain.py [--rounds 60] [--runs 10] [--warmup 30]
         [--contenders baseline,sentrial,...] [--json results.json]
 """
 
@@ -251,55 +253,91 @@ def instrument(contender: str, provider: Any) -> Any:
     return instrumentor
 
 
-def run_worker(contender: str, runs: int, warmup: int, set_global: bool = True) -> dict[str, Any]:
-    """Time ``runs`` agent runs under ``contender`` in this process (after ``warmup`` runs)."""
-    from opentelemetry import trace
+class Workload:
+    """One contender's process state: provider, instrumentation, the agent, span counts."""
 
-    provider, exporter = make_provider()
-    if set_global:
-        trace.set_tracer_provider(provider)
-    instrumentor = instrument(contender, provider)
-    try:
-        agent = build_agent()
+    def __init__(self, contender: str, warmup: int, set_global: bool = True) -> None:
+        from opentelemetry import trace
+
+        self.contender = contender
+        self.provider, self.exporter = make_provider()
+        if set_global:
+            trace.set_tracer_provider(self.provider)
+        self.instrumentor = instrument(contender, self.provider)
+        self.agent = build_agent()
         # Spans of building the agent (OpenLLMetry's ``create_agent`` span) are not a run's.
-        provider.force_flush()
-        exporter.count = 0
+        self.provider.force_flush()
+        self.exporter.count = 0
         # One run on its own, flushed, to see what a run emits.
-        exporter.names = Counter()
-        result = agent.invoke(QUESTION)
-        provider.force_flush()
-        one_run = dict(sorted(exporter.names.items()))
-        exporter.names = None
-        per_run = exporter.count
-        answer = result["messages"][-1].content
+        self.exporter.names = Counter()
+        result = self.agent.invoke(QUESTION)
+        self.provider.force_flush()
+        self.one_run = dict(sorted(self.exporter.names.items()))
+        self.exporter.names = None
+        self.per_run = self.exporter.count
+        self.answer = result["messages"][-1].content
+        self.runs_total = 1
         for _ in range(max(warmup - 1, 0)):
-            agent.invoke(QUESTION)
-        provider.force_flush()
+            self.agent.invoke(QUESTION)
+        self.runs_total += max(warmup - 1, 0)
+        self.provider.force_flush()
         gc.collect()
+
+    def timed(self, runs: int) -> list[int]:
+        """ns per ``invoke`` of ``runs`` runs."""
         times = []
-        invoke = agent.invoke
+        invoke = self.agent.invoke
         clock = time.perf_counter_ns
         for _ in range(runs):
             start = clock()
             invoke(QUESTION)
             times.append(clock() - start)
-        provider.force_flush()
-        total_runs = 1 + max(warmup - 1, 0) + runs
+        self.runs_total += runs
+        return times
+
+    def report(self) -> dict[str, Any]:
+        """What a run emits, and whether every span of every run reached the exporter."""
+        self.provider.force_flush()
         return {
-            "contender": contender,
-            "answer": answer,
-            "times_ns": times,
-            "one_run_spans": one_run,
-            "spans_one_run": per_run,
-            "spans_total": exporter.count,
-            "runs_total": total_runs,
-            "spans_lost": per_run * total_runs - exporter.count,
+            "contender": self.contender,
+            "answer": self.answer,
+            "one_run_spans": self.one_run,
+            "spans_one_run": self.per_run,
+            "spans_total": self.exporter.count,
+            "runs_total": self.runs_total,
+            "spans_lost": self.per_run * self.runs_total - self.exporter.count,
             "sentrial_from": _sentrial_path(),
         }
+
+    def close(self) -> None:
+        if self.instrumentor is not None:
+            self.instrumentor.uninstrument()
+        self.provider.shutdown()
+
+
+def run_worker(contender: str, runs: int, warmup: int, set_global: bool = True) -> dict[str, Any]:
+    """Time ``runs`` agent runs under ``contender`` in this process (after ``warmup`` runs)."""
+    workload = Workload(contender, warmup, set_global)
+    try:
+        times = workload.timed(runs)
+        return {**workload.report(), "times_ns": times}
     finally:
-        if instrumentor is not None:
-            instrumentor.uninstrument()
-        provider.shutdown()
+        workload.close()
+
+
+def serve_worker(contender: str, warmup: int) -> None:
+    """Driver protocol on stdin/stdout, one JSON line per answer: after set-up and warm-up
+    ``{"ready": ...report}``; then ``run N`` -> a list of N times (ns); ``end`` -> the report."""
+    workload = Workload(contender, warmup)
+    print(json.dumps({"ready": workload.report()}), flush=True)
+    for line in sys.stdin:
+        command = line.split()
+        if command and command[0] == "run":
+            print(json.dumps(workload.timed(int(command[1]))), flush=True)
+        elif command == ["end"]:
+            print(json.dumps(workload.report()), flush=True)
+            break
+    workload.close()
 
 
 def _sentrial_path() -> str | None:
@@ -320,14 +358,45 @@ def worker_env(contender: str, before_src: Path | None = None) -> dict[str, str]
     return env
 
 
-def spawn(contender: str, runs: int, warmup: int, before_src: Path | None = None) -> dict[str, Any]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", contender,
-               "--runs", str(runs), "--warmup", str(warmup)]
-    env = worker_env(contender, before_src)
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"worker {contender} failed:\n{done.stderr[-4000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+class Worker:
+    """A contender's long-lived subprocess (``serve_worker``), driven one block at a time."""
+
+    def __init__(self, contender: str, warmup: int, before_src: Path | None = None) -> None:
+        self.contender = contender
+        command = [sys.executable, str(Path(__file__).resolve()), "--worker", contender,
+                   "--serve", "--warmup", str(warmup)]
+        self.process = subprocess.Popen(
+            command, env=worker_env(contender, before_src), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        self.ready = self._answer()["ready"]
+
+    def _answer(self) -> Any:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            error = self.process.stderr.read() if self.process.stderr else ""
+            raise RuntimeError(f"worker {self.contender} failed:\n{error[-4000:]}")
+        return json.loads(line)
+
+    def _send(self, command: str) -> Any:
+        assert self.process.stdin is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return self._answer()
+
+    def timed(self, runs: int) -> list[int]:
+        return self._send(f"run {runs}")
+
+    def finish(self) -> dict[str, Any]:
+        report = self._send("end")
+        self.process.wait(timeout=60)
+        return report
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
 
 def versions() -> dict[str, str]:
@@ -355,45 +424,56 @@ def spread(values: list[float], fmt: str) -> str:
 
 def drive(contenders: list[str], rounds: int, runs: int, warmup: int, log: Any = sys.stderr,
           before_src: Path | None = None) -> dict[str, Any]:
-    """Alternate one subprocess per contender per round; returns the raw results and summary."""
+    """Alternate the contenders' long-lived workers in short blocks; returns the raw results
+    and the summary.
+
+    Every contender has its own subprocess (set up and warmed up before any timing), and a
+    round asks each in turn, in an order rotated every round, for ``runs`` timed runs. A
+    round takes a fraction of a second, so the machine's slow spells hit the contenders of
+    one round alike, and the ratio to the baseline's block of the same round cancels them.
+    """
     if "baseline" not in contenders:
         contenders = ["baseline", *contenders]
     skipped = [c for c in contenders if not available(c)]
     present = [c for c in contenders if c not in skipped]
     medians: dict[str, list[float]] = {c: [] for c in present}
     ratios: dict[str, list[float]] = {c: [] for c in present}
-    spans: dict[str, dict[str, Any]] = {}
-    for index in range(rounds):
-        shift = index % len(present)
-        order = present[shift:] + present[:shift]
-        this_round: dict[str, float] = {}
-        for contender in order:
-            result = spawn(contender, runs, warmup, before_src)
-            this_round[contender] = statistics.median(result["times_ns"]) / 1000.0
-            spans.setdefault(contender, {
-                "per_run": result["spans_one_run"],
-                "names": result["one_run_spans"],
-                "lost": 0,
-                "sentrial_from": result["sentrial_from"],
-            })
-            spans[contender]["lost"] += result["spans_lost"]
-            print(f"round {index + 1}/{rounds} {contender:17s} median {this_round[contender]:9.1f} us",
-                  file=log, flush=True)
+    every_run: dict[str, list[float]] = {c: [] for c in present}
+    workers: dict[str, Worker] = {}
+    try:
         for contender in present:
-            medians[contender].append(this_round[contender])
-            ratios[contender].append(this_round[contender] / this_round["baseline"])
+            workers[contender] = Worker(contender, warmup, before_src)
+            print(f"{contender:17s} ready", file=log, flush=True)
+        for index in range(rounds):
+            shift = index % len(present)
+            this_round: dict[str, float] = {}
+            for contender in present[shift:] + present[:shift]:
+                times = [t / 1000.0 for t in workers[contender].timed(runs)]
+                every_run[contender].extend(times)
+                this_round[contender] = statistics.median(times)
+            for contender in present:
+                medians[contender].append(this_round[contender])
+                ratios[contender].append(this_round[contender] / this_round["baseline"])
+            print(f"round {index + 1}/{rounds} " + "  ".join(
+                f"{c} {ratios[c][-1]:.2f}" for c in present if c != "baseline"
+            ), file=log, flush=True)
+        reports = {c: workers[c].finish() for c in present}
+    finally:
+        for worker in workers.values():
+            worker.kill()
     summary = {
         c: {
             "us_min": min(medians[c]),
-            "us_median": statistics.median(medians[c]),
+            "us_median": statistics.median(every_run[c]),
             "us_max": max(medians[c]),
             "ratio_min": min(ratios[c]),
             "ratio_median": statistics.median(ratios[c]),
+            "ratio_quartiles": _quartiles(ratios[c]),
             "ratio_max": max(ratios[c]),
-            "spans_per_run": spans[c]["per_run"],
-            "spans_lost": spans[c]["lost"],
-            "span_names": spans[c]["names"],
-            "sentrial_from": spans[c]["sentrial_from"],
+            "spans_per_run": reports[c]["spans_one_run"],
+            "spans_lost": reports[c]["spans_lost"],
+            "span_names": reports[c]["one_run_spans"],
+            "sentrial_from": reports[c]["sentrial_from"],
             "round_medians_us": medians[c],
             "round_ratios": ratios[c],
         }
@@ -408,33 +488,48 @@ def drive(contenders: list[str], rounds: int, runs: int, warmup: int, log: Any =
     }
 
 
+def _quartiles(values: list[float]) -> list[float]:
+    if len(values) < 2:
+        return [values[0], values[0]] if values else []
+    q1, _, q3 = statistics.quantiles(values, n=4)
+    return [q1, q3]
+
+
 def table(report: dict[str, Any]) -> str:
     lines = [
-        "| contender | spans / run | per-run µs min / median / max | ratio min / median / max |",
-        "|---|---:|---:|---:|",
+        "| contender | spans / run | per-run µs min / median / max | ratio min / median / max "
+        "| ratio q1 – q3 |",
+        "|---|---:|---:|---:|---:|",
     ]
     for contender, row in report["summary"].items():
         lost = f" ({row['spans_lost']} lost)" if row["spans_lost"] else ""
         us = spread([row["us_min"], row["us_median"], row["us_max"]], ",.0f")
         ratio = spread([row["ratio_min"], row["ratio_median"], row["ratio_max"]], ".2f")
-        lines.append(f"| {contender} | {row['spans_per_run']}{lost} | {us} | {ratio} |")
+        quartiles = " – ".join(format(q, ".2f") for q in row["ratio_quartiles"])
+        lines.append(
+            f"| {contender} | {row['spans_per_run']}{lost} | {us} | {ratio} | {quartiles} |"
+        )
     for contender in report["skipped"]:
-        lines.append(f"| {contender} | not installed, skipped | | |")
+        lines.append(f"| {contender} | not installed, skipped | | | |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--runs", type=int, default=200, help="timed runs per subprocess")
-    parser.add_argument("--warmup", type=int, default=30, help="untimed runs per subprocess first")
+    parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument("--runs", type=int, default=10, help="timed runs per contender per round")
+    parser.add_argument("--warmup", type=int, default=30, help="untimed runs per worker first")
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     parser.add_argument("--json", type=Path, help="write the raw report here")
     parser.add_argument("--before-src", type=Path,
                         help="also run ours from this src/ directory (contender sentrial-before)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
+    if args.worker and args.serve:
+        serve_worker(args.worker, args.warmup)
+        return 0
     if args.worker:
         print(json.dumps(run_worker(args.worker, args.runs, args.warmup)))
         return 0

@@ -157,6 +157,8 @@ def test_fast_path_gives_exactly_what_the_walk_gives(value, limit):
     assert fast.json(value) == walked.json(value)
     if isinstance(value, str):
         assert fast.text(value) == walked.text(value)
+    if isinstance(value, list):
+        assert fast.strings(value) == walked.strings(value)
 
 
 SECRET_SHAPES = [

@@ -305,7 +305,10 @@ class Encoder:
                 if index >= MAX_ITEMS_PER_CONTAINER:
                     walker.truncated = True
                     break
-                if isinstance(item, str):
+                if type(item) is str and len(item) <= walker.budget and self._as_is(item):
+                    walker.budget -= len(item)  # what walker.text would give: the item itself
+                    out.append(item)
+                elif isinstance(item, str):
                     out.append(walker.text(item))
                 else:
                     inner = walker.walk(item)

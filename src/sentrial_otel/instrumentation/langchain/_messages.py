@@ -140,6 +140,10 @@ def message_parts(message: Any) -> dict[str, Any]:
             part["id"] = call_id
         return {"role": role, "parts": [part]}
     parts = _content_parts(content)
+    if role != sc.ROLE_ASSISTANT:
+        # Only AI messages carry tool calls; asking a pydantic message for an attribute it
+        # lacks goes through its __getattr__ and a raised AttributeError.
+        return {"role": role, "parts": parts}
     for call in getattr(message, "tool_calls", None) or []:
         parts.append(
             {
