@@ -18,12 +18,19 @@ for _path in (str(REPO / "src"), str(REPO)):
 
 
 def spread(values: Sequence[float]) -> dict[str, float]:
-    """min / median / max of repeated measurements."""
+    """min / median / max of repeated measurements, and the quartiles (q1, q3)."""
+    q1, _, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else (values[0],) * 3
     return {
         "min": min(values),
         "median": statistics.median(values),
         "max": max(values),
+        "q1": q1,
+        "q3": q3,
     }
+
+
+def fmt_quartiles(stats: dict[str, float], digits: int = 2) -> str:
+    return f"{stats['q1']:.{digits}f} – {stats['q3']:.{digits}f}"
 
 
 def fmt(stats: dict[str, float], unit: str = "", digits: int = 2) -> str:

@@ -9,7 +9,7 @@ within each round; the ratio is facade / floor measured in the same round.
 
 Usage::
 
-    python benchmarks/bench_events.py [--events 2000] [--rounds 15] [--profile]
+    python benchmarks/bench_events.py [--events 500] [--rounds 60] [--capture-content on|off] [--profile]
 
 ``--profile`` also writes a cProfile of the facade's calls (top functions by own time).
 """
@@ -24,7 +24,7 @@ import pstats
 import time
 from collections.abc import Callable, Sequence
 
-from _common import emit, fmt, spread, versions  # noqa: I001 - sets sys.path first
+from _common import emit, fmt, fmt_quartiles, spread, versions  # noqa: I001 - sets sys.path first
 
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -81,11 +81,11 @@ EVENTS: dict[str, Callable[[sentrial.SentrialClient, str], object]] = {
 }
 
 
-def facade_span_shape(event: str) -> tuple[str, SpanKind, dict]:
+def facade_span_shape(event: str, capture_content: bool) -> tuple[str, SpanKind, dict]:
     """Name, kind and attributes of the span the facade makes for ``event``."""
     exporter = KeepOne()
     provider, _ = make_provider(exporter)
-    client = sentrial.SentrialClient(tracer_provider=provider, capture_content=True)
+    client = sentrial.SentrialClient(tracer_provider=provider, capture_content=capture_content)
     sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
     EVENTS[event](client, sid)
     client.complete_session(sid)
@@ -94,15 +94,15 @@ def facade_span_shape(event: str) -> tuple[str, SpanKind, dict]:
     return span.name, span.kind, dict(span.attributes)
 
 
-def run(events_per_round: int, rounds: int, profile: bool) -> dict:
+def run(events_per_round: int, rounds: int, profile: bool, capture_content: bool = True) -> dict:
     provider_f, bsp_f = make_provider(NoopExporter())
-    client = sentrial.SentrialClient(tracer_provider=provider_f, capture_content=True)
+    client = sentrial.SentrialClient(tracer_provider=provider_f, capture_content=capture_content)
     provider_b, bsp_b = make_provider(NoopExporter())
     tracer_b = provider_b.get_tracer("bench")
 
     results: dict[str, dict] = {}
     for event, call in EVENTS.items():
-        name, kind, attributes = facade_span_shape(event)
+        name, kind, attributes = facade_span_shape(event, capture_content)
 
         def facade(n: int) -> float:
             sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
@@ -145,7 +145,8 @@ def run(events_per_round: int, rounds: int, profile: bool) -> dict:
         }
         print(
             f"{event:16} attrs={len(attributes):2}  facade µs {fmt(results[event]['facade_us'])}"
-            f"  floor µs {fmt(results[event]['floor_us'])}  ratio {fmt(results[event]['ratio'])}",
+            f"  floor µs {fmt(results[event]['floor_us'])}  ratio {fmt(results[event]['ratio'])}"
+            f"  (q1 – q3 {fmt_quartiles(results[event]['ratio'])})",
             flush=True,
         )
         if profile:
@@ -165,6 +166,7 @@ def run(events_per_round: int, rounds: int, profile: bool) -> dict:
     return {
         "events_per_round": events_per_round,
         "rounds": rounds,
+        "capture_content": capture_content,
         "goal": "ratio <= 1.5",
         "results": results,
         "versions": versions(),
@@ -173,12 +175,14 @@ def run(events_per_round: int, rounds: int, profile: bool) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=2000, help="events per round")
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--events", type=int, default=500, help="events per round")
+    parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--capture-content", choices=("on", "off"), default="on",
+                        help="the facade's content capture (the goal is set with it on)")
     parser.add_argument("--out", help="write the JSON result here")
     args = parser.parse_args(argv)
-    result = run(args.events, args.rounds, args.profile)
+    result = run(args.events, args.rounds, args.profile, args.capture_content == "on")
     for event in result["results"].values():
         event.pop("profile_top", None) if not args.profile else None
     emit("events", result, args.out)

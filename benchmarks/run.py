@@ -21,7 +21,7 @@ import bench_export  # noqa: E402
 import bench_store_write  # noqa: E402
 
 FULL = {
-    "events": (bench_events.main, ["--events", "2000", "--rounds", "15"]),
+    "events": (bench_events.main, ["--events", "500", "--rounds", "60"]),
     "export": (bench_export.main, ["--spans", "20000", "--rounds", "5"]),
     "dead_collector": (bench_dead_collector.main, ["--sessions", "100000", "--rounds", "3"]),
     "store_write": (bench_store_write.main, ["--sessions", "100000", "--rounds", "3"]),

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import stat
 import subprocess
 import sys
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -44,7 +46,9 @@ PII_VALUES = ["jane.doe@example.com", "555-0132", "123-45-6789", "4111 1111 1111
               "192.168.10.20", "ORD-12345"]
 
 
-def run(code: str, env: dict[str, str], *, user: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    code: str, env: dict[str, str], *, user: str | None = None, prefix: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SENTRIAL_"))}
     full.update(PYTHONPATH=SRC, **env)
     preexec = None
@@ -57,7 +61,7 @@ def run(code: str, env: dict[str, str], *, user: str | None = None) -> subproces
 
     try:
         result = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(code)], env=full, capture_output=True,
+            [*prefix, sys.executable, "-c", textwrap.dedent(code)], env=full, capture_output=True,
             text=True, timeout=60, check=False, preexec_fn=preexec,
         )
     except PermissionError:
@@ -200,6 +204,32 @@ def test_unwritable_store_dir_falls_back_without_crashing(tmp_path):
     warnings = [line for line in result.stderr.splitlines() if "sentrial:" in line]
     assert warnings and ("instead" in warnings[0] or "not be stored" in warnings[0]), result.stderr
     assert not (home / "store").exists()
+
+
+# Runs the command in a private mount namespace where $0 is a read-only filesystem.
+READ_ONLY_MOUNT = ["unshare", "--mount", "sh", "-c", 'mount -t tmpfs -o ro tmpfs "$0" && exec "$@"']
+
+
+def _read_only_mounts_available() -> bool:
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run([*READ_ONLY_MOUNT, "/mnt", "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _read_only_mounts_available(), reason="needs root and unshare to mount")
+def test_store_on_a_read_only_filesystem_falls_back(tmp_path):
+    """A container with a read-only root filesystem (root or not, nothing can be written):
+    the agent runs to the end and says where its spans went instead."""
+    mount_point = tmp_path / "read-only"
+    mount_point.mkdir()
+    code = agent_code() + "\nprint('agent finished')\n"
+    result = run(code, {"SENTRIAL_HOME": str(mount_point / "store"), "TMPDIR": "/tmp"},
+                 prefix=[*READ_ONLY_MOUNT, str(mount_point)])
+    assert "agent finished" in result.stdout
+    warnings = [line for line in result.stderr.splitlines() if "sentrial:" in line]
+    assert warnings and "instead" in warnings[0], result.stderr
+    assert "Read-only file system" in warnings[0] or "read-only" in warnings[0].lower(), warnings[0]
 
 
 def test_store_path_that_cannot_be_a_directory_falls_back(tmp_path):
