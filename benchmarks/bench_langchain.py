@@ -36,6 +36,7 @@ Usage::
 
     python benchmarks/bench_langchain.py [--rounds 60] [--runs 10] [--warmup 30]
         [--contenders baseline,sentrial,...] [--json results.json]
+    python benchmarks/bench_langchain.py --profile-callbacks [--runs 300]
 """
 
 from __future__ import annotations
@@ -340,6 +341,40 @@ def serve_worker(contender: str, warmup: int) -> None:
     workload.close()
 
 
+def profile_callbacks(runs: int, warmup: int, top: int = 30) -> str:
+    """cProfile of our handler's callbacks alone over ``runs`` runs (own time, top functions)."""
+    import cProfile
+    import io
+    import pstats
+
+    workload = Workload("sentrial", warmup)
+    handler = workload.instrumentor.handler
+    profiler = cProfile.Profile()
+
+    def profiled(method: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            profiler.enable()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                profiler.disable()
+
+        return call
+
+    for name in dir(type(handler)):
+        if name.startswith("on_"):
+            setattr(handler, name, profiled(getattr(handler, name)))
+    try:
+        workload.timed(runs)
+    finally:
+        workload.close()
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    print(f"callbacks: {stats.total_tt / runs * 1e6:.0f} µs per run under the profiler", file=text)
+    stats.sort_stats("tottime").print_stats(top)
+    return text.getvalue()
+
+
 def _sentrial_path() -> str | None:
     module = sys.modules.get("sentrial_otel")
     return str(Path(module.__file__).parent) if module is not None and module.__file__ else None
@@ -525,8 +560,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run ours from this src/ directory (contender sentrial-before)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--profile-callbacks", action="store_true",
+                        help="profile our callbacks over --runs runs (no comparison)")
     args = parser.parse_args(argv)
 
+    if args.profile_callbacks:
+        print(profile_callbacks(args.runs, args.warmup))
+        return 0
     if args.worker and args.serve:
         serve_worker(args.worker, args.warmup)
         return 0

@@ -86,3 +86,14 @@ def test_driver_alternates_and_reports(capsys: pytest.CaptureFixture[str]) -> No
     table = bench.table(report)
     assert table.splitlines()[2].startswith("| baseline | 0 |")
     assert "| sentrial | 6 |" in table
+
+
+def test_callback_profile_names_our_functions() -> None:
+    command = [sys.executable, str(SCRIPT), "--profile-callbacks", "--runs", "2", "--warmup", "1"]
+    done = subprocess.run(
+        command, env=bench.worker_env("sentrial"), capture_output=True, text=True, timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.stdout.startswith("callbacks: ")
+    assert "sentrial_otel/instrumentation/langchain/_handler.py" in done.stdout
