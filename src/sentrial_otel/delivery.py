@@ -139,6 +139,8 @@ class DeliveryProcessor(SpanProcessor):
         self._stopping = False
         self._stopped = False
         self._in_flight = 0
+        # force_flush callers waiting for the worker to export what was queued before them.
+        self._flush_waiters: list[threading.Event] = []
         self._warned_full = False
         self._warned_failure = False
         quiet_exporter_logs()
@@ -165,6 +167,7 @@ class DeliveryProcessor(SpanProcessor):
         self._wake = threading.Event()
         self._queue.clear()
         self._in_flight = 0
+        self._flush_waiters = []
         self.stats = DeliveryStats()
         if not self._stopping:
             self._start_worker()
@@ -201,9 +204,28 @@ class DeliveryProcessor(SpanProcessor):
             self._wake.set()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        deadline = time.monotonic() + timeout_millis / 1000
+        """Have the worker export everything queued so far; False if that did not finish
+        within the timeout.
+
+        The caller never exports itself, so the timeout holds even while an export attempt
+        hangs on an unresponsive collector (that attempt keeps the worker busy, not the
+        caller); the spans are still delivered when the worker gets through.
+        """
+        timeout_s = max(timeout_millis, 0) / 1000
+        if threading.current_thread() is self._worker or not self._worker.is_alive():
+            return self._flush_here(time.monotonic() + timeout_s)
+        done = threading.Event()
+        with self._lock:
+            if not self._queue and not self._in_flight:
+                return True
+            self._flush_waiters.append(done)
+        self._wake.set()
+        return done.wait(timeout_s)
+
+    def _flush_here(self, deadline: float) -> bool:
+        # No worker to ask (a flush from the export thread itself, or after shutdown).
         while time.monotonic() < deadline:
-            if not self._export_batch(deadline):
+            if not self._export_batch():
                 return True
         return not self._queue
 
@@ -241,15 +263,33 @@ class DeliveryProcessor(SpanProcessor):
         while not self._stopping:
             self._wake.wait(self._delay)
             self._wake.clear()
-            while self._export_batch(None) and not self._stopping:
+            with self._lock:
+                waiters, self._flush_waiters = self._flush_waiters, []
+                owed = len(self._queue)
+            if waiters:
+                # Everything queued before the flush calls, not what arrives meanwhile (an
+                # agent producing faster than the collector takes would keep them waiting).
+                while owed > 0 and not self._stopping:
+                    exported = self._export_batch()
+                    if not exported:
+                        break
+                    owed -= exported
+                for waiter in waiters:
+                    waiter.set()
+                continue
+            while self._export_batch() and not self._stopping:
                 if len(self._queue) < self._batch_size:
                     break
         # Shutdown: drain until the queue is empty (the caller bounds how long it waits).
-        while self._export_batch(None) and not self._stopped:
+        while self._export_batch() and not self._stopped:
             pass
+        with self._lock:
+            waiters, self._flush_waiters = self._flush_waiters, []
+        for waiter in waiters:
+            waiter.set()
 
-    def _export_batch(self, deadline: float | None) -> bool:
-        """Export one batch; False when there was nothing to export."""
+    def _export_batch(self) -> int:
+        """Export one batch; how many spans it held (0: there was nothing to export)."""
         with self._export_lock:
             with self._lock:
                 if not self._queue:
@@ -262,7 +302,7 @@ class DeliveryProcessor(SpanProcessor):
                 self._send(batch)
             finally:
                 self._in_flight = 0
-        return True
+        return len(batch)
 
     def _send(self, batch: Sequence[ReadableSpan]) -> None:
         try:
