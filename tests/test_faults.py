@@ -134,6 +134,22 @@ def test_collector_down_from_the_start(tmp_path, protocol):
     assert len(stderr) <= 3, stderr
     assert f"{300 * SPANS_PER_SESSION} spans were not delivered" in stderr[-1], stderr
     assert "0 delivered" in stderr[-1]
+    # The same report is kept for `sentrial-otel doctor` (the stderr line is easy to lose).
+    reports = _doctor(tmp_path)["undelivered"]
+    assert len(reports) == 1, reports
+    assert reports[0]["undelivered"] == 300 * SPANS_PER_SESSION
+    assert reports[0]["exported"] == 0 and reports[0]["destination"].startswith("http://127.0.0.1:")
+
+
+def _doctor(home: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SENTRIAL_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "sentrial_otel.cli", "doctor", "--json"],
+        env={**env, "PYTHONPATH": SRC, "SENTRIAL_HOME": str(home)},
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 def test_rotel_killed_mid_run_and_restarted(tmp_path):

@@ -16,7 +16,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from opentelemetry.context import Context, attach, detach, set_value
@@ -124,8 +124,12 @@ class DeliveryProcessor(SpanProcessor):
         max_export_batch_size: int = 512,
         max_queue_size: int = 2048,
         shutdown_timeout_s: float = 5.0,
+        on_undelivered: Callable[[DeliveryStats, str], None] | None = None,
     ) -> None:
+        """``on_undelivered(stats, destination)`` is called once, at shutdown, when some
+        spans were not delivered (after the warning; its errors are ignored)."""
         self.exporter = exporter
+        self._on_undelivered = on_undelivered
         self.destination = destination
         self.stats = DeliveryStats()
         self._delay = max(schedule_delay_s, 0.0)
@@ -257,6 +261,11 @@ class DeliveryProcessor(SpanProcessor):
                 self.destination,
                 self.stats.summary(),
             )
+            if self._on_undelivered is not None:
+                try:
+                    self._on_undelivered(self.stats, self.destination)
+                except Exception:  # noqa: BLE001 - shutdown must not raise
+                    logger.debug("sentrial: could not record the undelivered spans", exc_info=True)
 
     # --- worker --------------------------------------------------------------------------
     def _run(self) -> None:

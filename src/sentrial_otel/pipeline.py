@@ -10,6 +10,7 @@ with the same destination and shut down by us at exit, within the shutdown budge
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
@@ -21,9 +22,15 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from sentrial_otel import environment_variables as env
 from sentrial_otel.config import EXPORTER_OTLP, PROTOCOL_GRPC, Settings
-from sentrial_otel.delivery import WORKER_THREAD_PREFIX, DeliveryProcessor, our_export
+from sentrial_otel.delivery import (
+    WORKER_THREAD_PREFIX,
+    DeliveryProcessor,
+    DeliveryStats,
+    our_export,
+)
 from sentrial_otel.exporters import build_exporter
 from sentrial_otel.misuse import logger
+from sentrial_otel.store.undelivered import record_undelivered
 
 _MARK = "_sentrial_export_key"
 _ADDED_MARK = "_sentrial_added_deliveries"
@@ -80,6 +87,12 @@ def is_configured(provider: Any) -> bool:
 
 def _delivery(settings: Settings) -> DeliveryProcessor:
     exporter, destination = build_exporter(settings)
+
+    def keep_report(stats: DeliveryStats, destination: str) -> None:
+        # For `sentrial-otel doctor`, in the store directory it reads.
+        counts = {**dataclasses.asdict(stats), "undelivered": stats.undelivered}
+        record_undelivered(settings.home, counts, destination, stats.summary())
+
     return DeliveryProcessor(
         exporter,
         destination=destination,
@@ -87,6 +100,7 @@ def _delivery(settings: Settings) -> DeliveryProcessor:
         max_export_batch_size=settings.batch.max_export_batch_size,
         max_queue_size=settings.batch.max_queue_size,
         shutdown_timeout_s=settings.shutdown_timeout_s,
+        on_undelivered=keep_report,
     )
 
 

@@ -12,6 +12,7 @@ from sentrial_otel.cli.formatting import echo_json
 from sentrial_otel.cli.options import STORE_ENV, store_path
 from sentrial_otel.cli.settings import read_export_settings
 from sentrial_otel.store import data_files, load_summaries
+from sentrial_otel.store.undelivered import recent_undelivered
 
 
 def collector_answers(host: str, port: int, timeout: float) -> tuple[bool, str]:
@@ -37,6 +38,21 @@ def store_report(directory: Path) -> dict[str, Any]:
     }
 
 
+def undelivered_lines(reports: list[dict[str, Any]]) -> list[str]:
+    """What recent processes could not deliver (``store/undelivered.py``), newest first."""
+    if not reports:
+        return ["undelivered:     none recorded (processes that lose spans note it here)"]
+    lines = [f"undelivered:     {click.style('recent runs lost spans', fg='yellow')} "
+             "(newest first; at most 5)"]
+    for report in reports:
+        lines.append(
+            f"                 {report.get('time', '?')}  pid {report.get('pid', '?')} "
+            f"({report.get('program', '?')}): {report.get('undelivered', '?')} spans not "
+            f"delivered to {report.get('destination', '?')} ({report.get('summary', '')})"
+        )
+    return lines
+
+
 @click.command("doctor")
 @click.option("--timeout", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
               help="Seconds to wait for the collector to accept a connection.")
@@ -54,6 +70,7 @@ def doctor_command(ctx: click.Context, timeout: float, as_json: bool) -> None:
     if target:
         reachable, reach_detail = collector_answers(*target, timeout=timeout)
     store = store_report(store_path(ctx))
+    undelivered = recent_undelivered(store_path(ctx))
     report = {
         "exporter": settings.exporter,
         "exporter_reason": settings.exporter_reason,
@@ -67,6 +84,7 @@ def doctor_command(ctx: click.Context, timeout: float, as_json: bool) -> None:
         "capture_content": settings.capture_content,
         "capture_content_reason": settings.capture_content_reason,
         "store": store,
+        "undelivered": undelivered,
     }
     if as_json:
         echo_json(report)
@@ -87,6 +105,7 @@ def doctor_command(ctx: click.Context, timeout: float, as_json: bool) -> None:
             + f"  (from --store / {STORE_ENV} / default ./.sentrial)",
             f"                 {store['size_bytes']} bytes in {store['files']} files, "
             f"{store['sessions']} sessions",
+            *undelivered_lines(undelivered),
         ]
         click.echo("\n".join(lines))
     if reachable is False:
