@@ -3,6 +3,7 @@ instrumentor on and off around each test, and helpers to read span trees."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Iterator
@@ -86,12 +87,21 @@ def lc_spans(lc_exporter: InMemorySpanExporter) -> Spans:
     return Spans(lc_exporter)
 
 
+@contextlib.contextmanager
+def instrumented(provider: TracerProvider, **options: Any) -> Iterator[LangChainInstrumentor]:
+    """The process instrumented with ``options`` inside the block, restored after it."""
+    instrumentor = LangChainInstrumentor()
+    instrumentor.instrument(tracer_provider=provider, **options)
+    try:
+        yield instrumentor
+    finally:
+        instrumentor.uninstrument()
+
+
 @pytest.fixture
 def instrumentor(lc_provider: TracerProvider) -> Iterator[LangChainInstrumentor]:
-    instrumentor = LangChainInstrumentor()
-    instrumentor.instrument(tracer_provider=lc_provider)
-    yield instrumentor
-    instrumentor.uninstrument()
+    with instrumented(lc_provider) as instrumentor:
+        yield instrumentor
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from sentrial_otel import semconv as sc
 from tests.langchain import fakes
-from tests.langchain.conftest import Spans, attrs, loads
+from tests.langchain.conftest import Spans, attrs, instrumented, loads
 
 QUESTION = {"messages": [{"role": "user", "content": "weather in Paris?"}]}
 
@@ -129,14 +129,8 @@ def test_tool_span_keys(instrumentor: Any, lc_spans: Spans) -> None:
 
 def test_agent_loop_nodes_come_back_on_request(lc_provider: TracerProvider, lc_spans: Spans) -> None:
     """create_agent's own ``model``/``tools`` nodes are plumbing: emitted only when asked."""
-    from sentrial_otel.instrumentation.langchain import LangChainInstrumentor
-
-    instrumentor = LangChainInstrumentor()
-    instrumentor.instrument(tracer_provider=lc_provider, emit_plumbing_spans=True)
-    try:
+    with instrumented(lc_provider, emit_plumbing_spans=True):
         weather_agent().invoke(QUESTION)
-    finally:
-        instrumentor.uninstrument()
 
     assert len(lc_spans.named("model")) == 2
     tools = lc_spans.one("tools")
@@ -192,14 +186,8 @@ def test_a_graph_run_inside_a_tool_keeps_its_node_spans(instrumentor: Any, lc_sp
 
 
 def test_content_off_leaves_content_keys_out(lc_provider: TracerProvider, lc_spans: Spans) -> None:
-    from sentrial_otel.instrumentation.langchain import LangChainInstrumentor
-
-    instrumentor = LangChainInstrumentor()
-    instrumentor.instrument(tracer_provider=lc_provider, capture_content=False)
-    try:
+    with instrumented(lc_provider, capture_content=False):
         weather_agent().invoke(QUESTION)
-    finally:
-        instrumentor.uninstrument()
     assert lc_spans.tree() == AGENT_TREE
     for span in lc_spans.all():
         assert not set(attrs(span)) & sc.CONTENT_KEYS, span.name

@@ -20,7 +20,7 @@ from opentelemetry.trace import StatusCode
 from sentrial_otel import semconv as sc
 from sentrial_otel.instrumentation.langchain import LangChainInstrumentor
 from tests.langchain import fakes
-from tests.langchain.conftest import Spans, attrs, loads
+from tests.langchain.conftest import Spans, attrs, instrumented, loads
 
 
 class State(TypedDict):
@@ -85,12 +85,8 @@ def test_async_subgraph(instrumentor: Any, lc_provider: TracerProvider, lc_spans
 
 
 def test_plumbing_spans_on_request(lc_provider: TracerProvider, lc_spans: Spans) -> None:
-    instrumentor = LangChainInstrumentor()
-    instrumentor.instrument(tracer_provider=lc_provider, emit_plumbing_spans=True)
-    try:
+    with instrumented(lc_provider, emit_plumbing_spans=True):
         graph_with_subgraph(lc_provider).invoke({"x": 1})
-    finally:
-        instrumentor.uninstrument()
 
     assert lc_spans.tree() == [
         (
