@@ -164,3 +164,40 @@ def test_generated_inputs_never_raise_and_stay_valid(
     for span in finished:
         _check_span_attributes(span)
         assert span.attributes[sc.SENTRIAL_SESSION_ID] == session_id
+
+
+def test_raised_recursion_limit_with_deep_or_cyclic_input_does_not_crash(tmp_path):
+    """json's C encoder and decoder and the built-in repr recurse in C, guarded only by the
+    recursion limit: with the limit raised far, a cycle or a very deep value used to overflow
+    the C stack and kill the process (a segfault no try/except sees)."""
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    code = textwrap.dedent(
+        """
+        import json, sys
+        sys.setrecursionlimit(10**6)
+        import sentrial
+        client = sentrial.SentrialClient()
+        sid = client.create_session(name="deep", agent_name="agent", user_id="u")
+        cyclic = {}
+        cyclic["self"] = cyclic
+        deep = inner = []
+        for _ in range(300_000):
+            inner.append([])
+            inner = inner[0]
+        result = client.track_tool_call(sid, "t", cyclic, deep, reasoning='{"a":' * 200_000)
+        client.complete_session(sid)
+        print(json.dumps(sorted(result)))
+        """
+    )
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": src, "SENTRIAL_HOME": str(tmp_path)},
+        check=False,
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert "span_id" in done.stdout

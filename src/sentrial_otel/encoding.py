@@ -13,6 +13,9 @@ from __future__ import annotations
 import base64
 import json
 import math
+import reprlib
+import sys
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -26,31 +29,60 @@ CYCLE_MARKER = "<cycle>"
 
 
 
+# json's C encoder and decoder recurse in C, guarded only by the interpreter's recursion
+# limit: an application that raises it far (to 10**6, say) lets deep or cyclic input
+# overflow the C stack and kill the process. Above this limit the C paths are skipped:
+# values go through the walk (depth-capped at MAX_DEPTH) and JSON text is not parsed.
+SAFE_C_RECURSION_LIMIT = 10_000
+
+
 def _reject(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _compact_dumps() -> Callable[[Any], str]:
-    """Compact JSON (no NaN, UTF-8 kept) of plain JSON data; TypeError/ValueError otherwise.
+_slow_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_make_c_encoder = getattr(json.encoder, "c_make_encoder", None)
 
-    ``JSONEncoder.encode`` builds a new C encoder on every call, which costs as much as
-    encoding a small dict; one C encoder built here is reused (half the time). It keeps no
-    cycle markers (a cycle ends in RecursionError, and the caller walks such values).
-    """
-    slow = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # no C accelerator (PyPy, say)
-        return slow
+
+class _ThreadEncoder(threading.local):
+    """One C encoder per thread, reused: ``JSONEncoder.encode`` builds a new one on every
+    call, which costs as much as encoding a small dict. Its cycle markers are its own (a
+    shared dict would see another thread's containers as cycles)."""
+
+    def __init__(self) -> None:
+        self.markers: dict[int, Any] = {}
+        self.chunks: Any = None
+        if _make_c_encoder is not None:
+            self.chunks = _make_c_encoder(
+                self.markers, _reject, json.encoder.encode_basestring, None, ":", ",",
+                False, False, False,
+            )
+
+
+_THREAD_ENCODER = _ThreadEncoder()
+
+
+def _c_dumps_works() -> bool:
+    sample = {"a": [1, "é", None, 2.5]}
     try:
-        chunks = make(None, _reject, json.encoder.encode_basestring, None, ":", ",", False, False, False)
-        if "".join(chunks({"a": [1, "é"]}, 0)) != slow({"a": [1, "é"]}):
-            return slow
+        return "".join(_THREAD_ENCODER.chunks(sample, 0)) == _slow_dumps(sample)
     except Exception:  # noqa: BLE001 - an interpreter whose C encoder differs
-        return slow
-    return lambda value: "".join(chunks(value, 0))
+        return False
 
 
-_dumps = _compact_dumps()
+def _fast_dumps(value: Any) -> str:
+    encoder = _THREAD_ENCODER
+    try:
+        return "".join(encoder.chunks(value, 0))
+    except BaseException:
+        encoder.markers.clear()  # a failed encode leaves its path's markers behind
+        raise
+
+
+# Compact JSON (no NaN, UTF-8 kept) of plain JSON data; TypeError/ValueError otherwise.
+_dumps: Callable[[Any], str] = (
+    _fast_dumps if _THREAD_ENCODER.chunks is not None and _c_dumps_works() else _slow_dumps
+)
 
 StringFilter = Callable[[str], str]
 KeyFilter = Callable[[str], bool]
@@ -117,7 +149,7 @@ class _Walker:
             return self.text(base64.b64encode(bytes(value)).decode("ascii"))
         if depth >= MAX_DEPTH:
             self.truncated = True
-            return self.text(_safe_repr(value))
+            return self.text(_shallow_repr(value))
         if id(value) in self._active:
             return CYCLE_MARKER
         if isinstance(value, Mapping):
@@ -202,6 +234,20 @@ def _safe_repr(value: Any) -> str:
         return f"<unrepresentable {type(value).__name__}>"
 
 
+# What is left below MAX_DEPTH, a few levels of it: the built-in repr of a container recurses
+# in C to the bottom, however deep it goes (see SAFE_C_RECURSION_LIMIT).
+_SHALLOW = reprlib.Repr()
+_SHALLOW.maxlevel = 3
+_SHALLOW.maxstring = _SHALLOW.maxother = 256
+
+
+def _shallow_repr(value: Any) -> str:
+    try:
+        return _SHALLOW.repr(value)
+    except Exception:  # noqa: BLE001 - repr of user objects may raise anything
+        return f"<unrepresentable {type(value).__name__}>"
+
+
 def _clean_surrogates(text: str) -> str:
     """Replace lone surrogates, which no UTF-8 encoder (and so no exporter) accepts."""
     if text.isascii():
@@ -250,7 +296,7 @@ class Encoder:
 
     def json(self, value: Any) -> Encoded:
         """Compact JSON of any value, valid whatever the input, bounded in size."""
-        if self.needs_walk is not None:
+        if self.needs_walk is not None and sys.getrecursionlimit() <= SAFE_C_RECURSION_LIMIT:
             # The common case, plain JSON-able data with nothing to cut or redact, is one
             # C-accelerated dumps; anything else (bytes, sets, NaN, cycles, long or secret-
             # looking strings) takes the walk below.
@@ -270,7 +316,7 @@ class Encoder:
         """A JSON *object*: dicts as they are, JSON strings parsed, the rest ``{wrap_key: v}``."""
         if type(value) is dict:  # the common case, without the ABC checks below
             return self.json(value)
-        if isinstance(value, str):
+        if isinstance(value, str) and sys.getrecursionlimit() <= SAFE_C_RECURSION_LIMIT:
             stripped = value.strip()
             if stripped.startswith("{"):
                 try:

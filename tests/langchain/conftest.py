@@ -4,6 +4,7 @@ instrumentor on and off around each test, and helpers to read span trees."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 from collections.abc import Iterator
@@ -106,7 +107,11 @@ def instrumentor(lc_provider: TracerProvider) -> Iterator[LangChainInstrumentor]
 
 @pytest.fixture(autouse=True)
 def _clean_runs() -> Iterator[None]:
-    """Every test must leave the run registry empty (no leaked runs)."""
+    """Every test must leave the run registry empty (no leaked runs), and starts with the
+    LangChain hooks of earlier tests' SentrialCallbackHandlers gone: a handler holds them
+    until it is collected, and one caught in a reference cycle would otherwise go at some
+    garbage collection in the middle of a later test."""
+    gc.collect()
     RUNS.clear()
     yield
     leaked = len(RUNS)

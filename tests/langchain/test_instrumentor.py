@@ -103,3 +103,31 @@ def test_abandoned_stream_is_cleaned_by_the_sweep(lc_provider: TracerProvider, l
     assert len(registry) == 0
     assert lc_spans.one("invoke_agent weather_agent").status.status_code is StatusCode.ERROR
     stream.close()  # LangChain's own cleanup afterwards finds nothing to end: no error
+
+
+def test_instrumentor_restores_what_it_found_while_a_manual_handler_holds_the_hooks(
+    lc_provider: TracerProvider,
+) -> None:
+    """The hooks are shared and counted: the instrumentor leaving does not pull them from
+    under a live SentrialCallbackHandler, and they go when the last user goes."""
+    import gc
+
+    import sentrial
+    from sentrial.langchain import SentrialCallbackHandler
+
+    pristine = _originals()
+    client = sentrial.SentrialClient(tracer_provider=lc_provider)
+    handler = SentrialCallbackHandler(client, client.create_session(name="s", agent_name="a", user_id="u"))
+    hooked = _originals()
+    # The handler hooks set_config_context (its tool spans stay current), not the managers.
+    assert hooked[0] is pristine[0]
+    assert not any(a is b for a, b in zip(hooked[1:], pristine[1:]))
+
+    instrumentor = LangChainInstrumentor()
+    instrumentor.instrument(tracer_provider=lc_provider)
+    instrumentor.uninstrument()
+    assert all(a is b for a, b in zip(_originals(), hooked))  # still the handler's
+
+    del handler
+    gc.collect()
+    assert all(a is b for a, b in zip(_originals(), pristine))
