@@ -27,8 +27,6 @@ MAX_DEPTH = 32
 TRUNCATION_MARKER = "…[truncated]"
 CYCLE_MARKER = "<cycle>"
 
-
-
 # json's C encoder and decoder recurse in C, guarded only by the interpreter's recursion
 # limit: an application that raises it far (to 10**6, say) lets deep or cyclic input
 # overflow the C stack and kill the process. Above this limit the C paths are skipped:

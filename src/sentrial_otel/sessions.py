@@ -53,16 +53,16 @@ class SessionHandle:
         self.totals = Totals()
         # What every span of the session carries (sentrial.session.id, user.id, ...).
         self._stamp: dict[str, Any] = {sc.SENTRIAL_SESSION_ID: session_id}
+        self._remote_root: otel_context.Context | None = None
 
     # --- where events go -------------------------------------------------------------------
     def root_context(self) -> otel_context.Context:
-        root = getattr(self, "_remote_root", None)
-        if root is None:
-            root = trace.set_span_in_context(
+        """A context whose current span is the session's root, known by its derived ids."""
+        if self._remote_root is None:
+            self._remote_root = trace.set_span_in_context(
                 trace.NonRecordingSpan(ids.root_span_context(self.session_id))
             )
-            self._remote_root = root
-        return root
+        return self._remote_root
 
     def parent_context(
         self, trace_id: Any = None, span_id: Any = None
