@@ -186,3 +186,16 @@ def test_fast_path_redacts_every_secret_shape(value):
     assert encoded == walked.json(value)
     assert "[REDACTED]" in encoded.value
     assert fast.text(value.get("q", "")) == walked.text(value.get("q", ""))
+
+
+def test_string_lists_keep_the_total_budget_on_the_fast_path():
+    """Each item may be short and clean, but together they are bounded like any value."""
+    from sentrial_otel.redaction import is_secret_key, may_need_secret_redaction, redact_secrets
+
+    fast = Encoder(8, redact_secrets, is_secret_key, may_need_secret_redaction)
+    walked = Encoder(8, redact_secrets, is_secret_key)
+    values, cut = fast.strings(["abcdefgh"] * 40)
+
+    assert (values, cut) == walked.strings(["abcdefgh"] * 40)
+    assert cut is True
+    assert sum(len(v) for v in values if not v.endswith(TRUNCATION_MARKER)) <= 16 * 8
