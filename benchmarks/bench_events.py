@@ -9,7 +9,8 @@ within each round; the ratio is facade / floor measured in the same round.
 
 Usage::
 
-    python benchmarks/bench_events.py [--events 500] [--rounds 60] [--capture-content on|off] [--profile]
+    python benchmarks/bench_events.py [--events 500] [--rounds 60] [--capture-content on|off]
+        [--metrics off|sdk] [--profile]
 
 ``--profile`` also writes a cProfile of the facade's calls (top functions by own time).
 """
@@ -180,9 +181,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--capture-content", choices=("on", "off"), default="on",
                         help="the facade's content capture (the goal is set with it on)")
+    parser.add_argument("--metrics", choices=("off", "sdk"), default="off",
+                        help="sdk: an SDK MeterProvider is the global one, so the facade's "
+                        "GenAI metrics are really recorded (as with an OTLP endpoint set)")
     parser.add_argument("--out", help="write the JSON result here")
     args = parser.parse_args(argv)
+    if args.metrics == "sdk":
+        from opentelemetry import metrics
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+        metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
     result = run(args.events, args.rounds, args.profile, args.capture_content == "on")
+    result["metrics"] = args.metrics
     for event in result["results"].values():
         event.pop("profile_top", None) if not args.profile else None
     emit("events", result, args.out)
