@@ -50,11 +50,13 @@ class _ThreadEncoder(threading.local):
     def __init__(self) -> None:
         self.markers: dict[int, Any] = {}
         self.chunks: Any = None
-        if _make_c_encoder is not None:
-            self.chunks = _make_c_encoder(
+        try:
+            self.chunks = _make_c_encoder(  # type: ignore[misc]
                 self.markers, _reject, json.encoder.encode_basestring, None, ":", ",",
                 False, False, False,
             )
+        except Exception:  # noqa: BLE001 - no C accelerator (PyPy), or another signature
+            self.chunks = None
 
 
 _THREAD_ENCODER = _ThreadEncoder()
