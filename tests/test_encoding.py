@@ -199,3 +199,23 @@ def test_string_lists_keep_the_total_budget_on_the_fast_path():
     assert (values, cut) == walked.strings(["abcdefgh"] * 40)
     assert cut is True
     assert sum(len(v) for v in values if not v.endswith(TRUNCATION_MARKER)) <= 16 * 8
+
+
+def test_without_the_c_encoder_the_standard_one_is_used():
+    """An interpreter without json's C accelerator (PyPy) imports and encodes the same."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import json.encoder\n"
+        "json.encoder.c_make_encoder = None\n"
+        "from sentrial_otel import encoding\n"
+        "assert encoding._dumps is encoding._slow_dumps\n"
+        "print(encoding.Encoder().json({'a': [1, 'é'], 'b': {1, 2}}).value)\n"
+    )
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={"PYTHONPATH": src}, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == '{"a":[1,"é"],"b":[1,2]}'
