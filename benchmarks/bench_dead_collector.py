@@ -109,13 +109,15 @@ def run(sessions: int, rounds: int, home: str = "/tmp/sentrial-bench-home") -> d
             "peak_rss_mb": spread([r["peak_rss_mb"] for r in items]),
             "rss_growth_mb": spread([r["peak_rss_mb"] - r["rss_before_mb"] for r in items]),
             "exit_after_loop_s": spread([r["exit_after_loop_s"] for r in items]),
+            "dropped_queue_full": spread([r["dropped_queue_full"] for r in items]),
             "last_run": items[-1],
         }
         print(
             f"{name:8} loop s {fmt(results[name]['loop_s'])}  peak RSS MB "
             f"{fmt(results[name]['peak_rss_mb'], digits=1)}  growth MB "
             f"{fmt(results[name]['rss_growth_mb'], digits=1)}  exit s "
-            f"{fmt(results[name]['exit_after_loop_s'])}",
+            f"{fmt(results[name]['exit_after_loop_s'])}  dropped (queue full) "
+            f"{fmt(results[name]['dropped_queue_full'], digits=0)}",
             flush=True,
         )
     print(f"dead/healthy loop ratio {fmt(spread(ratios), digits=3)}", flush=True)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from sentrial_otel.ids import random_uuid
 from sentrial_otel.misuse import guarded
 from sentrial_otel.sessions import Session
 
@@ -187,4 +187,4 @@ class Interaction:
 
 
 def new_event_id() -> str:
-    return str(uuid.uuid4())
+    return random_uuid()
