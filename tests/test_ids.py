@@ -47,3 +47,16 @@ def test_forked_children_draw_other_ids() -> None:
         child_id = pipe.read()
     os.waitpid(pid, 0)
     assert child_id and child_id != parent_id
+
+
+def test_an_application_seeding_random_does_not_repeat_session_ids() -> None:
+    """Evaluation scripts call random.seed(0) for reproducible runs; their sessions (and so
+    their traces) must still differ from run to run."""
+    import random
+
+    random.seed(0)
+    first = ids.new_session_id()
+    random.seed(0)
+    second = ids.new_session_id()
+
+    assert first != second
