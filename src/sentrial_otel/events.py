@@ -262,6 +262,16 @@ def as_messages(value: Any, default_role: str) -> Any:
     return text_messages(default_role, value)
 
 
+def with_finish_reason(messages: Any, reason: str) -> Any:
+    """Output messages, each with a finish reason (its own, else ``reason``)."""
+    if not isinstance(messages, list):
+        return messages
+    return [
+        {**m, "finish_reason": m.get("finish_reason") or reason} if isinstance(m, dict) else m
+        for m in messages
+    ]
+
+
 def _normalise_message(message: Mapping[str, Any], default_role: str) -> dict[str, Any]:
     """Accept OpenAI-style ``{"role", "content"}`` as well as the parts schema."""
     if "parts" in message:
@@ -342,13 +352,6 @@ def llm_end(
             if isinstance(output, str):  # the common case: one text message
                 messages = text_messages(sc.ROLE_ASSISTANT, output, default_reason)
             else:
-                messages = as_messages(output, sc.ROLE_ASSISTANT)
-            if isinstance(messages, list) and not isinstance(output, str):
-                messages = [
-                    {**m, "finish_reason": m.get("finish_reason") or default_reason}
-                    if isinstance(m, dict)
-                    else m
-                    for m in messages
-                ]
+                messages = with_finish_reason(as_messages(output, sc.ROLE_ASSISTANT), default_reason)
             attrs.put_encoded(sc.GEN_AI_OUTPUT_MESSAGES, policy.json("llm_output", messages))
     return tokens_in, tokens_out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -138,18 +138,15 @@ _KEY_TESTS: dict[str, str] = {
 HintTests = tuple[tuple[str, "re.Pattern[str] | None"], ...]
 
 
-def _hint_tests(*tables: dict[str, Any]) -> HintTests:
-    tests: dict[str, list[str] | None] = {}
-    for table in tables:
-        for hint, pattern in table.items():
-            if pattern is None or tests.get(hint, []) is None:
-                tests[hint] = None
-            else:
-                tests.setdefault(hint, []).append(pattern)  # type: ignore[union-attr]
-    return tuple(
-        (hint, None if patterns is None else re.compile("|".join(patterns)))
-        for hint, patterns in tests.items()
-    )
+def _hint_tests(*tables: Mapping[str, str | None]) -> HintTests:
+    """One test per hint: none when the hint alone suffices in some table, else one regular
+    expression for everything the tables say may follow it."""
+    tests = []
+    for hint in dict.fromkeys(hint for table in tables for hint in table):
+        patterns = [table[hint] for table in tables if hint in table]
+        given = [pattern for pattern in patterns if pattern is not None]
+        tests.append((hint, re.compile("|".join(given)) if len(given) == len(patterns) else None))
+    return tuple(tests)
 
 
 _SECRET_VALUE_HINTS = _hint_tests(_VALUE_TESTS)

@@ -100,7 +100,9 @@ def test_plumbing_spans_on_request(lc_provider: TracerProvider, lc_spans: Spans)
     assert attrs(lc_spans.one("route"))[sc.SENTRIAL_LANGCHAIN_RUN_TYPE] == "chain"
 
 
-def test_interrupt_is_not_an_error(instrumentor: Any, lc_spans: Spans) -> None:
+def approval_flow() -> Any:
+    """A one-node graph whose node asks a human (``interrupt``), with a checkpointer."""
+
     def ask(state: State) -> State:
         return {"x": interrupt("how many?")}
 
@@ -108,7 +110,11 @@ def test_interrupt_is_not_an_error(instrumentor: Any, lc_spans: Spans) -> None:
     graph.add_node("ask", ask)
     graph.add_edge(START, "ask")
     graph.add_edge("ask", END)
-    app = graph.compile(checkpointer=InMemorySaver(), name="approval_flow")
+    return graph.compile(checkpointer=InMemorySaver(), name="approval_flow")
+
+
+def test_interrupt_is_not_an_error(instrumentor: Any, lc_spans: Spans) -> None:
+    app = approval_flow()
     config = {"configurable": {"thread_id": "t1"}}
 
     first = app.invoke({"x": 1}, config)
@@ -148,14 +154,7 @@ def test_interrupt_and_resume_callbacks_are_handled(
 
             monkeypatch.setattr(manager, name, spy)
 
-    def ask(state: State) -> State:
-        return {"x": interrupt("how many?")}
-
-    graph = StateGraph(State)
-    graph.add_node("ask", ask)
-    graph.add_edge(START, "ask")
-    graph.add_edge("ask", END)
-    app = graph.compile(checkpointer=InMemorySaver(), name="approval_flow")
+    app = approval_flow()
     config: Any = {"configurable": {"thread_id": f"t-{mode}"}}
     caplog.set_level(logging.DEBUG)
 
