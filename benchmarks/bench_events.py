@@ -10,7 +10,7 @@ within each round; the ratio is facade / floor measured in the same round.
 Usage::
 
     python benchmarks/bench_events.py [--events 500] [--rounds 60] [--capture-content on|off]
-        [--metrics off|sdk] [--profile]
+        [--metrics off|sdk] [--payload-chars N] [--profile]
 
 ``--profile`` also writes a cProfile of the facade's calls (top functions by own time).
 """
@@ -65,45 +65,75 @@ def make_provider(exporter: SpanExporter) -> tuple[TracerProvider, BatchSpanProc
 
 TOOL_INPUT = {"query": "how do I reset my password", "filters": {"lang": "en", "limit": 5}}
 TOOL_OUTPUT = {"results": [{"id": "KB-1", "title": "Reset your password"}, {"id": "KB-7"}]}
-EVENTS: dict[str, Callable[[sentrial.SentrialClient, str], object]] = {
-    "track_tool_call": lambda c, sid: c.track_tool_call(
-        sid, "search_kb", TOOL_INPUT, TOOL_OUTPUT, reasoning="user asked about passwords",
-        estimated_cost=0.0004, token_count=120,
-    ),
-    "track_decision": lambda c, sid: c.track_decision(
-        sid, "search the knowledge base first", alternatives=["escalate", "search_kb"],
-        confidence=0.85, chosen="search_kb",
-    ),
-    "track_llm_call": lambda c, sid: c.track_llm_call(
-        sid, provider="openai", model="gpt-4o", input="How do I reset my password?",
-        output="Go to Settings > Security > Reset password.", prompt_tokens=42,
-        completion_tokens=17, finish_reason="stop",
-    ),
-}
+Event = Callable[[sentrial.SentrialClient, str], object]
+
+# Ordinary support-chat prose for --payload-chars: like the small payloads it says
+# "password" once, so the secret pre-test runs its follow-up search as well.
+_PROSE = (
+    "To reset your password open Settings, choose Security and follow the link we send to "
+    "the address on your account. The link stays valid for one hour; if it expires, ask "
+    "for a new one from the same page. Orders placed before the change are not affected. "
+)
 
 
-def facade_span_shape(event: str, capture_content: bool) -> tuple[str, SpanKind, dict]:
-    """Name, kind and attributes of the span the facade makes for ``event``."""
+def prose(chars: int) -> str:
+    """``chars`` characters of prose."""
+    return (_PROSE * (chars // len(_PROSE) + 1))[:chars]
+
+
+def events_with(text: str | None = None) -> dict[str, Event]:
+    """The three facade calls. With ``text``, it is the tool result's body, the decision's
+    reasoning and the LLM call's input and output (the payloads that grow in real use);
+    without, the small payloads above."""
+    tool_output = TOOL_OUTPUT if text is None else {"results": [{"id": "KB-1", "body": text}]}
+    reasoning = "search the knowledge base first" if text is None else text
+    llm_input = "How do I reset my password?" if text is None else text
+    llm_output = "Go to Settings > Security > Reset password." if text is None else text
+    return {
+        "track_tool_call": lambda c, sid: c.track_tool_call(
+            sid, "search_kb", TOOL_INPUT, tool_output, reasoning="user asked about passwords",
+            estimated_cost=0.0004, token_count=120,
+        ),
+        "track_decision": lambda c, sid: c.track_decision(
+            sid, reasoning, alternatives=["escalate", "search_kb"],
+            confidence=0.85, chosen="search_kb",
+        ),
+        "track_llm_call": lambda c, sid: c.track_llm_call(
+            sid, provider="openai", model="gpt-4o", input=llm_input,
+            output=llm_output, prompt_tokens=42, completion_tokens=17, finish_reason="stop",
+        ),
+    }
+
+
+def facade_span_shape(call: Event, capture_content: bool) -> tuple[str, SpanKind, dict]:
+    """Name, kind and attributes of the span the facade makes for ``call``."""
     exporter = KeepOne()
     provider, _ = make_provider(exporter)
     client = sentrial.SentrialClient(tracer_provider=provider, capture_content=capture_content)
     sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
-    EVENTS[event](client, sid)
+    call(client, sid)
     client.complete_session(sid)
     provider.force_flush()
     span = next(s for s in exporter.spans if s.parent is not None)
     return span.name, span.kind, dict(span.attributes)
 
 
-def run(events_per_round: int, rounds: int, profile: bool, capture_content: bool = True) -> dict:
+def run(
+    events_per_round: int,
+    rounds: int,
+    profile: bool,
+    capture_content: bool = True,
+    payload_chars: int | None = None,
+) -> dict:
     provider_f, bsp_f = make_provider(NoopExporter())
     client = sentrial.SentrialClient(tracer_provider=provider_f, capture_content=capture_content)
     provider_b, bsp_b = make_provider(NoopExporter())
     tracer_b = provider_b.get_tracer("bench")
 
     results: dict[str, dict] = {}
-    for event, call in EVENTS.items():
-        name, kind, attributes = facade_span_shape(event, capture_content)
+    calls = events_with(None if payload_chars is None else prose(payload_chars))
+    for event, call in calls.items():
+        name, kind, attributes = facade_span_shape(call, capture_content)
 
         def facade(n: int) -> float:
             sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
@@ -168,6 +198,7 @@ def run(events_per_round: int, rounds: int, profile: bool, capture_content: bool
         "events_per_round": events_per_round,
         "rounds": rounds,
         "capture_content": capture_content,
+        "payload_chars": payload_chars,
         "goal": "ratio <= 1.5",
         "results": results,
         "versions": versions(),
@@ -184,6 +215,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--metrics", choices=("off", "sdk"), default="off",
                         help="sdk: an SDK MeterProvider is the global one, so the facade's "
                         "GenAI metrics are really recorded (as with an OTLP endpoint set)")
+    parser.add_argument("--payload-chars", type=int, default=None, metavar="N",
+                        help="N characters of prose as the tool result, the decision's "
+                        "reasoning and the LLM call's input and output (default: short texts)")
     parser.add_argument("--out", help="write the JSON result here")
     args = parser.parse_args(argv)
     if args.metrics == "sdk":
@@ -192,7 +226,11 @@ def main(argv: list[str] | None = None) -> dict:
         from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
         metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
-    result = run(args.events, args.rounds, args.profile, args.capture_content == "on")
+    if args.payload_chars is not None and args.payload_chars < 1:
+        parser.error("--payload-chars must be at least 1")
+    result = run(
+        args.events, args.rounds, args.profile, args.capture_content == "on", args.payload_chars
+    )
     result["metrics"] = args.metrics
     for event in result["results"].values():
         event.pop("profile_top", None) if not args.profile else None

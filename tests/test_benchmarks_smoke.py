@@ -29,3 +29,18 @@ def test_benchmark_runs(name, tmp_path, capsys):
         assert healthy["failed"] == 0 and dead["exported"] == 0
     elif name == "store_write":
         assert result["undelivered"] == [0]
+
+
+def test_events_payload_chars_reach_the_spans_and_the_floor(capsys):
+    import bench_events
+
+    text = bench_events.prose(3000)
+    assert len(text) == 3000
+    calls = bench_events.events_with(text)
+    for event, call in calls.items():
+        _, _, attributes = bench_events.facade_span_shape(call, capture_content=True)
+        # The floor copies these attributes, so both carry the long payload.
+        assert any(text[:2000] in str(value) for value in attributes.values()), event
+    result = bench_events.main(["--events", "20", "--rounds", "1", "--payload-chars", "3000"])
+    assert result["payload_chars"] == 3000
+    assert set(result["results"]) == set(calls)
