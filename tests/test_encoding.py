@@ -127,7 +127,7 @@ secret_fragments = st.lists(
     st.sampled_from([
         "Bearer ", "basic\t", "api_key", "API-KEY", "password", "passwd", "Secret", "token",
         "access_token", "auth", "cookie", "credentials", "sk-", "ghp_", "AKIA", "xoxb-", "AIza",
-        "abcdefghij0123456789", " ", "\n", '"', ":", "=", "x", "\u00e9",
+        "abcdefghij0123456789", " ", "\n", '"', ":", "=", "x", "\u00e9", "gh", "xox", "r_", "p-",
     ]),
     max_size=6,
 ).map("".join)
@@ -186,6 +186,102 @@ def test_fast_path_redacts_every_secret_shape(value):
     assert encoded == walked.json(value)
     assert "[REDACTED]" in encoded.value
     assert fast.text(value.get("q", "")) == walked.text(value.get("q", ""))
+
+
+# Long texts take another pre-test (read back from each ":", "=", "-" and "_"); it must
+# be at least as cautious as the short one, which the tests above hold against the walk.
+FILLER = "The order shipped from our warehouse in Ohio and should arrive within three days. "
+long_texts = st.lists(
+    st.sampled_from([FILLER * 3, FILLER[:17], " " * 70, "\t" * 9, "\n" * 40, "\u00a0" * 3])
+    | secret_fragments,
+    min_size=1,
+    max_size=12,
+).map(lambda parts: FILLER * 13 + "".join(parts) + FILLER)
+
+
+@settings(max_examples=500, deadline=None)
+@given(long_texts)
+def test_long_text_pre_test_is_as_cautious_as_the_short_one(text):
+    from sentrial_otel.redaction import (
+        _SECRET_JSON_HINTS,
+        LONG_TEXT,
+        _passes,
+        may_need_secret_redaction,
+    )
+
+    for candidate in (text, json.dumps({"q": text}), json.dumps({text[-40:]: 1, "q": text})):
+        assert len(candidate) >= LONG_TEXT
+        if _passes(candidate.lower(), _SECRET_JSON_HINTS):
+            assert may_need_secret_redaction(candidate), candidate[-200:]
+
+
+@settings(max_examples=200, deadline=None)
+@given(long_texts, plain_values)
+def test_fast_path_gives_exactly_what_the_walk_gives_on_long_text(text, value):
+    from sentrial_otel.redaction import is_secret_key, may_need_secret_redaction, redact_secrets
+
+    fast = Encoder(16 * 1024, redact_secrets, is_secret_key, may_need_secret_redaction)
+    walked = Encoder(16 * 1024, redact_secrets, is_secret_key)
+    payload = {"text": text, "value": value}
+    assert fast.json(payload) == walked.json(payload)
+    assert fast.text(text) == walked.text(text)
+
+
+@pytest.mark.parametrize("where", ["start", "middle", "end"])
+@pytest.mark.parametrize("value", SECRET_SHAPES, ids=lambda v: repr(v)[:40])
+def test_fast_path_redacts_every_secret_shape_in_long_text(value, where):
+    from sentrial_otel.redaction import is_secret_key, may_need_secret_redaction, redact_secrets
+
+    fast = Encoder(16 * 1024, redact_secrets, is_secret_key, may_need_secret_redaction)
+    walked = Encoder(16 * 1024, redact_secrets, is_secret_key)
+    before, after = {"start": (0, 30), "middle": (15, 15), "end": (30, 0)}[where]
+    payload = {"a": FILLER * before, **value, "z": FILLER * after}
+    assert "[REDACTED]" in fast.json(payload).value
+    assert fast.json(payload) == walked.json(payload)
+    text = FILLER * before + value.get("q", "") + FILLER * after
+    assert fast.text(text) == walked.text(text)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [f"gh{kind}_" + "a" * 36 for kind in "pousr"]
+    + [f"xox{kind}-" + "1" * 12 for kind in "abpr"]
+    + ["sk-" + "a" * 20, "sk-ant-" + "a" * 20],
+)
+def test_every_token_prefix_is_caught_in_long_text(token):
+    from sentrial_otel.redaction import may_need_secret_redaction
+
+    assert may_need_secret_redaction(FILLER * 20 + token + FILLER)
+
+
+def test_ordinary_long_text_is_cleared_without_the_walk():
+    from sentrial_otel.redaction import may_need_secret_redaction
+
+    assert not may_need_secret_redaction("Answer: " + FILLER * 20)
+    assert not may_need_secret_redaction(json.dumps({"a": FILLER * 20, "b-c_d": "x=1"}))
+    assert may_need_secret_redaction("Answer: " + FILLER * 20 + "token: abc")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        # So many ":" that the test falls back to one pass per word; the secret key is last.
+        {**{f"field_{i}": i for i in range(600)}, "password": "hunter2"},
+        # So many "-" that the token test falls back too.
+        {"q": "state-of-the-art " * 400 + "sk-" + "a" * 24},
+        # Whitespace longer than the window read back from the ":".
+        {"q": FILLER * 20 + "password" + " " * 100 + ": hunter2"},
+        {"q": FILLER * 20 + "password" + "\n" * 100 + ": hunter2"},
+    ],
+    ids=["dense-colons", "dense-dashes", "long-spaces", "long-newlines"],
+)
+def test_long_text_edge_cases_are_redacted(payload):
+    from sentrial_otel.redaction import is_secret_key, may_need_secret_redaction, redact_secrets
+
+    fast = Encoder(16 * 1024, redact_secrets, is_secret_key, may_need_secret_redaction)
+    walked = Encoder(16 * 1024, redact_secrets, is_secret_key)
+    assert "[REDACTED]" in fast.json(payload).value
+    assert fast.json(payload) == walked.json(payload)
 
 
 def test_string_lists_keep_the_total_budget_on_the_fast_path():
