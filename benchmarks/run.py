@@ -1,6 +1,7 @@
 """Run the benchmark suite: ``python benchmarks/run.py [--quick] [--out DIR] [NAME ...]``.
 
-NAME is any of ``events``, ``export``, ``dead_collector``, ``store_write`` (default: all).
+NAME is any of ``events``, ``pretest``, ``export``, ``dead_collector``, ``store_write``
+(default: all).
 ``--quick`` uses tiny sizes (what the CI smoke test runs: it checks that each bench works,
 never its timings). Each bench prints its figures and a JSON result (also written to
 ``DIR/<name>.json`` with ``--out``). ``benchmarks/bench_store.py`` (the 1M-span store) runs
@@ -18,16 +19,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_dead_collector  # noqa: E402
 import bench_events  # noqa: E402
 import bench_export  # noqa: E402
+import bench_pretest  # noqa: E402
 import bench_store_write  # noqa: E402
 
 FULL = {
     "events": (bench_events.main, ["--events", "500", "--rounds", "60"]),
+    "pretest": (bench_pretest.main, ["--rounds", "7"]),
     "export": (bench_export.main, ["--spans", "20000", "--rounds", "5"]),
     "dead_collector": (bench_dead_collector.main, ["--sessions", "100000", "--rounds", "3"]),
     "store_write": (bench_store_write.main, ["--sessions", "100000", "--rounds", "3"]),
 }
 QUICK = {
     "events": ["--events", "50", "--rounds", "2"],
+    "pretest": ["--rounds", "1", "--chars", "1100"],
     "export": ["--spans", "200", "--rounds", "1"],
     "dead_collector": ["--sessions", "100", "--rounds", "1"],
     "store_write": ["--sessions", "100", "--rounds", "1"],
