@@ -146,14 +146,21 @@ plain_values = st.recursive(
 )
 
 
+def fast_and_walked(limit: int) -> tuple[Encoder, Encoder]:
+    """An encoder with the fast path (secret pre-test) and one that always walks."""
+    from sentrial_otel.redaction import is_secret_key, may_need_secret_redaction, redact_secrets
+
+    return (
+        Encoder(limit, redact_secrets, is_secret_key, may_need_secret_redaction),
+        Encoder(limit, redact_secrets, is_secret_key),
+    )
+
+
 @settings(max_examples=400, deadline=None)
 @given(plain_values, st.sampled_from([8, 64, 16 * 1024]))
 def test_fast_path_gives_exactly_what_the_walk_gives(value, limit):
     """The single-dumps fast path is an optimisation only: same text, same truncation flag."""
-    from sentrial_otel.redaction import is_secret_key, may_need_secret_redaction, redact_secrets
-
-    fast = Encoder(limit, redact_secrets, is_secret_key, may_need_secret_redaction)
-    walked = Encoder(limit, redact_secrets, is_secret_key)
+    fast, walked = fast_and_walked(limit)
     assert fast.json(value) == walked.json(value)
     if isinstance(value, str):
         assert fast.text(value) == walked.text(value)
@@ -178,10 +185,7 @@ SECRET_SHAPES = [
 @pytest.mark.parametrize("value", SECRET_SHAPES, ids=lambda v: repr(v)[:40])
 def test_fast_path_redacts_every_secret_shape(value):
     """Each shape the redactors know is caught by the fast path's pre-test (not skipped)."""
-    from sentrial_otel.redaction import is_secret_key, may_need_secret_redaction, redact_secrets
-
-    fast = Encoder(1024, redact_secrets, is_secret_key, may_need_secret_redaction)
-    walked = Encoder(1024, redact_secrets, is_secret_key)
+    fast, walked = fast_and_walked(1024)
     encoded = fast.json(value)
     assert encoded == walked.json(value)
     assert "[REDACTED]" in encoded.value
@@ -218,10 +222,7 @@ def test_long_text_pre_test_is_as_cautious_as_the_short_one(text):
 @settings(max_examples=200, deadline=None)
 @given(long_texts, plain_values)
 def test_fast_path_gives_exactly_what_the_walk_gives_on_long_text(text, value):
-    from sentrial_otel.redaction import is_secret_key, may_need_secret_redaction, redact_secrets
-
-    fast = Encoder(16 * 1024, redact_secrets, is_secret_key, may_need_secret_redaction)
-    walked = Encoder(16 * 1024, redact_secrets, is_secret_key)
+    fast, walked = fast_and_walked(16 * 1024)
     payload = {"text": text, "value": value}
     assert fast.json(payload) == walked.json(payload)
     assert fast.text(text) == walked.text(text)
@@ -230,10 +231,7 @@ def test_fast_path_gives_exactly_what_the_walk_gives_on_long_text(text, value):
 @pytest.mark.parametrize("where", ["start", "middle", "end"])
 @pytest.mark.parametrize("value", SECRET_SHAPES, ids=lambda v: repr(v)[:40])
 def test_fast_path_redacts_every_secret_shape_in_long_text(value, where):
-    from sentrial_otel.redaction import is_secret_key, may_need_secret_redaction, redact_secrets
-
-    fast = Encoder(16 * 1024, redact_secrets, is_secret_key, may_need_secret_redaction)
-    walked = Encoder(16 * 1024, redact_secrets, is_secret_key)
+    fast, walked = fast_and_walked(16 * 1024)
     before, after = {"start": (0, 30), "middle": (15, 15), "end": (30, 0)}[where]
     payload = {"a": FILLER * before, **value, "z": FILLER * after}
     assert "[REDACTED]" in fast.json(payload).value
@@ -276,20 +274,14 @@ def test_ordinary_long_text_is_cleared_without_the_walk():
     ids=["dense-colons", "dense-dashes", "long-spaces", "long-newlines"],
 )
 def test_long_text_edge_cases_are_redacted(payload):
-    from sentrial_otel.redaction import is_secret_key, may_need_secret_redaction, redact_secrets
-
-    fast = Encoder(16 * 1024, redact_secrets, is_secret_key, may_need_secret_redaction)
-    walked = Encoder(16 * 1024, redact_secrets, is_secret_key)
+    fast, walked = fast_and_walked(16 * 1024)
     assert "[REDACTED]" in fast.json(payload).value
     assert fast.json(payload) == walked.json(payload)
 
 
 def test_string_lists_keep_the_total_budget_on_the_fast_path():
     """Each item may be short and clean, but together they are bounded like any value."""
-    from sentrial_otel.redaction import is_secret_key, may_need_secret_redaction, redact_secrets
-
-    fast = Encoder(8, redact_secrets, is_secret_key, may_need_secret_redaction)
-    walked = Encoder(8, redact_secrets, is_secret_key)
+    fast, walked = fast_and_walked(8)
     values, cut = fast.strings(["abcdefgh"] * 40)
 
     assert (values, cut) == walked.strings(["abcdefgh"] * 40)

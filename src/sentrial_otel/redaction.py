@@ -207,12 +207,13 @@ def _credential_before(lowered: str, end: int) -> bool:
     return _CREDENTIAL_OR_HIDDEN_BEFORE.match(window) is not None
 
 
-def _dash_token_before(lowered: str, end: int) -> bool:
-    return _REVERSED_BEFORE_DASH.match(lowered[max(0, end - 4) : end][::-1]) is not None
+def _token_before(reversed_prefix: re.Pattern[str], width: int) -> Callable[[str, int], bool]:
+    """Whether a token prefix of at most ``width`` characters ends just before ``end``."""
 
+    def before(lowered: str, end: int) -> bool:
+        return reversed_prefix.match(lowered[max(0, end - width) : end][::-1]) is not None
 
-def _github_token_before(lowered: str, end: int) -> bool:
-    return _REVERSED_BEFORE_UNDERSCORE.match(lowered[max(0, end - 3) : end][::-1]) is not None
+    return before
 
 
 class _AnchoredHints(NamedTuple):
@@ -229,8 +230,8 @@ _ANCHORED = (
         _tests_for("key", "passw", "secret", "token", "auth", "cookie", "credential"),
         256,
     ),
-    _AnchoredHints("-", _dash_token_before, _tests_for("sk-", "xox"), 512),
-    _AnchoredHints("_", _github_token_before, _tests_for("gh"), 512),
+    _AnchoredHints("-", _token_before(_REVERSED_BEFORE_DASH, 4), _tests_for("sk-", "xox"), 512),
+    _AnchoredHints("_", _token_before(_REVERSED_BEFORE_UNDERSCORE, 3), _tests_for("gh"), 512),
 )
 
 
