@@ -30,7 +30,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import set_span_in_context
 
-from sentrial_otel.delivery import DeliveryProcessor
+from sentrial_otel._internal.export.delivery import DeliveryProcessor
 from tests.support.otlp_receiver import OtlpReceiver
 
 PAYLOAD = json.dumps({"query": "reset password", "results": [f"KB-{i}" for i in range(30)]})

@@ -20,7 +20,7 @@ import timeit
 from _common import emit, fmt, spread, versions  # noqa: I001 - sets sys.path first
 
 from bench_events import prose
-from sentrial_otel.redaction import _SECRET_JSON_HINTS, _passes, may_need_secret_redaction
+from sentrial_otel._internal.content.secrets import _SECRET_JSON_HINTS, _passes, may_need_secret_redaction
 
 
 def one_pass_per_word(text: str) -> bool:

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import sentrial
 from sentrial_otel import semconv as sc
-from sentrial_otel.stamping import SESSION_INDEX
+from sentrial_otel._internal.spans.stamping import SESSION_INDEX
 
 THREADS, PER_THREAD = 8, 625  # 5,000 sessions through the client, by session id
 TASKS, PER_TASK = 200, 25  # 5,000 sessions as active contexts inside asyncio tasks

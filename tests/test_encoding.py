@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sentrial_otel.encoding import TRUNCATION_MARKER, Encoder, coerce_name, primitive_or_json
+from sentrial_otel._internal.content.encoding import TRUNCATION_MARKER, Encoder, coerce_name, primitive_or_json
 
 encoder = Encoder(max_string_length=100)
 
@@ -148,7 +148,7 @@ plain_values = st.recursive(
 
 def fast_and_walked(limit: int) -> tuple[Encoder, Encoder]:
     """An encoder with the fast path (secret pre-test) and one that always walks."""
-    from sentrial_otel.redaction import is_secret_key, may_need_secret_redaction, redact_secrets
+    from sentrial_otel._internal.content.secrets import is_secret_key, may_need_secret_redaction, redact_secrets
 
     return (
         Encoder(limit, redact_secrets, is_secret_key, may_need_secret_redaction),
@@ -206,12 +206,7 @@ long_texts = st.lists(
 @settings(max_examples=500, deadline=None)
 @given(long_texts)
 def test_long_text_pre_test_is_as_cautious_as_the_short_one(text):
-    from sentrial_otel.redaction import (
-        _SECRET_JSON_HINTS,
-        LONG_TEXT,
-        _passes,
-        may_need_secret_redaction,
-    )
+    from sentrial_otel._internal.content.secrets import _SECRET_JSON_HINTS, LONG_TEXT, _passes, may_need_secret_redaction
 
     for candidate in (text, json.dumps({"q": text}), json.dumps({text[-40:]: 1, "q": text})):
         assert len(candidate) >= LONG_TEXT
@@ -247,13 +242,13 @@ def test_fast_path_redacts_every_secret_shape_in_long_text(value, where):
     + ["sk-" + "a" * 20, "sk-ant-" + "a" * 20],
 )
 def test_every_token_prefix_is_caught_in_long_text(token):
-    from sentrial_otel.redaction import may_need_secret_redaction
+    from sentrial_otel._internal.content.secrets import may_need_secret_redaction
 
     assert may_need_secret_redaction(FILLER * 20 + token + FILLER)
 
 
 def test_ordinary_long_text_is_cleared_without_the_walk():
-    from sentrial_otel.redaction import may_need_secret_redaction
+    from sentrial_otel._internal.content.secrets import may_need_secret_redaction
 
     assert not may_need_secret_redaction("Answer: " + FILLER * 20)
     assert not may_need_secret_redaction(json.dumps({"a": FILLER * 20, "b-c_d": "x=1"}))
@@ -298,7 +293,7 @@ def test_without_the_c_encoder_the_standard_one_is_used():
     code = (
         "import json.encoder\n"
         "json.encoder.c_make_encoder = None\n"
-        "from sentrial_otel import encoding\n"
+        "from sentrial_otel._internal.content import encoding\n"
         "assert encoding._dumps is encoding._slow_dumps\n"
         "print(encoding.Encoder().json({'a': [1, 'é'], 'b': {1, 2}}).value)\n"
     )

@@ -9,7 +9,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
 import sentrial
-from sentrial_otel import ids
+from sentrial_otel._internal.spans import ids
 from sentrial_otel import semconv as sc
 
 
@@ -452,7 +452,7 @@ def test_fail_silently_from_the_environment(monkeypatch, spans):
 
 
 def test_open_sessions_are_bounded(spans, monkeypatch, caplog):
-    from sentrial_otel import telemetry
+    from sentrial_otel._internal import engine as telemetry
 
     monkeypatch.setattr(telemetry, "MAX_OPEN_SESSIONS", 3)
     client = sentrial.SentrialClient()

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from sentrial_otel import ids
+from sentrial_otel._internal.spans import ids
 
 
 def test_ids_are_distinct_version_4_uuids() -> None:

@@ -8,7 +8,8 @@ import pytest
 
 import sentrial
 from sentrial_otel import semconv as sc
-from sentrial_otel.redaction import PiiConfig, PiiCustomPattern, PiiRedactor, redact_secrets
+from sentrial_otel._internal.content.pii import PiiConfig, PiiCustomPattern, PiiRedactor
+from sentrial_otel._internal.content.secrets import redact_secrets
 
 PII_TEXT = (
     "mail jane.doe@example.com, call +1 (415) 555-0132 or 415-555-0199, ssn 123-45-6789, "

@@ -72,7 +72,7 @@ def _processor_run(result: object, home: Path) -> list[str]:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
 
-    from sentrial_otel.delivery import DeliveryProcessor
+    from sentrial_otel._internal.export.delivery import DeliveryProcessor
 
     class Answering(SpanExporter):
         def export(self, spans):  # type: ignore[no-untyped-def]

@@ -17,10 +17,14 @@ from __future__ import annotations
 from sentrial._config import BatcherConfig
 from sentrial._default import begin, configure
 from sentrial.client import SentrialClient
-from sentrial.context import SessionContext, get_current_interaction, get_current_session_id
+from sentrial.context import (
+    SessionContext,
+    get_current_interaction,
+    get_current_session_id,
+)
 from sentrial.decorators import session, tool
 from sentrial.interaction import Interaction
-from sentrial_otel.redaction import PiiBuiltinPatterns, PiiConfig, PiiCustomPattern
+from sentrial_otel import PiiBuiltinPatterns, PiiConfig, PiiCustomPattern
 from sentrial_otel.version import __version__
 
 __all__ = [

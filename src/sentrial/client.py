@@ -9,11 +9,11 @@ from typing import Any
 from opentelemetry import trace
 
 from sentrial.interaction import Interaction, new_event_id
-from sentrial_otel import pricing
+from sentrial_otel._internal.content.encoding import coerce_name
+from sentrial_otel._internal.engine import Telemetry
+from sentrial_otel._internal.misuse import guarded
+from sentrial_otel._internal.spans import pricing
 from sentrial_otel.config import resolve_settings
-from sentrial_otel.encoding import coerce_name
-from sentrial_otel.misuse import guarded
-from sentrial_otel.telemetry import Telemetry
 
 logger = logging.getLogger("sentrial")
 

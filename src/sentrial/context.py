@@ -6,7 +6,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sentrial.interaction import Interaction
-from sentrial_otel.sessions import current_session
+from sentrial_otel._internal.spans.session import current_session
 
 if TYPE_CHECKING:
     from sentrial.client import SentrialClient

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from sentrial_otel.sessions import current_session
+from sentrial_otel._internal.spans.session import current_session
 
 logger = logging.getLogger("sentrial")
 F = TypeVar("F", bound=Callable[..., Any])

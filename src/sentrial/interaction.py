@@ -5,9 +5,9 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sentrial_otel.ids import random_uuid
-from sentrial_otel.misuse import guarded
-from sentrial_otel.sessions import Session
+from sentrial_otel._internal.misuse import guarded
+from sentrial_otel._internal.spans.ids import random_uuid
+from sentrial_otel._internal.spans.session import Session
 
 if TYPE_CHECKING:
     from sentrial.client import SentrialClient

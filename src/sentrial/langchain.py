@@ -26,11 +26,13 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
+from sentrial_otel._internal.misuse import guarded, logger
+from sentrial_otel._internal.spans.session import SessionHandle
 from sentrial_otel.instrumentation.langchain import _context
-from sentrial_otel.instrumentation.langchain._handler import OpenTelemetryCallbackHandler
+from sentrial_otel.instrumentation.langchain._handler import (
+    OpenTelemetryCallbackHandler,
+)
 from sentrial_otel.instrumentation.langchain._runs import RunRecord
-from sentrial_otel.misuse import guarded, logger
-from sentrial_otel.sessions import SessionHandle
 
 if TYPE_CHECKING:
     from sentrial.client import SentrialClient

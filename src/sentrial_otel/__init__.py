@@ -13,19 +13,50 @@ inside them become child spans with OpenTelemetry GenAI attributes::
                                completion_tokens=5, output="Hello!")
 
 The Sentrial-compatible API lives in the ``sentrial`` package.
+
+This module only names the public API: each name is imported on first use, so importing
+``sentrial_otel.semconv`` (or starting the ``sentrial-otel`` command) does not load the
+engine. Everything under ``sentrial_otel._internal`` is private.
 """
 
 from __future__ import annotations
 
-import threading
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from sentrial_otel.config import Settings, resolve_settings
-from sentrial_otel.redaction import PiiBuiltinPatterns, PiiConfig, PiiCustomPattern
-from sentrial_otel.calls import LlmCall, ToolCall
-from sentrial_otel.sessions import RemoteSession, Session, current_session
-from sentrial_otel.telemetry import Telemetry
 from sentrial_otel.version import __version__
+
+if TYPE_CHECKING:
+    from sentrial_otel._internal.content.pii import (
+        PiiBuiltinPatterns,
+        PiiConfig,
+        PiiCustomPattern,
+    )
+    from sentrial_otel._internal.engine import Telemetry, configure, get_telemetry
+    from sentrial_otel._internal.spans.invocations import LlmCall, ToolCall
+    from sentrial_otel._internal.spans.session import (
+        RemoteSession,
+        Session,
+        current_session,
+    )
+    from sentrial_otel.config import Settings, resolve_settings
+
+# public name -> the module that defines it
+_LAZY = {
+    "LlmCall": "sentrial_otel._internal.spans.invocations",
+    "PiiBuiltinPatterns": "sentrial_otel._internal.content.pii",
+    "PiiConfig": "sentrial_otel._internal.content.pii",
+    "PiiCustomPattern": "sentrial_otel._internal.content.pii",
+    "RemoteSession": "sentrial_otel._internal.spans.session",
+    "Session": "sentrial_otel._internal.spans.session",
+    "Settings": "sentrial_otel.config",
+    "Telemetry": "sentrial_otel._internal.engine",
+    "ToolCall": "sentrial_otel._internal.spans.invocations",
+    "configure": "sentrial_otel._internal.engine",
+    "current_session": "sentrial_otel._internal.spans.session",
+    "get_telemetry": "sentrial_otel._internal.engine",
+    "resolve_settings": "sentrial_otel.config",
+}
 
 __all__ = [
     "LlmCall",
@@ -44,30 +75,15 @@ __all__ = [
     "resolve_settings",
 ]
 
-_default: Telemetry | None = None
-_default_lock = threading.Lock()
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sentrial_otel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
 
-def configure(
-    *, tracer_provider: Any = None, meter_provider: Any = None, pii: Any = None, **settings: Any
-) -> Telemetry:
-    """Build the default engine from arguments, environment and defaults (see ``resolve_settings``)."""
-    global _default
-    engine = Telemetry(
-        resolve_settings(**settings),
-        tracer_provider=tracer_provider,
-        meter_provider=meter_provider,
-        pii=pii,
-    )
-    with _default_lock:
-        _default = engine
-    return engine
-
-
-def get_telemetry() -> Telemetry:
-    """The default engine, configured from the environment on first use."""
-    global _default
-    with _default_lock:
-        if _default is None:
-            _default = Telemetry(resolve_settings())
-        return _default
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import unquote
 
 from sentrial_otel import environment_variables as env
-from sentrial_otel.encoding import DEFAULT_MAX_STRING_LENGTH
 
 logger = logging.getLogger("sentrial")
 
@@ -24,6 +23,8 @@ EXPORTER_STORE = "store"
 DEFAULT_HOME = ".sentrial"
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 DEFAULT_EXPORT_TIMEOUT = 10.0
+DEFAULT_MAX_CONTENT_LENGTH = 16 * 1024
+"""Longest string kept inside a content attribute, in characters."""
 
 _FALSE = {"false", "0", "no", "off", "no_content"}
 _TRUE = {"true", "1", "yes", "on", "span_only", "span_and_event", "event_only"}
@@ -49,7 +50,7 @@ class Settings:
     headers: Mapping[str, str] = field(default_factory=dict)
     api_key: str | None = field(default=None, repr=False)
     capture_content: bool = True
-    max_content_length: int = DEFAULT_MAX_STRING_LENGTH
+    max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
     fail_silently: bool = True
     home: Path = Path(DEFAULT_HOME)
     shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT
@@ -254,7 +255,7 @@ def resolve_settings(
         max_content_length=(
             max_content_length
             if max_content_length and max_content_length > 0
-            else _int(env.SENTRIAL_MAX_CONTENT_LENGTH, DEFAULT_MAX_STRING_LENGTH)
+            else _int(env.SENTRIAL_MAX_CONTENT_LENGTH, DEFAULT_MAX_CONTENT_LENGTH)
         ),
         fail_silently=(
             fail_silently

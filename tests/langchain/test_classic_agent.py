@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 
 from sentrial import SentrialClient  # noqa: E402
 from sentrial.langchain import SentrialCallbackHandler  # noqa: E402
-from sentrial_otel import ids  # noqa: E402
+from sentrial_otel._internal.spans import ids  # noqa: E402
 from sentrial_otel import semconv as sc  # noqa: E402
 from tests.langchain import fakes  # noqa: E402
 from tests.langchain.conftest import Spans, attrs  # noqa: E402

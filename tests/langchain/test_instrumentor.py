@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import StatusCode
 
 from sentrial_otel import semconv as sc
-from sentrial_otel.content import ContentPolicy
+from sentrial_otel._internal.content.policy import ContentPolicy
 from sentrial_otel.instrumentation.langchain import (
     LangChainInstrumentor,
     OpenTelemetryCallbackHandler,

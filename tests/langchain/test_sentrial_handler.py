@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from sentrial import SentrialClient
 from sentrial.langchain import SentrialCallbackHandler
-from sentrial_otel import ids
+from sentrial_otel._internal.spans import ids
 from sentrial_otel import semconv as sc
 from sentrial_otel.instrumentation.langchain import LangChainInstrumentor
 from tests.langchain import fakes

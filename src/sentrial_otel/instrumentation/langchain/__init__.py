@@ -37,15 +37,17 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
+from sentrial_otel._internal.content.policy import ContentPolicy
+from sentrial_otel._internal.spans.metrics import AgentMetrics
+from sentrial_otel._internal.spans.stamping import install_session_stamping
 from sentrial_otel.config import capture_content_from_env
-from sentrial_otel.content import ContentPolicy
-from sentrial_otel.metrics import AgentMetrics
 from sentrial_otel.instrumentation.langchain import _context
-from sentrial_otel.instrumentation.langchain._handler import OpenTelemetryCallbackHandler
+from sentrial_otel.instrumentation.langchain._handler import (
+    OpenTelemetryCallbackHandler,
+)
 from sentrial_otel.instrumentation.langchain._runs import RUNS, RunRegistry
 from sentrial_otel.instrumentation.langchain.package import _instruments
 from sentrial_otel.instrumentation.langchain.version import __version__
-from sentrial_otel.stamping import install_session_stamping
 
 __all__ = ["LangChainInstrumentor", "OpenTelemetryCallbackHandler", "RUNS", "RunRegistry"]
 
@@ -74,7 +76,7 @@ class _AddHandler:
                     return
             instance.add_handler(self.handler, inherit=True)
         except Exception:  # noqa: BLE001 - never break LangChain for our sake
-            from sentrial_otel.misuse import logger
+            from sentrial_otel._internal.misuse import logger
 
             logger.debug("sentrial: could not add the LangChain handler", exc_info=True)
 

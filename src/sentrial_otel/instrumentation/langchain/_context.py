@@ -46,8 +46,8 @@ from typing import Any
 from opentelemetry import context as otel_context
 from wrapt import wrap_function_wrapper
 
+from sentrial_otel._internal.misuse import logger
 from sentrial_otel.instrumentation.langchain._runs import RUNS, RunRecord, RunRegistry
-from sentrial_otel.misuse import logger
 
 # Every module that calls set_config_context by a name of its own.
 TARGETS: tuple[str, ...] = (

@@ -9,7 +9,7 @@ the Sentrial-compatible ``SentrialCallbackHandler``. Rules it keeps:
   owned by ``_context``: the LLM start inside a wrapped ``stream`` step, detached by it.
 * The first of our handlers to start a run owns it: with the manual handler and the
   auto-instrumentation both on, each run is one span and its usage is counted once.
-* LLM/tool/retriever attributes are built by ``sentrial_otel.events`` exactly as for
+* LLM/tool/retriever attributes are built by ``sentrial_otel._internal.spans.attributes`` exactly as for
   hand-tracked events, so both kinds of spans have the same shape.
 * No error of ours reaches LangChain: ``raise_error = False`` and every callback body is
   guarded; failures are logged on the ``sentrial`` logger.
@@ -29,10 +29,15 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from sentrial_otel import events
 from sentrial_otel import semconv as sc
+from sentrial_otel._internal.content.policy import ContentPolicy
+from sentrial_otel._internal.misuse import MisuseReporter, logger
+from sentrial_otel._internal.spans import attributes as events
+from sentrial_otel._internal.spans.failures import record_exception
+from sentrial_otel._internal.spans.metrics import AgentMetrics
+from sentrial_otel._internal.spans.pricing import cost_usd
+from sentrial_otel._internal.spans.session import SessionHandle, current_session
 from sentrial_otel.config import capture_content_from_env
-from sentrial_otel.content import ContentPolicy
 from sentrial_otel.instrumentation.langchain import _context
 from sentrial_otel.instrumentation.langchain import _messages as lc
 from sentrial_otel.instrumentation.langchain._classify import (
@@ -42,11 +47,6 @@ from sentrial_otel.instrumentation.langchain._classify import (
     run_name,
 )
 from sentrial_otel.instrumentation.langchain._runs import RUNS, RunRecord, RunRegistry
-from sentrial_otel.metrics import AgentMetrics
-from sentrial_otel.misuse import MisuseReporter, logger
-from sentrial_otel.pricing import cost_usd
-from sentrial_otel.failures import record_exception
-from sentrial_otel.sessions import SessionHandle, current_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 

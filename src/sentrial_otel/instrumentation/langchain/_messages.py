@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sentrial_otel import semconv as sc
-from sentrial_otel.pricing import infer_provider
+from sentrial_otel._internal.spans.pricing import infer_provider
 
 # LangChain message ``type`` -> GenAI role.
 _ROLES = {

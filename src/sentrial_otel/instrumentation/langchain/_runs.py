@@ -28,10 +28,10 @@ from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from sentrial_otel import semconv as sc
-from sentrial_otel.misuse import logger
+from sentrial_otel._internal.misuse import logger
 
 if TYPE_CHECKING:
-    from sentrial_otel.sessions import SessionHandle
+    from sentrial_otel._internal.spans.session import SessionHandle
 
 DEFAULT_MAX_RUNS = 10_000
 DEFAULT_TTL_S = 3600.0

@@ -21,15 +21,15 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
 from sentrial_otel import environment_variables as env
-from sentrial_otel.config import EXPORTER_OTLP, PROTOCOL_GRPC, Settings
-from sentrial_otel.delivery import (
+from sentrial_otel._internal.export.delivery import (
     WORKER_THREAD_PREFIX,
     DeliveryProcessor,
     DeliveryStats,
     our_export,
 )
-from sentrial_otel.exporters import build_exporter
-from sentrial_otel.misuse import logger
+from sentrial_otel._internal.export.exporters import build_exporter
+from sentrial_otel._internal.misuse import logger
+from sentrial_otel.config import EXPORTER_OTLP, PROTOCOL_GRPC, Settings
 from sentrial_otel.store.undelivered import record_undelivered
 
 _MARK = "_sentrial_export_key"
@@ -146,7 +146,9 @@ def _meter_provider(settings: Settings, resource: Resource) -> Any:
         timeout = min(settings.export_timeout_s, max(settings.shutdown_timeout_s, 1.0))
         exporter: Any
         if settings.protocol == PROTOCOL_GRPC:
-            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+                OTLPMetricExporter,
+            )
 
             exporter = OTLPMetricExporter(
                 endpoint=endpoint,

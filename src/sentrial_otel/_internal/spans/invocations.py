@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 
-from sentrial_otel import events
 from sentrial_otel import semconv as sc
-from sentrial_otel.failures import record_exception
-from sentrial_otel.pricing import cost_usd
+from sentrial_otel._internal.spans import attributes as events
+from sentrial_otel._internal.spans.failures import record_exception
+from sentrial_otel._internal.spans.pricing import cost_usd
 
 if TYPE_CHECKING:
-    from sentrial_otel.sessions import SessionHandle
+    from sentrial_otel._internal.spans.session import SessionHandle
 
 
 class Totals:

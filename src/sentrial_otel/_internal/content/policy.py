@@ -6,17 +6,17 @@ which payload fields PII redaction scans. Secret redaction applies to every fiel
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sentrial_otel.encoding import Encoded, Encoder
-from sentrial_otel.redaction import (
-    PiiConfig,
-    PiiRedactor,
-    combine,
+from sentrial_otel._internal.content.encoding import Encoded, Encoder
+from sentrial_otel._internal.content.pii import PiiConfig, PiiRedactor
+from sentrial_otel._internal.content.secrets import (
     is_secret_key,
     may_need_secret_redaction,
     redact_secrets,
 )
+from sentrial_otel.config import DEFAULT_MAX_CONTENT_LENGTH
 
 
 class ContentPolicy:
@@ -25,7 +25,7 @@ class ContentPolicy:
     def __init__(
         self,
         capture: bool = True,
-        max_string_length: int = 16 * 1024,
+        max_string_length: int = DEFAULT_MAX_CONTENT_LENGTH,
         pii: PiiConfig | None = None,
     ) -> None:
         self.capture = capture
@@ -55,3 +55,15 @@ class ContentPolicy:
 
     def text(self, field: str, value: Any) -> Encoded:
         return self.encoder(field).text(value)
+
+
+def combine(filters: Iterable[Callable[[str], str]]) -> Callable[[str], str]:
+    """One string filter that applies ``filters`` in order."""
+    chain = tuple(filters)
+
+    def apply(text: str) -> str:
+        for step in chain:
+            text = step(text)
+        return text
+
+    return apply

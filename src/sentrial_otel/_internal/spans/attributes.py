@@ -12,8 +12,13 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sentrial_otel import semconv as sc
-from sentrial_otel.content import ContentPolicy
-from sentrial_otel.encoding import Encoded, finite_float, non_negative_int, primitive_or_json
+from sentrial_otel._internal.content.encoding import (
+    Encoded,
+    finite_float,
+    non_negative_int,
+    primitive_or_json,
+)
+from sentrial_otel._internal.content.policy import ContentPolicy
 
 Report = Callable[[type[Exception], str], None]
 

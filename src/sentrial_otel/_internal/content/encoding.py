@@ -19,9 +19,10 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-DEFAULT_MAX_STRING_LENGTH = 16 * 1024
-# A whole encoded value is bounded too: enough for 16 full-length strings.
-DEFAULT_MAX_TOTAL_LENGTH = 16 * DEFAULT_MAX_STRING_LENGTH
+from sentrial_otel.config import DEFAULT_MAX_CONTENT_LENGTH
+
+# A whole encoded value is bounded too: enough for this many full-length strings.
+STRINGS_PER_VALUE = 16
 MAX_ITEMS_PER_CONTAINER = 1000
 MAX_DEPTH = 32
 TRUNCATION_MARKER = "…[truncated]"
@@ -264,7 +265,7 @@ class Encoder:
 
     def __init__(
         self,
-        max_string_length: int = DEFAULT_MAX_STRING_LENGTH,
+        max_string_length: int = DEFAULT_MAX_CONTENT_LENGTH,
         redact: StringFilter | None = None,
         is_secret_key: KeyFilter | None = None,
         needs_walk: Callable[[str], bool] | None = None,
@@ -273,7 +274,7 @@ class Encoder:
         (secrets in it); when given, text it clears skips the walk. Without it, every value
         is walked."""
         self.max_string_length = max_string_length
-        self.max_total_length = max(max_string_length * 16, max_string_length)
+        self.max_total_length = max_string_length * STRINGS_PER_VALUE
         self.redact = redact
         self.is_secret_key = is_secret_key
         self.needs_walk = needs_walk

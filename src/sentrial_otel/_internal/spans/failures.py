@@ -10,8 +10,8 @@ from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from sentrial_otel import semconv as sc
-from sentrial_otel.content import ContentPolicy
-from sentrial_otel.misuse import logger
+from sentrial_otel._internal.content.policy import ContentPolicy
+from sentrial_otel._internal.misuse import logger
 
 
 def mark_error(span: trace.Span, error_type: str, message: str | None) -> None:

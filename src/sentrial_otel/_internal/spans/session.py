@@ -19,16 +19,22 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
 
-from sentrial_otel import events, ids
 from sentrial_otel import semconv as sc
-from sentrial_otel.calls import LlmCall, ToolCall, Totals
-from sentrial_otel.encoding import coerce_name, finite_float
-from sentrial_otel.failures import add_exception_event, guarded_end, mark_error, record_exception
-from sentrial_otel.pricing import infer_provider
-from sentrial_otel.stamping import SESSION_INDEX
+from sentrial_otel._internal.content.encoding import coerce_name, finite_float
+from sentrial_otel._internal.spans import attributes as events
+from sentrial_otel._internal.spans import ids
+from sentrial_otel._internal.spans.failures import (
+    add_exception_event,
+    guarded_end,
+    mark_error,
+    record_exception,
+)
+from sentrial_otel._internal.spans.invocations import LlmCall, ToolCall, Totals
+from sentrial_otel._internal.spans.pricing import infer_provider
+from sentrial_otel._internal.spans.stamping import SESSION_INDEX
 
 if TYPE_CHECKING:
-    from sentrial_otel.telemetry import Telemetry
+    from sentrial_otel._internal.engine import Telemetry
 
 _CURRENT: ContextVar[Session | None] = ContextVar("sentrial_current_session", default=None)
 

@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from sentrial_otel.config import (
     EXPORTER_CONSOLE,
@@ -92,10 +92,8 @@ def _otlp_exporter(settings: Settings) -> SpanExporter:
 
 
 def _console_exporter() -> SpanExporter:
-    try:
-        from sentrial_otel.console import SessionTreeConsoleExporter
-    except ImportError:
-        return ConsoleSpanExporter()
+    from sentrial_otel._internal.export.console import SessionTreeConsoleExporter
+
     return SessionTreeConsoleExporter()
 
 

@@ -1,7 +1,8 @@
 """The engine: one configured pipeline (provider, tracer, content policy) and its sessions.
 
 Which provider is used is pipeline.py's business; this module keeps the open sessions, the
-per-thread state, and the exit hook that ends abandoned sessions before delivery stops.
+per-thread state, the exit hook that ends abandoned sessions before delivery stops, and the
+default engine behind ``sentrial_otel.configure()`` / ``get_telemetry()``.
 """
 
 from __future__ import annotations
@@ -18,18 +19,29 @@ from typing import Any
 from opentelemetry import trace
 
 from sentrial_otel import semconv as sc
+from sentrial_otel._internal.content.pii import PiiConfig, pii_config_from
+from sentrial_otel._internal.content.policy import ContentPolicy
+from sentrial_otel._internal.export.pipeline import (
+    owned_pipelines,
+    release,
+    select_pipeline,
+)
+from sentrial_otel._internal.misuse import MisuseReporter, logger
+from sentrial_otel._internal.spans.ids import plan_ids_on
+from sentrial_otel._internal.spans.metrics import AgentMetrics
+from sentrial_otel._internal.spans.session import (
+    RemoteSession,
+    Session,
+    SessionHandle,
+    current_session,
+)
+from sentrial_otel._internal.spans.stamping import install_session_stamping
 from sentrial_otel.config import Settings, resolve_settings
-from sentrial_otel.content import ContentPolicy
-from sentrial_otel.ids import plan_ids_on
-from sentrial_otel.metrics import AgentMetrics
-from sentrial_otel.misuse import MisuseReporter, logger
-from sentrial_otel.pipeline import owned_pipelines, release, select_pipeline
-from sentrial_otel.redaction import PiiConfig, pii_config_from
-from sentrial_otel.sessions import RemoteSession, Session, SessionHandle, current_session
-from sentrial_otel.stamping import install_session_stamping
 from sentrial_otel.version import __version__
 
 _ENGINES: weakref.WeakSet[Telemetry] = weakref.WeakSet()
+_default: Telemetry | None = None
+_default_lock = threading.Lock()
 _ATEXIT_REGISTERED = False
 _RECENT_SESSIONS = 1024
 MAX_OPEN_SESSIONS = 50_000
@@ -258,3 +270,28 @@ def _at_exit() -> None:
     budget = max((e.settings.shutdown_timeout_s for e in engines), default=5.0)
     for pipeline in owned_pipelines():
         release(pipeline, budget)
+
+
+def configure(
+    *, tracer_provider: Any = None, meter_provider: Any = None, pii: Any = None, **settings: Any
+) -> Telemetry:
+    """Build the default engine from arguments, environment and defaults (see ``resolve_settings``)."""
+    global _default
+    engine = Telemetry(
+        resolve_settings(**settings),
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        pii=pii,
+    )
+    with _default_lock:
+        _default = engine
+    return engine
+
+
+def get_telemetry() -> Telemetry:
+    """The default engine, configured from the environment on first use."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Telemetry(resolve_settings())
+        return _default

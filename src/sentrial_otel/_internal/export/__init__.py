@@ -1,0 +1,1 @@
+"""Where spans go: the provider pipeline, the delivery processor, the exporters."""

@@ -1,0 +1,1 @@
+"""A session and its steps as spans: attributes, invocations, totals, ids, metrics."""
