@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from types import TracebackType
 from typing import Any
 
@@ -11,11 +10,10 @@ from opentelemetry import trace
 from sentrial.interaction import Interaction, new_event_id
 from sentrial_otel._internal.content.encoding import coerce_name
 from sentrial_otel._internal.engine import Telemetry
-from sentrial_otel._internal.misuse import guarded
+from sentrial_otel._internal.errors import by_instance, handle_internal_errors
+from sentrial_otel._internal.logs import logger
 from sentrial_otel._internal.spans import pricing
 from sentrial_otel.config import resolve_settings
-
-logger = logging.getLogger("sentrial")
 
 
 class SentrialClient:
@@ -62,7 +60,7 @@ class SentrialClient:
             logger.info("sentrial: the langfuse option is ignored; point OTLP at Langfuse instead")
 
     # --- sessions ------------------------------------------------------------------------
-    @guarded(fallback=None)
+    @handle_internal_errors(fallback=None, strict=by_instance)
     def create_session(
         self,
         name: Any,
@@ -84,7 +82,7 @@ class SentrialClient:
         )
         return session.session_id
 
-    @guarded(fallback=dict)
+    @handle_internal_errors(fallback=dict, strict=by_instance)
     def complete_session(
         self,
         session_id: Any,
@@ -137,7 +135,6 @@ class SentrialClient:
             duration_ms=duration_ms,
         )
 
-    @guarded(fallback=None)
     def begin(
         self,
         user_id: Any,
@@ -148,9 +145,13 @@ class SentrialClient:
         metadata: Any = None,
     ) -> Interaction:
         """Start a session named ``"{event}:{event_id[:8]}"`` and make it current."""
-        event_id = str(event_id) if event_id is not None else new_event_id()
         session = None
-        try:
+        given_id = event_id
+        event_id = None
+        # Whatever happens, the caller gets an Interaction: without a session it is a no-op
+        # (degraded mode).
+        with handle_internal_errors("begin", strict=self.strict):
+            event_id = str(given_id) if given_id is not None else new_event_id()
             self._check_user_id(user_id)
             agent = coerce_name(event, "agent")
             session = self.telemetry.start_session(
@@ -162,14 +163,12 @@ class SentrialClient:
                 input=input,
             )
             session.activate()
-        except Exception:
-            if self.strict:
-                raise
-            logger.warning("sentrial: could not begin a session; continuing without", exc_info=True)
-        return Interaction(self, session, user_id=user_id, event=event, event_id=event_id)
+        return Interaction(
+            self, session, user_id=user_id, event=event, event_id=event_id or new_event_id()
+        )
 
     # --- events --------------------------------------------------------------------------
-    @guarded(fallback=dict)
+    @handle_internal_errors(fallback=dict, strict=by_instance)
     def track_tool_call(
         self,
         session_id: Any,
@@ -191,7 +190,7 @@ class SentrialClient:
             token_count, trace_id, span_id, metadata, **extra,
         )
 
-    @guarded(fallback=dict)
+    @handle_internal_errors(fallback=dict, strict=by_instance)
     def track_decision(
         self,
         session_id: Any,
@@ -211,7 +210,7 @@ class SentrialClient:
             span_id, metadata, **extra,
         )
 
-    @guarded(fallback=dict)
+    @handle_internal_errors(fallback=dict, strict=by_instance)
     def track_error(
         self,
         session_id: Any,
@@ -228,7 +227,7 @@ class SentrialClient:
             error_message, error_type, tool_name, stack_trace, trace_id, span_id, metadata
         )
 
-    @guarded(fallback=dict)
+    @handle_internal_errors(fallback=dict, strict=by_instance)
     def track_llm_call(
         self,
         session_id: Any,
@@ -249,18 +248,18 @@ class SentrialClient:
             finish_reason, stream, **kwargs,
         )
 
-    @guarded()
+    @handle_internal_errors(strict=by_instance)
     def update_state(self, key: Any, value: Any) -> None:
         """Per-thread agent state; the next events carry it (before and after)."""
         self.telemetry.update_state(key, value)
 
     # --- lifecycle -----------------------------------------------------------------------
-    @guarded(fallback=False)
+    @handle_internal_errors(fallback=False, strict=by_instance)
     def flush(self, timeout: float = 5.0) -> bool:
         """Export everything queued so far (bounded by ``timeout`` seconds)."""
         return self.telemetry.flush(timeout)
 
-    @guarded()
+    @handle_internal_errors(strict=by_instance)
     def shutdown(self) -> None:
         """End open sessions (as abandoned), deliver queued spans and stop exporting."""
         self.telemetry.shutdown()

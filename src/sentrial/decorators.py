@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from sentrial_otel._internal.errors import handle_internal_errors
 from sentrial_otel._internal.spans.session import current_session
 
-logger = logging.getLogger("sentrial")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -31,11 +30,10 @@ def _enter_tool_call(stack: contextlib.ExitStack, name: str, function: Callable[
     session = current_session()
     if session is None:
         return None
-    try:
+    # The tool must run even if we cannot trace it.
+    with handle_internal_errors(f"tracing the tool {name!r}"):
         return stack.enter_context(session.tool(name, _bound_arguments(function, args, kwargs)))
-    except Exception:  # noqa: BLE001 - the tool must run even if we cannot trace it
-        logger.warning("sentrial: could not trace tool %r", name, exc_info=True)
-        return None
+    return None
 
 
 def _decorate_tool(function: F, name: str | None) -> F:
@@ -107,12 +105,10 @@ def _decorate_session(
     def begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         from sentrial._default import default_client
 
-        try:
+        with handle_internal_errors(f"beginning the session {agent!r}"):
             user_id, value = _session_inputs(function, args, kwargs, user_id_param, input_param, message_param)
             return default_client().begin(user_id=user_id, event=agent, input=value)
-        except Exception:  # noqa: BLE001
-            logger.warning("sentrial: could not begin session %r", agent, exc_info=True)
-            return None
+        return None
 
     if inspect.iscoroutinefunction(function):
 

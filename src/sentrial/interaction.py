@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sentrial_otel._internal.misuse import guarded
+from sentrial_otel._internal.errors import by_instance, handle_internal_errors
 from sentrial_otel._internal.spans.ids import random_uuid
 from sentrial_otel._internal.spans.session import Session
 
@@ -55,7 +55,7 @@ class Interaction:
         """Keep ``output`` for the context-manager exit."""
         self._output = output
 
-    @guarded(fallback=dict)
+    @handle_internal_errors(fallback=dict, strict=by_instance)
     def finish(
         self,
         output: Any = None,
@@ -83,7 +83,7 @@ class Interaction:
             assistant_output=output if output is not None else self._output,
         )
 
-    @guarded(fallback=dict)
+    @handle_internal_errors(fallback=dict, strict=by_instance)
     def track_tool_call(
         self,
         tool_name: Any,
@@ -103,7 +103,7 @@ class Interaction:
             token_count, metadata=metadata, **extra,
         )
 
-    @guarded(fallback=dict)
+    @handle_internal_errors(fallback=dict, strict=by_instance)
     def track_decision(
         self,
         reasoning: Any,
@@ -121,7 +121,7 @@ class Interaction:
             metadata=metadata, **extra,
         )
 
-    @guarded(fallback=dict)
+    @handle_internal_errors(fallback=dict, strict=by_instance)
     def track_error(
         self,
         error_message: Any,
@@ -138,7 +138,7 @@ class Interaction:
             error_message, error_type, tool_name, stack_trace, metadata=metadata
         )
 
-    @guarded(fallback=dict)
+    @handle_internal_errors(fallback=dict, strict=by_instance)
     def track_llm_call(self, provider: Any = None, model: Any = None, **kwargs: Any) -> dict[str, Any]:
         """Record an LLM call (provider, model, input, output, tokens, cost, finish reason)."""
         if self.session is None:
@@ -167,7 +167,7 @@ class Interaction:
     ) -> None:
         self._exit(exc)
 
-    @guarded()
+    @handle_internal_errors(strict=by_instance)
     def _exit(self, exc: BaseException | None) -> None:
         if self.session is None:
             return

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from sentrial_otel._internal.misuse import guarded, logger
+from sentrial_otel._internal.errors import by_instance, handle_internal_errors
+from sentrial_otel._internal.logs import logger
 from sentrial_otel._internal.spans.session import SessionHandle
 from sentrial_otel.instrumentation.langchain import _context
 from sentrial_otel.instrumentation.langchain._handler import (
@@ -144,7 +145,7 @@ class SentrialCallbackHandler(OpenTelemetryCallbackHandler):
                 "duration_ms": self.duration_ms,
             }
 
-    @guarded(fallback=dict)
+    @handle_internal_errors(fallback=dict, strict=by_instance)
     def finish(
         self,
         success: bool = True,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,8 +10,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from sentrial_otel import environment_variables as env
-
-logger = logging.getLogger("sentrial")
+from sentrial_otel._internal.logs import logger
 
 PROTOCOL_HTTP = "http/protobuf"
 PROTOCOL_GRPC = "grpc"

@@ -8,6 +8,7 @@ default engine behind ``sentrial_otel.configure()`` / ``get_telemetry()``.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import threading
 import weakref
@@ -21,12 +22,14 @@ from opentelemetry import trace
 from sentrial_otel import semconv as sc
 from sentrial_otel._internal.content.pii import PiiConfig, pii_config_from
 from sentrial_otel._internal.content.policy import ContentPolicy
+from sentrial_otel._internal.errors import handle_internal_errors
 from sentrial_otel._internal.export.pipeline import (
     owned_pipelines,
     release,
     select_pipeline,
 )
-from sentrial_otel._internal.misuse import MisuseReporter, logger
+from sentrial_otel._internal.logs import logger
+from sentrial_otel._internal.misuse import MisuseReporter
 from sentrial_otel._internal.spans.ids import plan_ids_on
 from sentrial_otel._internal.spans.metrics import AgentMetrics
 from sentrial_otel._internal.spans.session import (
@@ -45,6 +48,8 @@ _default_lock = threading.Lock()
 _ATEXIT_REGISTERED = False
 _RECENT_SESSIONS = 1024
 MAX_OPEN_SESSIONS = 50_000
+# Flushing and ending sessions at exit are best effort: a failure is worth a debug line.
+_BEST_EFFORT = handle_internal_errors("flushing or ending sessions", level=logging.DEBUG)
 
 
 class Telemetry:
@@ -213,20 +218,16 @@ class Telemetry:
         flush = getattr(self.provider, "force_flush", None)
         if flush is None:
             return True
-        try:
+        with _BEST_EFFORT:
             return bool(flush(int(timeout_s * 1000)))
-        except Exception:  # noqa: BLE001
-            logger.debug("sentrial: flush failed", exc_info=True)
-            return False
+        return False
 
     def end_open_sessions(self) -> int:
         """End every open session as abandoned; returns how many there were."""
         sessions = self.open_sessions()
         for session in sessions:
-            try:
+            with _BEST_EFFORT:  # exit must go on
                 session.finish(success=False, abandoned=True)
-            except Exception:  # noqa: BLE001 - exit must go on
-                logger.debug("sentrial: could not end session", exc_info=True)
         return len(sessions)
 
     def shutdown(self) -> None:
@@ -258,10 +259,8 @@ def _at_exit() -> None:
     """Nothing lost at exit: end open sessions as abandoned, then deliver within budget."""
     engines = list(_ENGINES)
     for engine in engines:
-        try:
+        with _BEST_EFFORT:  # exit must go on
             engine.end_open_sessions()
-        except Exception:  # noqa: BLE001 - exit must go on
-            pass
     # An application's own provider flushes itself at exit; an exporter we added to it, and
     # every pipeline we built, is ours to stop within its budget.
     for engine in engines:

@@ -23,13 +23,17 @@ from opentelemetry.context import Context, attach, detach, set_value
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from sentrial_otel._internal.errors import handle_internal_errors
+from sentrial_otel._internal.logs import logger
+
 try:  # the key moved between OpenTelemetry releases
     from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 except ImportError:  # pragma: no cover
     _SUPPRESS_INSTRUMENTATION_KEY = "suppress_instrumentation"  # type: ignore[assignment]
 
-logger = logging.getLogger("sentrial")
 
+# Shutdown must not raise; what fails there is worth a debug line only.
+_QUIET_SHUTDOWN = handle_internal_errors("a delivery shutdown step", level=logging.DEBUG)
 WORKER_THREAD_PREFIX = "sentrial-otel-"
 _WORKER_THREAD_NAME = WORKER_THREAD_PREFIX + "delivery"
 # The OTLP exporters log a warning per retry of every batch; while the collector is down
@@ -250,10 +254,8 @@ class DeliveryProcessor(SpanProcessor):
             self.stats.abandoned_at_shutdown += left
         self._stopped = True
         # Ends an export still retrying (the OTLP exporters abort their backoff on this).
-        try:
+        with _QUIET_SHUTDOWN:
             self.exporter.shutdown()
-        except Exception:  # noqa: BLE001 - shutdown must not raise
-            logger.debug("sentrial: exporter shutdown failed", exc_info=True)
         if self.stats.undelivered:
             logger.warning(
                 "sentrial: %d spans were not delivered to %s (%s).",
@@ -262,10 +264,8 @@ class DeliveryProcessor(SpanProcessor):
                 self.stats.summary(),
             )
             if self._on_undelivered is not None:
-                try:
+                with _QUIET_SHUTDOWN:
                     self._on_undelivered(self.stats, self.destination)
-                except Exception:  # noqa: BLE001 - shutdown must not raise
-                    logger.debug("sentrial: could not record the undelivered spans", exc_info=True)
 
     # --- worker --------------------------------------------------------------------------
     def _run(self) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 from pathlib import Path
 
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from sentrial_otel._internal.logs import logger
 from sentrial_otel.config import (
     EXPORTER_CONSOLE,
     EXPORTER_NONE,
@@ -16,8 +16,6 @@ from sentrial_otel.config import (
     PROTOCOL_GRPC,
     Settings,
 )
-
-logger = logging.getLogger("sentrial")
 
 
 class DiscardingExporter(SpanExporter):

@@ -11,6 +11,7 @@ with the same destination and shut down by us at exit, within the shutdown budge
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
 from sentrial_otel import environment_variables as env
+from sentrial_otel._internal.errors import handle_internal_errors
 from sentrial_otel._internal.export.delivery import (
     WORKER_THREAD_PREFIX,
     DeliveryProcessor,
@@ -28,7 +30,7 @@ from sentrial_otel._internal.export.delivery import (
     our_export,
 )
 from sentrial_otel._internal.export.exporters import build_exporter
-from sentrial_otel._internal.misuse import logger
+from sentrial_otel._internal.logs import logger
 from sentrial_otel.config import EXPORTER_OTLP, PROTOCOL_GRPC, Settings
 from sentrial_otel.store.undelivered import record_undelivered
 
@@ -51,30 +53,28 @@ class Pipeline:
         metrics_thread = None
         if self.meter_provider is not None:
             millis = int(budget_s * 1000)
+            shutdown_metrics = _QUIET_SHUTDOWN(
+                lambda: self.meter_provider.shutdown(timeout_millis=millis)
+            )
             metrics_thread = threading.Thread(
-                target=_quietly,
-                args=(lambda: self.meter_provider.shutdown(timeout_millis=millis),),
+                target=shutdown_metrics,
                 name=f"{WORKER_THREAD_PREFIX}metrics-shutdown",
                 daemon=True,
             )
             metrics_thread.start()
-        if self.owned:
-            _quietly(self.tracer_provider.shutdown)  # type: ignore[attr-defined]
-        elif self.delivery is not None:
-            _quietly(self.delivery.shutdown)
+        with _QUIET_SHUTDOWN:
+            if self.owned:
+                self.tracer_provider.shutdown()  # type: ignore[attr-defined]
+            elif self.delivery is not None:
+                self.delivery.shutdown()
         if metrics_thread is not None:
             metrics_thread.join(max(deadline - time.monotonic(), 0))
 
 
 _OWN: dict[tuple[Any, ...], Pipeline] = {}
 _LOCK = threading.Lock()
-
-
-def _quietly(action: Any) -> None:
-    try:
-        action()
-    except Exception:  # noqa: BLE001 - shutdown must never raise
-        logger.debug("sentrial: shutdown step failed", exc_info=True)
+# Shutdown must never raise; what fails there is worth a debug line only.
+_QUIET_SHUTDOWN = handle_internal_errors("a shutdown step", level=logging.DEBUG)
 
 
 def is_configured(provider: Any) -> bool:

@@ -11,7 +11,6 @@ from opentelemetry.trace import Status, StatusCode
 
 from sentrial_otel import semconv as sc
 from sentrial_otel._internal.content.policy import ContentPolicy
-from sentrial_otel._internal.misuse import logger
 
 
 def mark_error(span: trace.Span, error_type: str, message: str | None) -> None:
@@ -38,11 +37,3 @@ def record_exception(span: trace.Span, error: BaseException, content: ContentPol
     ).value
     add_exception_event(span, error_type, message, stack, {})
     mark_error(span, error_type, message or error_type)
-
-
-def guarded_end(end: Any) -> None:
-    """End a span at the close of a with-block without letting our errors replace the user's."""
-    try:
-        end()
-    except Exception:  # noqa: BLE001
-        logger.warning("sentrial: could not end a span; your code is not affected", exc_info=True)

@@ -8,11 +8,10 @@ longest known prefix. Unknown models cost 0.0 (and say so once in the log), neve
 from __future__ import annotations
 
 import functools
-import logging
 import math
 from typing import Final
 
-logger = logging.getLogger("sentrial")
+from sentrial_otel._internal.logs import logger
 
 PROVIDER_OPENAI: Final = "openai"
 PROVIDER_ANTHROPIC: Final = "anthropic"

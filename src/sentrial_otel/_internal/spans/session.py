@@ -21,11 +21,11 @@ from opentelemetry.trace import Link, SpanKind
 
 from sentrial_otel import semconv as sc
 from sentrial_otel._internal.content.encoding import coerce_name, finite_float
+from sentrial_otel._internal.errors import handle_internal_errors
 from sentrial_otel._internal.spans import attributes as events
 from sentrial_otel._internal.spans import ids
 from sentrial_otel._internal.spans.failures import (
     add_exception_event,
-    guarded_end,
     mark_error,
     record_exception,
 )
@@ -357,7 +357,9 @@ class SessionHandle:
             raise
         finally:
             otel_context.detach(token)
-            guarded_end(call.end)
+            # Our error must not replace the user's.
+            with handle_internal_errors("ending the tool span"):
+                call.end()
 
     @contextlib.contextmanager
     def llm(
@@ -386,7 +388,8 @@ class SessionHandle:
         finally:
             otel_context.detach(token)
             if not call.ended:
-                guarded_end(call.finish)
+                with handle_internal_errors("ending the LLM span"):
+                    call.finish()
 
     def _llm_call(
         self,

@@ -29,6 +29,7 @@ metrics; default the global one), ``capture_content`` (default from
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from typing import Any
 
@@ -38,6 +39,7 @@ from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
 from sentrial_otel._internal.content.policy import ContentPolicy
+from sentrial_otel._internal.errors import handle_internal_errors
 from sentrial_otel._internal.spans.metrics import AgentMetrics
 from sentrial_otel._internal.spans.stamping import install_session_stamping
 from sentrial_otel.config import capture_content_from_env
@@ -66,7 +68,8 @@ class _AddHandler:
 
     def __call__(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> None:
         wrapped(*args, **kwargs)
-        try:
+        # Never break LangChain for our sake.
+        with handle_internal_errors("adding the LangChain handler", level=logging.DEBUG):
             # LangChain builds dozens of managers per agent run: plain loops, no list copies.
             for present in instance.inheritable_handlers:
                 if isinstance(present, OpenTelemetryCallbackHandler):
@@ -75,10 +78,6 @@ class _AddHandler:
                 if isinstance(present, OpenTelemetryCallbackHandler):
                     return
             instance.add_handler(self.handler, inherit=True)
-        except Exception:  # noqa: BLE001 - never break LangChain for our sake
-            from sentrial_otel._internal.misuse import logger
-
-            logger.debug("sentrial: could not add the LangChain handler", exc_info=True)
 
 
 class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]

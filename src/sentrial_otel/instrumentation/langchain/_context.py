@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import Context, ContextVar
@@ -46,7 +47,7 @@ from typing import Any
 from opentelemetry import context as otel_context
 from wrapt import wrap_function_wrapper
 
-from sentrial_otel._internal.misuse import logger
+from sentrial_otel._internal.errors import handle_internal_errors
 from sentrial_otel.instrumentation.langchain._runs import RUNS, RunRecord, RunRegistry
 
 # Every module that calls set_config_context by a name of its own.
@@ -58,6 +59,9 @@ TARGETS: tuple[str, ...] = (
     "langgraph._internal._runnable",
 )
 _NAME = "set_config_context"
+# Never break a run for our sake; a failure to attach or detach is worth a debug line.
+_ATTACHING = handle_internal_errors("making a run's span current", level=logging.DEBUG)
+_DETACHING = handle_internal_errors("restoring the context after a run", level=logging.DEBUG)
 
 
 def _owner_context(config: Any, registry: RunRegistry) -> otel_context.Context | None:
@@ -85,21 +89,17 @@ class _WithRunSpan:
     def __enter__(self) -> Any:
         ctx = self._entered.__enter__()
         self._ctx = ctx
-        try:
+        with _ATTACHING:
             parent = _owner_context(self._config, self._registry)
             if parent is not None and isinstance(ctx, Context):
                 self._token = ctx.run(otel_context.attach, parent)
-        except Exception:  # noqa: BLE001 - never break the run for our sake
-            logger.debug("sentrial: could not make the run's span current", exc_info=True)
         return ctx
 
     def __exit__(self, *exc_info: object) -> Any:
         token, self._token = self._token, None
         if token is not None:
-            try:
+            with _DETACHING:
                 self._ctx.run(otel_context.detach, token)
-            except Exception:  # noqa: BLE001
-                logger.debug("sentrial: could not restore the run context", exc_info=True)
         return self._entered.__exit__(*exc_info)
 
 
@@ -116,19 +116,15 @@ def _wrapper(registry: RunRegistry) -> Callable[..., Any]:
 def _attach(context: otel_context.Context | None) -> Any:
     if context is None:
         return None
-    try:
+    with _ATTACHING:
         return otel_context.attach(context)
-    except Exception:  # noqa: BLE001 - never break the run for our sake
-        logger.debug("sentrial: could not make the LLM span current", exc_info=True)
-        return None
+    return None
 
 
 def _detach(token: Any) -> None:
     if token is not None:
-        try:
+        with _DETACHING:
             otel_context.detach(token)
-        except Exception:  # noqa: BLE001
-            logger.debug("sentrial: could not restore the context after an LLM call", exc_info=True)
 
 
 def _llm_context(run_managers: Any, registry: RunRegistry) -> otel_context.Context | None:

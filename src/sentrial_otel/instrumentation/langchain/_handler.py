@@ -18,7 +18,6 @@ the Sentrial-compatible ``SentrialCallbackHandler``. Rules it keeps:
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -31,7 +30,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from sentrial_otel import semconv as sc
 from sentrial_otel._internal.content.policy import ContentPolicy
-from sentrial_otel._internal.misuse import MisuseReporter, logger
+from sentrial_otel._internal.errors import handle_internal_errors
+from sentrial_otel._internal.misuse import MisuseReporter
 from sentrial_otel._internal.spans import attributes as events
 from sentrial_otel._internal.spans.failures import record_exception
 from sentrial_otel._internal.spans.metrics import AgentMetrics
@@ -51,28 +51,15 @@ from sentrial_otel.instrumentation.langchain._runs import RUNS, RunRecord, RunRe
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _never_raise(method: F) -> F:
-    """Run a callback so that an error of ours is logged and never reaches LangChain."""
-
-    @functools.wraps(method)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except Exception:  # noqa: BLE001
-            logger.warning(
-                "sentrial: error in the LangChain callback %s; your chain keeps running",
-                method.__name__,
-                exc_info=True,
-            )
-            return None
-
-    return wrapper  # type: ignore[return-value]
+def _callback(method: F) -> F:
+    """A LangChain callback: an error of ours is logged and never reaches LangChain."""
+    return handle_internal_errors(f"the LangChain callback {method.__name__}")(method)
 
 
 @contextlib.contextmanager
 def _ending(span: trace.Span) -> Iterator[trace.Span]:
     """Enrich a span and end it even if the enrichment fails (the error is still logged
-    by ``_never_raise``): a span that never ends is never exported."""
+    by ``_callback``): a span that never ends is never exported."""
     try:
         yield span
     finally:
@@ -211,7 +198,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         return parent.agent_name if parent is not None else None
 
     # --- chains (agents, workflows, graph nodes, plumbing) --------------------------------
-    @_never_raise
+    @_callback
     def on_chain_start(
         self,
         serialized: dict[str, Any] | None,
@@ -258,7 +245,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             run_id, parent_run_id, record_kind, span_name, attrs.finish(), agent_name=agent_name
         )
 
-    @_never_raise
+    @_callback
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
         record = self._finish(run_id)
         if record is None or record.span is None:
@@ -272,7 +259,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                     if encoded.truncated:
                         span.set_attribute(sc.SENTRIAL_CONTENT_TRUNCATED, True)
 
-    @_never_raise
+    @_callback
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._fail(run_id, error)
 
@@ -317,7 +304,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             # Inside a model's stream()/astream(): the span is current for the provider call.
             _context.llm_started(record)
 
-    @_never_raise
+    @_callback
     def on_chat_model_start(
         self,
         serialized: dict[str, Any] | None,
@@ -334,7 +321,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             serialized, run_id, parent_run_id, metadata, kwargs, sc.OP_CHAT, system, others
         )
 
-    @_never_raise
+    @_callback
     def on_llm_start(
         self,
         serialized: dict[str, Any] | None,
@@ -355,7 +342,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             messages,
         )
 
-    @_never_raise
+    @_callback
     def on_llm_new_token(self, token: Any, *, run_id: UUID, **kwargs: Any) -> None:
         record = self.runs.get(run_id)
         if record is None or record.owner is not self or record.first_chunk_at is not None:
@@ -364,7 +351,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         if record.span is not None:
             record.span.set_attribute(sc.GEN_AI_REQUEST_STREAM, True)
 
-    @_never_raise
+    @_callback
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
         record = self._finish(run_id)
         if record is None:
@@ -414,14 +401,14 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         self._count_llm(record, cost, tokens_in, tokens_out)
         self._llm_metrics(record, tokens_in, tokens_out)
 
-    @_never_raise
+    @_callback
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         record = self._fail(run_id, error)
         if record is not None:
             self._llm_metrics(record, None, None, _error_type(error))
 
     # --- tools ----------------------------------------------------------------------------
-    @_never_raise
+    @_callback
     def on_tool_start(
         self,
         serialized: dict[str, Any] | None,
@@ -453,7 +440,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         if record is not None:
             record.name = name
 
-    @_never_raise
+    @_callback
     def on_agent_action(
         self, action: Any, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any
     ) -> None:
@@ -474,7 +461,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         parent.announced_tool_call = None
         return call_id
 
-    @_never_raise
+    @_callback
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         record = self._finish(run_id)
         if record is None:
@@ -494,14 +481,14 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             elif self.content.capture:
                 events.set_tool_result(span, self.content, lc.tool_output(output))
 
-    @_never_raise
+    @_callback
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         record = self._fail(run_id, error)
         if record is not None:
             self._tool_metrics(record, _error_type(error))
 
     # --- retrievers -----------------------------------------------------------------------
-    @_never_raise
+    @_callback
     def on_retriever_start(
         self,
         serialized: dict[str, Any] | None,
@@ -527,7 +514,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             SpanKind.CLIENT,
         )
 
-    @_never_raise
+    @_callback
     def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
         record = self._finish(run_id)
         if record is None or record.span is None:
@@ -539,7 +526,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                 if encoded.truncated:
                     span.set_attribute(sc.SENTRIAL_CONTENT_TRUNCATED, True)
 
-    @_never_raise
+    @_callback
     def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._fail(run_id, error)
 

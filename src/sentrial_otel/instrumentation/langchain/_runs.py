@@ -16,6 +16,7 @@ One process-wide registry, shared by the auto-instrumentation handler and every
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -28,7 +29,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from sentrial_otel import semconv as sc
-from sentrial_otel._internal.misuse import logger
+from sentrial_otel._internal.errors import handle_internal_errors
 
 if TYPE_CHECKING:
     from sentrial_otel._internal.spans.session import SessionHandle
@@ -143,12 +144,10 @@ def _end_abandoned(record: RunRecord) -> None:
     span = record.span
     if span is None:
         return
-    try:
+    with handle_internal_errors("ending an abandoned LangChain run", level=logging.DEBUG):
         span.set_status(Status(StatusCode.ERROR, "LangChain run never ended"))
         span.set_attribute(sc.ERROR_TYPE, sc.ERROR_TYPE_ABANDONED)
         span.end()
-    except Exception:  # noqa: BLE001 - cleanup must go on
-        logger.debug("sentrial: could not end an abandoned LangChain run", exc_info=True)
 
 
 RUNS = RunRegistry()
