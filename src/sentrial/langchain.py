@@ -20,23 +20,16 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 
+from sentrial.client import SentrialClient
 from sentrial_otel._internal.errors import by_instance, handle_internal_errors
 from sentrial_otel._internal.logs import logger
 from sentrial_otel._internal.spans.session import SessionHandle
-from sentrial_otel.instrumentation.langchain import _context
-from sentrial_otel.instrumentation.langchain._handler import (
-    OpenTelemetryCallbackHandler,
-)
-from sentrial_otel.instrumentation.langchain._runs import RunRecord
-
-if TYPE_CHECKING:
-    from sentrial.client import SentrialClient
+from sentrial_otel._internal.spans.steps import Step
+from sentrial_otel.instrumentation.langchain import OpenTelemetryCallbackHandler
 
 __all__ = ["SentrialCallbackHandler"]
 
@@ -69,6 +62,9 @@ class SentrialCallbackHandler(OpenTelemetryCallbackHandler):
             telemetry.content,
             track_llm_calls=track_llm_calls,
             metrics=telemetry.metrics,
+            # A tool's or node's span is current inside its body, so spans the tool makes
+            # itself nest under it.
+            nest_body_spans=True,
         )
         self.client = client
         self.session_id = session_id
@@ -85,10 +81,6 @@ class SentrialCallbackHandler(OpenTelemetryCallbackHandler):
         self.start_time: float = time.time()
         self.end_time: float | None = None
         self.user_input: str | None = None
-        # While this handler lives, a tool's or node's span is current inside its body, so
-        # spans the tool makes itself nest under it (released when the handler is collected).
-        _context.acquire()
-        weakref.finalize(self, _context.release)
 
     # --- where runs go --------------------------------------------------------------------
     def _top_level_context(self) -> otel_context.Context:
@@ -96,23 +88,22 @@ class SentrialCallbackHandler(OpenTelemetryCallbackHandler):
         context, _ = self._session.parent_context()
         return context
 
-    def _session_for(self, span: trace.Span | None) -> SessionHandle | None:
+    def _session_for(self, context: otel_context.Context) -> SessionHandle | None:
         return self._session
 
-    def _count_llm(
-        self, record: RunRecord, cost: float, input_tokens: int | None, output_tokens: int | None
-    ) -> None:
+    def _step_ended(self, step: Step) -> None:
+        input_tokens, output_tokens = step.input_tokens or 0, step.output_tokens or 0
         with self._lock:
             self.llm_calls += 1
-            self.total_prompt_tokens += input_tokens or 0
-            self.total_completion_tokens += output_tokens or 0
-            self.total_tokens += (input_tokens or 0) + (output_tokens or 0)
-            self.total_cost += cost
-            self.model_name = record.model
+            self.total_prompt_tokens += input_tokens
+            self.total_completion_tokens += output_tokens
+            self.total_tokens += input_tokens + output_tokens
+            self.total_cost += step.cost
+            self.model_name = step.name
         if self.verbose:
             logger.info(
                 "sentrial: LLM call %s: %s input / %s output tokens, $%.6f",
-                record.model, input_tokens, output_tokens, cost,
+                step.name, step.input_tokens, step.output_tokens, step.cost,
             )
 
     def on_tool_start(self, serialized: Any, input_str: str, **kwargs: Any) -> None:

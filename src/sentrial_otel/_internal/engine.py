@@ -13,13 +13,12 @@ import os
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import trace
 
-from sentrial_otel import semconv as sc
 from sentrial_otel._internal.content.pii import PiiConfig, pii_config_from
 from sentrial_otel._internal.content.policy import ContentPolicy
 from sentrial_otel._internal.errors import handle_internal_errors
@@ -32,6 +31,7 @@ from sentrial_otel._internal.logs import logger
 from sentrial_otel._internal.misuse import MisuseReporter
 from sentrial_otel._internal.spans.ids import plan_ids_on
 from sentrial_otel._internal.spans.metrics import AgentMetrics
+from sentrial_otel._internal.spans.recording import Recording
 from sentrial_otel._internal.spans.session import (
     RemoteSession,
     Session,
@@ -39,6 +39,7 @@ from sentrial_otel._internal.spans.session import (
     current_session,
 )
 from sentrial_otel._internal.spans.stamping import install_session_stamping
+from sentrial_otel._internal.spans.state import AgentState
 from sentrial_otel.config import Settings, resolve_settings
 from sentrial_otel.version import __version__
 
@@ -89,13 +90,12 @@ class Telemetry:
                 "cannot be continued from another process by id alone"
             )
         install_session_stamping(self.provider)
+        self.state = AgentState(self.content)
+        self.recording = Recording(self.tracer, self.content, self.report, self.metrics, self.state)
         self._sessions: dict[str, Session] = {}  # insertion order: oldest first
         self._sessions_lock = threading.Lock()
         # Late events for sessions ended here keep their agent name and user id.
-        self._recent: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
-        self._state = threading.local()
-        # Set by the first update_state: until then events skip the state lookup.
-        self.has_state = False
+        self._recent: OrderedDict[str, tuple[str | None, Mapping[str, Any]]] = OrderedDict()
         _register(self)
 
     # --- sessions ------------------------------------------------------------------------
@@ -113,7 +113,8 @@ class Telemetry:
     ) -> Session:
         """Open a session: starts its root span ``invoke_agent {agent_name}``."""
         session = Session(
-            self,
+            self.recording,
+            on_end=self._forget,
             agent_name=agent_name,
             name=name,
             user_id=user_id,
@@ -162,18 +163,18 @@ class Telemetry:
             return session
         known = self._recent.get(session_id)
         if known is not None:
-            return RemoteSession(self, session_id, known[0], known[1])
-        return RemoteSession(self, session_id)
+            return RemoteSession(self.recording, session_id, known[0], known[1])
+        return RemoteSession(self.recording, session_id)
 
     def open_session(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
 
-    def forget(self, session: Session) -> None:
+    def _forget(self, session: Session) -> None:
         """Drop an ended session, remembering its name and ids for late events."""
         with self._sessions_lock:
             if self._sessions.get(session.session_id) is session:
                 del self._sessions[session.session_id]
-            self._recent[session.session_id] = (session.agent_name, session._session_attributes())
+            self._recent[session.session_id] = (session.agent_name, session.stamp)
             while len(self._recent) > _RECENT_SESSIONS:
                 self._recent.popitem(last=False)
 
@@ -185,32 +186,10 @@ class Telemetry:
     def current_session() -> Session | None:
         return current_session()
 
-    # --- per-thread state (Sentrial's update_state) -----------------------------------------
+    # --- per-thread state (Sentrial's update_state) ---------------------------------------
     def update_state(self, key: Any, value: Any) -> None:
-        state = self._thread_state()
-        state[str(key)] = value
-        self.has_state = True
-
-    def _thread_state(self) -> dict[str, Any]:
-        state = getattr(self._state, "values", None)
-        if state is None:
-            state = self._state.values = {}
-            self._state.before = {}
-        return state
-
-    def state_attributes(self) -> dict[str, Any]:
-        """``sentrial.state.before/after`` for the next event, when any state was set."""
-        state = getattr(self._state, "values", None)
-        if not state or not self.content.capture:
-            return {}
-        before = self._state.before
-        after = dict(state)
-        self._state.before = after
-        encoder = self.content.encoder("state")
-        return {
-            sc.SENTRIAL_STATE_PREFIX + "before": encoder.json(before).value,
-            sc.SENTRIAL_STATE_PREFIX + "after": encoder.json(after).value,
-        }
+        """Set a piece of this thread's agent state; the next steps carry it (before/after)."""
+        self.state.update(key, value)
 
     # --- delivery ------------------------------------------------------------------------
     def flush(self, timeout_s: float = 5.0) -> bool:

@@ -367,6 +367,9 @@ class Encoder:
 
 def coerce_name(value: Any, default: str) -> str:
     """A short identifier (agent, tool, model name) from whatever the caller passed."""
+    if type(value) is str and value.isascii():  # the usual case: a plain ASCII name
+        text = value.strip()
+        return text[:256] if text else default
     if value is None:
         return default
     text = value if isinstance(value, str) else _safe_repr(value)

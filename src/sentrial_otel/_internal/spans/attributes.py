@@ -1,14 +1,15 @@
-"""Span attributes for each kind of event, exactly as SEMCONV.md lays them out.
+"""Span attributes for each kind of step, exactly as SEMCONV.md lays them out.
 
-Pure functions from arguments to an :class:`Attributes` bag; the caller (sessions.py, the
-LangChain handler) starts and ends the spans. Content keys are only written when the policy
-captures content. Bad values are repaired here and reported through ``report``.
+Pure functions from arguments to an :class:`Attributes` bag; the invocations
+(``invocations.py``) start and end the spans. Content keys are written only when the policy
+captures content, always through the policy (truncation, secret and PII redaction). Bad
+values are repaired here and reported through ``report``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sentrial_otel import semconv as sc
@@ -19,12 +20,16 @@ from sentrial_otel._internal.content.encoding import (
     primitive_or_json,
 )
 from sentrial_otel._internal.content.policy import ContentPolicy
+from sentrial_otel._internal.misuse import Report
 
-Report = Callable[[type[Exception], str], None]
+MAX_METADATA_KEYS = 64
+MAX_KEY_LENGTH = 128
 
 
 class Attributes:
     """Attribute values on their way to a span, plus whether any content was cut."""
+
+    __slots__ = ("truncated", "values")
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
@@ -35,8 +40,10 @@ class Attributes:
             self.values[key] = value
 
     def put_encoded(self, key: str, encoded: Encoded) -> None:
+        """A content value and, if it was cut, the truncation flag with it."""
         self.values[key] = encoded.value
-        self.truncated = self.truncated or encoded.truncated
+        if encoded.truncated:
+            self.truncated = True
 
     def finish(self) -> dict[str, Any]:
         if self.truncated:
@@ -44,6 +51,7 @@ class Attributes:
         return self.values
 
 
+# --- shared pieces ------------------------------------------------------------------------
 def add_metadata(attrs: Attributes, policy: ContentPolicy, metadata: Any, report: Report) -> None:
     """``sentrial.metadata.<key>``: primitives as they are, anything else as JSON."""
     if metadata is None:
@@ -52,26 +60,26 @@ def add_metadata(attrs: Attributes, policy: ContentPolicy, metadata: Any, report
         report(TypeError, f"metadata must be a dict, not {type(metadata).__name__}")
         metadata = {"value": metadata}
     encoder = policy.encoder("metadata")
-    for key, value in list(metadata.items())[:64]:
+    for key, value in list(metadata.items())[:MAX_METADATA_KEYS]:
         if value is None:
             continue
-        name = str(key)[:128]
         encoded, cut = primitive_or_json(value, encoder)
-        attrs.put(sc.SENTRIAL_METADATA_PREFIX + name, encoded)
-        attrs.truncated = attrs.truncated or cut
+        attrs.put(sc.SENTRIAL_METADATA_PREFIX + str(key)[:MAX_KEY_LENGTH], encoded)
+        if cut:
+            attrs.truncated = True
 
 
 def add_cost_and_tokens(
     attrs: Attributes, cost: Any, token_count: Any, report: Report
-) -> tuple[float, int]:
+) -> tuple[float, int | None]:
     """``sentrial.cost.usd`` / ``sentrial.usage.total_tokens``; returns the usable values."""
     usable_cost = checked_cost(cost, "estimated_cost", report)
     if usable_cost:
-        attrs.put(sc.SENTRIAL_COST_USD, usable_cost)
+        attrs.values[sc.SENTRIAL_COST_USD] = usable_cost
     tokens = checked_tokens(token_count, "token_count", report)
     if tokens is not None:
-        attrs.put(sc.SENTRIAL_USAGE_TOTAL_TOKENS, tokens)
-    return usable_cost or 0.0, tokens or 0
+        attrs.values[sc.SENTRIAL_USAGE_TOTAL_TOKENS] = tokens
+    return usable_cost or 0.0, tokens
 
 
 def checked_cost(value: Any, name: str, report: Report) -> float | None:
@@ -93,162 +101,39 @@ def checked_tokens(value: Any, name: str, report: Report) -> int | None:
     return tokens
 
 
-def text_messages(role: str, content: Any, finish_reason: str | None = None) -> list[dict[str, Any]]:
-    """One message in the GenAI parts schema holding a single text part."""
-    message: dict[str, Any] = {
-        "role": role,
-        "parts": [{"type": "text", "content": content if isinstance(content, str) else content}],
-    }
+def custom_metrics(attrs: Attributes, metrics: Any, report: Report) -> None:
+    """``sentrial.metric.<key>``: finite numbers only (ints stay ints when they fit)."""
+    if metrics is None:
+        return
+    if not isinstance(metrics, Mapping):
+        report(TypeError, f"custom_metrics must be a dict, not {type(metrics).__name__}")
+        return
+    for key, value in list(metrics.items())[:MAX_METADATA_KEYS]:
+        number = finite_float(value)
+        if number is None:
+            report(ValueError, f"custom_metrics[{key!r}] must be a finite number, got {value!r}")
+            continue
+        fits_int = isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+        attrs.put(sc.SENTRIAL_METRIC_PREFIX + str(key)[:MAX_KEY_LENGTH], value if fits_int else number)
+
+
+# --- messages in the GenAI parts schema ----------------------------------------------------
+def text_part(content: Any) -> dict[str, Any]:
+    """One text part: ``{"type": "text", "content": ...}``."""
+    return {"type": "text", "content": content}
+
+
+def text_message(role: str, content: Any, finish_reason: str | None = None) -> dict[str, Any]:
+    """One message holding a single text part (and its finish reason, for output)."""
+    message: dict[str, Any] = {"role": role, "parts": [text_part(content)]}
     if finish_reason is not None:
         message["finish_reason"] = finish_reason
-    return [message]
+    return message
 
 
-def tool_call(
-    policy: ContentPolicy,
-    report: Report,
-    *,
-    tool_name: str,
-    agent_name: str | None,
-    tool_input: Any = None,
-    tool_output: Any = None,
-    reasoning: Any = None,
-    estimated_cost: Any = None,
-    token_count: Any = None,
-    tool_error: Any = None,
-    call_id: Any = None,
-    tool_type: str | None = None,
-    description: Any = None,
-    metadata: Any = None,
-    has_output: bool = True,
-) -> tuple[Attributes, float, int]:
-    attrs = Attributes()
-    attrs.put(sc.GEN_AI_OPERATION_NAME, sc.OP_EXECUTE_TOOL)
-    attrs.put(sc.GEN_AI_TOOL_NAME, tool_name)
-    attrs.put(sc.GEN_AI_TOOL_TYPE, tool_type or sc.TOOL_TYPE_FUNCTION)
-    attrs.put(sc.GEN_AI_AGENT_NAME, agent_name)
-    if call_id is not None:
-        attrs.put(sc.GEN_AI_TOOL_CALL_ID, str(call_id)[:256])
-    if description is not None:
-        attrs.put(sc.GEN_AI_TOOL_DESCRIPTION, policy.text("metadata", description).value)
-    if policy.capture:
-        if tool_input is not None:
-            attrs.put_encoded(
-                sc.GEN_AI_TOOL_CALL_ARGUMENTS,
-                policy.encoder("tool_input").json_object(tool_input, "input"),
-            )
-        if has_output and tool_error is None and tool_output is not None:
-            attrs.put_encoded(sc.GEN_AI_TOOL_CALL_RESULT, tool_result(policy, tool_output))
-        if reasoning is not None:
-            attrs.put_encoded(sc.SENTRIAL_TOOL_REASONING, policy.text("reasoning", reasoning))
-        if tool_error is not None:
-            attrs.put_encoded(sc.SENTRIAL_TOOL_ERROR, policy.json("error", tool_error))
-    cost, tokens = add_cost_and_tokens(attrs, estimated_cost, token_count, report)
-    add_metadata(attrs, policy, metadata, report)
-    return attrs, cost, tokens
-
-
-def tool_result(policy: ContentPolicy, result: Any) -> Encoded:
-    """``gen_ai.tool.call.result``: a JSON object (non-dict results wrapped as ``{"result": v}``)."""
-    return policy.encoder("tool_output").json_object(result, "result")
-
-
-def set_tool_result(span: Any, policy: ContentPolicy, result: Any) -> None:
-    """Set a finished tool call's result on its span (content: only when captured)."""
-    if not policy.capture or result is None:
-        return
-    encoded = tool_result(policy, result)
-    span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT, encoded.value)
-    if encoded.truncated:
-        span.set_attribute(sc.SENTRIAL_CONTENT_TRUNCATED, True)
-
-
-def tool_error_details(tool_error: Any) -> tuple[str, str]:
-    """(error.type, message) of a ``tool_error`` dict, string or exception."""
-    if isinstance(tool_error, BaseException):
-        return type(tool_error).__qualname__, str(tool_error)
-    if isinstance(tool_error, Mapping):
-        kind = tool_error.get("type") or tool_error.get("error_type")
-        message = tool_error.get("message") or tool_error.get("error") or ""
-        return (str(kind)[:128] if kind else sc.ERROR_TYPE_TOOL_ERROR), str(message)
-    return sc.ERROR_TYPE_TOOL_ERROR, str(tool_error)
-
-
-def decision(
-    policy: ContentPolicy,
-    report: Report,
-    *,
-    agent_name: str | None,
-    reasoning: Any,
-    alternatives: Any = None,
-    confidence: Any = None,
-    chosen: Any = None,
-    estimated_cost: Any = None,
-    token_count: Any = None,
-    metadata: Any = None,
-) -> tuple[Attributes, float, int]:
-    attrs = Attributes()
-    attrs.put(sc.SENTRIAL_SPAN_KIND, sc.SPAN_KIND_DECISION)
-    attrs.put(sc.GEN_AI_AGENT_NAME, agent_name)
-    if policy.capture:
-        if reasoning is not None:
-            attrs.put_encoded(sc.SENTRIAL_DECISION_REASONING, policy.text("reasoning", reasoning))
-        if alternatives is not None:
-            values, cut = policy.encoder("reasoning").strings(alternatives)
-            if values:
-                attrs.put(sc.SENTRIAL_DECISION_ALTERNATIVES, values)
-            attrs.truncated = attrs.truncated or cut
-        if chosen is not None:
-            attrs.put_encoded(sc.SENTRIAL_DECISION_CHOSEN, policy.text("reasoning", chosen))
-    if confidence is not None:
-        value = finite_float(confidence)
-        if value is None or not 0.0 <= value <= 1.0:
-            report(ValueError, f"confidence must be a number in [0, 1], got {confidence!r}")
-        else:
-            attrs.put(sc.SENTRIAL_DECISION_CONFIDENCE, value)
-    cost, tokens = add_cost_and_tokens(attrs, estimated_cost, token_count, report)
-    add_metadata(attrs, policy, metadata, report)
-    return attrs, cost, tokens
-
-
-_REQUEST_PARAMS = {
-    "temperature": sc.GEN_AI_REQUEST_TEMPERATURE,
-    "max_tokens": sc.GEN_AI_REQUEST_MAX_TOKENS,
-    "top_p": sc.GEN_AI_REQUEST_TOP_P,
-    "top_k": sc.GEN_AI_REQUEST_TOP_K,
-    "frequency_penalty": sc.GEN_AI_REQUEST_FREQUENCY_PENALTY,
-    "presence_penalty": sc.GEN_AI_REQUEST_PRESENCE_PENALTY,
-    "seed": sc.GEN_AI_REQUEST_SEED,
-}
-
-
-def llm_start(
-    *,
-    operation: str,
-    provider: str,
-    request_model: str,
-    agent_name: str | None = None,
-    stream: bool = False,
-    params: Mapping[str, Any] | None = None,
-) -> Attributes:
-    """The attributes an LLM span needs when it starts (samplers read these)."""
-    attrs = Attributes()
-    attrs.put(sc.GEN_AI_OPERATION_NAME, operation)
-    attrs.put(sc.GEN_AI_PROVIDER_NAME, provider)
-    attrs.put(sc.GEN_AI_REQUEST_MODEL, request_model)
-    attrs.put(sc.GEN_AI_AGENT_NAME, agent_name)
-    if stream:
-        attrs.put(sc.GEN_AI_REQUEST_STREAM, True)
-    for name, value in (params or {}).items():
-        key = _REQUEST_PARAMS.get(name)
-        if key is None or value is None or isinstance(value, bool):
-            if name == "stop" and value:
-                stops = [value] if isinstance(value, str) else [str(v) for v in value]
-                attrs.put(sc.GEN_AI_REQUEST_STOP_SEQUENCES, stops)
-            continue
-        if isinstance(value, (int, float)) and math.isfinite(value):
-            attrs.put(key, value)
-    return attrs
+def text_messages(role: str, content: Any, finish_reason: str | None = None) -> list[dict[str, Any]]:
+    """A message list of one :func:`text_message`."""
+    return [text_message(role, content, finish_reason)]
 
 
 def as_messages(value: Any, default_role: str) -> Any:
@@ -284,79 +169,260 @@ def _normalise_message(message: Mapping[str, Any], default_role: str) -> dict[st
     out = {k: v for k, v in message.items() if k != "content"}
     out.setdefault("role", default_role)
     content = message.get("content")
-    out["parts"] = (
-        [{"type": "text", "content": content}] if content is not None else []
-    )
+    out["parts"] = [text_part(content)] if content is not None else []
     return out
+
+
+def is_empty_output(output: Any) -> bool | None:
+    """Whether an LLM's output holds nothing (no text but whitespace, no tool call);
+    None when no output was given at all."""
+    if output is None:
+        return None
+    if isinstance(output, str):
+        return not output.strip()
+    messages = [output] if isinstance(output, Mapping) else output
+    if not isinstance(messages, Iterable):
+        return False
+    for message in messages:
+        if not isinstance(message, Mapping):
+            return False
+        if message.get("tool_calls"):
+            return False
+        parts = message.get("parts")
+        if parts is None:
+            content = message.get("content")
+            if content is not None and (not isinstance(content, str) or content.strip()):
+                return False
+            continue
+        for part in parts:
+            if not isinstance(part, Mapping) or part.get("type") != "text":
+                return False
+            content = part.get("content")
+            if content is not None and (not isinstance(content, str) or content.strip()):
+                return False
+    return True
+
+
+# --- tool calls -----------------------------------------------------------------------------
+def tool_start(
+    policy: ContentPolicy,
+    report: Report,
+    *,
+    name: str,
+    agent_name: str | None,
+    arguments: Any = None,
+    call_id: Any = None,
+    tool_type: str | None = None,
+    description: Any = None,
+    reasoning: Any = None,
+    metadata: Any = None,
+) -> tuple[Attributes, str | None]:
+    """A tool span's start attributes, and the encoded arguments (for the step's hash)."""
+    attrs = Attributes()
+    values = attrs.values
+    values[sc.GEN_AI_OPERATION_NAME] = sc.OP_EXECUTE_TOOL
+    values[sc.GEN_AI_TOOL_NAME] = name
+    values[sc.GEN_AI_TOOL_TYPE] = tool_type or sc.TOOL_TYPE_FUNCTION
+    attrs.put(sc.GEN_AI_AGENT_NAME, agent_name)
+    if call_id is not None:
+        values[sc.GEN_AI_TOOL_CALL_ID] = str(call_id)[:256]
+    if description is not None:
+        values[sc.GEN_AI_TOOL_DESCRIPTION] = policy.text("metadata", description).value
+    encoded_arguments = None
+    if arguments is not None:
+        encoded = policy.encoder("tool_input").json_object(arguments, "input")
+        encoded_arguments = encoded.value
+        if policy.capture:
+            attrs.put_encoded(sc.GEN_AI_TOOL_CALL_ARGUMENTS, encoded)
+    if reasoning is not None and policy.capture:
+        attrs.put_encoded(sc.SENTRIAL_TOOL_REASONING, policy.text("reasoning", reasoning))
+    add_metadata(attrs, policy, metadata, report)
+    return attrs, encoded_arguments
+
+
+def tool_result(policy: ContentPolicy, result: Any) -> Encoded:
+    """``gen_ai.tool.call.result``: a JSON object (non-dict results wrapped as ``{"result": v}``)."""
+    return policy.encoder("tool_output").json_object(result, "result")
+
+
+def tool_error_details(tool_error: Any) -> tuple[str, str]:
+    """(error.type, message) of a ``tool_error`` dict, string or exception."""
+    if isinstance(tool_error, BaseException):
+        return type(tool_error).__qualname__, str(tool_error)
+    if isinstance(tool_error, Mapping):
+        kind = tool_error.get("type") or tool_error.get("error_type")
+        message = tool_error.get("message") or tool_error.get("error") or ""
+        return (str(kind)[:128] if kind else sc.ERROR_TYPE_TOOL_ERROR), str(message)
+    return sc.ERROR_TYPE_TOOL_ERROR, str(tool_error)
+
+
+# --- decisions ------------------------------------------------------------------------------
+def decision(
+    policy: ContentPolicy,
+    report: Report,
+    *,
+    agent_name: str | None,
+    reasoning: Any,
+    alternatives: Any = None,
+    confidence: Any = None,
+    chosen: Any = None,
+    metadata: Any = None,
+) -> tuple[Attributes, float | None]:
+    """A decision span's attributes, and the confidence if it is a number in [0, 1]."""
+    attrs = Attributes()
+    attrs.values[sc.SENTRIAL_SPAN_KIND] = sc.SPAN_KIND_DECISION
+    attrs.put(sc.GEN_AI_AGENT_NAME, agent_name)
+    if policy.capture:
+        if reasoning is not None:
+            attrs.put_encoded(sc.SENTRIAL_DECISION_REASONING, policy.text("reasoning", reasoning))
+        if alternatives is not None:
+            values, cut = policy.encoder("reasoning").strings(alternatives)
+            if values:
+                attrs.values[sc.SENTRIAL_DECISION_ALTERNATIVES] = values
+            if cut:
+                attrs.truncated = True
+        if chosen is not None:
+            attrs.put_encoded(sc.SENTRIAL_DECISION_CHOSEN, policy.text("reasoning", chosen))
+    usable = None
+    if confidence is not None:
+        usable = finite_float(confidence)
+        if usable is None or not 0.0 <= usable <= 1.0:
+            report(ValueError, f"confidence must be a number in [0, 1], got {confidence!r}")
+            usable = None
+        else:
+            attrs.values[sc.SENTRIAL_DECISION_CONFIDENCE] = usable
+    add_metadata(attrs, policy, metadata, report)
+    return attrs, usable
+
+
+# --- LLM calls ------------------------------------------------------------------------------
+_REQUEST_PARAMS = {
+    "temperature": sc.GEN_AI_REQUEST_TEMPERATURE,
+    "max_tokens": sc.GEN_AI_REQUEST_MAX_TOKENS,
+    "top_p": sc.GEN_AI_REQUEST_TOP_P,
+    "top_k": sc.GEN_AI_REQUEST_TOP_K,
+    "frequency_penalty": sc.GEN_AI_REQUEST_FREQUENCY_PENALTY,
+    "presence_penalty": sc.GEN_AI_REQUEST_PRESENCE_PENALTY,
+    "seed": sc.GEN_AI_REQUEST_SEED,
+}
+
+
+def llm_start(
+    *,
+    operation: str,
+    provider: str,
+    request_model: str,
+    agent_name: str | None = None,
+    stream: bool = False,
+    params: Mapping[str, Any] | None = None,
+) -> Attributes:
+    """The attributes an LLM span needs when it starts (samplers read these)."""
+    attrs = Attributes()
+    values = attrs.values
+    values[sc.GEN_AI_OPERATION_NAME] = operation
+    values[sc.GEN_AI_PROVIDER_NAME] = provider
+    values[sc.GEN_AI_REQUEST_MODEL] = request_model
+    attrs.put(sc.GEN_AI_AGENT_NAME, agent_name)
+    if stream:
+        values[sc.GEN_AI_REQUEST_STREAM] = True
+    for name, value in (params or {}).items():
+        key = _REQUEST_PARAMS.get(name)
+        if key is None or value is None or isinstance(value, bool):
+            if name == "stop" and value:
+                stops = [value] if isinstance(value, str) else [str(v) for v in value]
+                values[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = stops
+            continue
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            values[key] = value
+    return attrs
+
+
+def llm_input(
+    attrs: Attributes, policy: ContentPolicy, *, input_messages: Any, system_instructions: Any
+) -> None:
+    """The prompt: system instructions and input messages (content: only when captured)."""
+    if not policy.capture:
+        return
+    if system_instructions is not None:
+        parts = (
+            [text_part(system_instructions)]
+            if isinstance(system_instructions, str)
+            else system_instructions
+        )
+        attrs.put_encoded(sc.GEN_AI_SYSTEM_INSTRUCTIONS, policy.json("llm_input", parts))
+    if input_messages is not None:
+        attrs.put_encoded(
+            sc.GEN_AI_INPUT_MESSAGES,
+            policy.json("llm_input", as_messages(input_messages, sc.ROLE_USER)),
+        )
+
+
+def finish_reasons_of(value: Any) -> tuple[str, ...]:
+    """``finish_reason`` given as a string or a list, as a tuple of short strings."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    try:
+        return tuple(str(item)[:64] for item in items if item is not None)
+    except TypeError:
+        return (str(value)[:64],)
 
 
 def llm_end(
     attrs: Attributes,
     policy: ContentPolicy,
-    report: Report,
     *,
     response_model: Any = None,
-    input_messages: Any = None,
-    output: Any = None,
-    system_instructions: Any = None,
-    input_tokens: Any = None,
-    output_tokens: Any = None,
-    cache_read_tokens: Any = None,
-    reasoning_tokens: Any = None,
-    finish_reasons: Any = None,
-    cost: float | None = None,
     response_id: Any = None,
+    output: Any = None,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+    cache_read_tokens: int | None = None,
+    reasoning_tokens: int | None = None,
+    finish_reasons: tuple[str, ...] = (),
+    cost: float | None = None,
     time_to_first_chunk: Any = None,
-) -> tuple[int | None, int | None]:
-    """Add the outcome of an LLM call; returns the usable (input, output) token counts."""
+) -> None:
+    """The outcome of an LLM call (token counts already checked)."""
+    values = attrs.values
     if response_model is not None:
-        attrs.put(sc.GEN_AI_RESPONSE_MODEL, str(response_model)[:256])
+        values[sc.GEN_AI_RESPONSE_MODEL] = str(response_model)[:256]
     if response_id is not None:
-        attrs.put(sc.GEN_AI_RESPONSE_ID, str(response_id)[:256])
-    tokens_in = checked_tokens(input_tokens, "prompt_tokens", report)
-    tokens_out = checked_tokens(output_tokens, "completion_tokens", report)
-    attrs.put(sc.GEN_AI_USAGE_INPUT_TOKENS, tokens_in)
-    attrs.put(sc.GEN_AI_USAGE_OUTPUT_TOKENS, tokens_out)
-    attrs.put(
-        sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
-        checked_tokens(cache_read_tokens, "cache_read_tokens", report),
-    )
-    attrs.put(
-        sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
-        checked_tokens(reasoning_tokens, "reasoning_tokens", report),
-    )
-    reasons: list[str] = []
-    if finish_reasons is not None:
-        items = [finish_reasons] if isinstance(finish_reasons, str) else finish_reasons
-        try:
-            reasons = [str(item)[:64] for item in items if item is not None]
-        except TypeError:
-            reasons = [str(finish_reasons)[:64]]
-        if reasons:
-            attrs.put(sc.GEN_AI_RESPONSE_FINISH_REASONS, reasons)
+        values[sc.GEN_AI_RESPONSE_ID] = str(response_id)[:256]
+    attrs.put(sc.GEN_AI_USAGE_INPUT_TOKENS, input_tokens)
+    attrs.put(sc.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens)
+    attrs.put(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cache_read_tokens)
+    attrs.put(sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, reasoning_tokens)
+    if finish_reasons:
+        values[sc.GEN_AI_RESPONSE_FINISH_REASONS] = list(finish_reasons)
     if cost:
-        attrs.put(sc.SENTRIAL_COST_USD, cost)
+        values[sc.SENTRIAL_COST_USD] = cost
     ttfc = finite_float(time_to_first_chunk)
     if ttfc is not None and ttfc >= 0:
-        attrs.put(sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, ttfc)
-    if policy.capture:
-        if system_instructions is not None:
-            parts = (
-                [{"type": "text", "content": system_instructions}]
-                if isinstance(system_instructions, str)
-                else system_instructions
-            )
-            attrs.put_encoded(sc.GEN_AI_SYSTEM_INSTRUCTIONS, policy.json("llm_input", parts))
-        if input_messages is not None:
-            attrs.put_encoded(
-                sc.GEN_AI_INPUT_MESSAGES,
-                policy.json("llm_input", as_messages(input_messages, sc.ROLE_USER)),
-            )
-        if output is not None:
-            default_reason = reasons[0] if reasons else sc.FINISH_REASON_STOP
-            if isinstance(output, str):  # the common case: one text message
-                messages = text_messages(sc.ROLE_ASSISTANT, output, default_reason)
-            else:
-                messages = with_finish_reason(as_messages(output, sc.ROLE_ASSISTANT), default_reason)
-            attrs.put_encoded(sc.GEN_AI_OUTPUT_MESSAGES, policy.json("llm_output", messages))
-    return tokens_in, tokens_out
+        values[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = ttfc
+    if output is not None and policy.capture:
+        default_reason = finish_reasons[0] if finish_reasons else sc.FINISH_REASON_STOP
+        if isinstance(output, str):  # the common case: one text message
+            messages = text_messages(sc.ROLE_ASSISTANT, output, default_reason)
+        else:
+            messages = with_finish_reason(as_messages(output, sc.ROLE_ASSISTANT), default_reason)
+        attrs.put_encoded(sc.GEN_AI_OUTPUT_MESSAGES, policy.json("llm_output", messages))
+
+
+# --- agents ---------------------------------------------------------------------------------
+def agent_start(
+    policy: ContentPolicy,
+    report: Report,
+    *,
+    agent_name: str,
+    input_messages: Any = None,
+    metadata: Any = None,
+) -> Attributes:
+    """An ``invoke_agent`` span's start attributes (a session root, a LangChain agent)."""
+    attrs = Attributes()
+    attrs.values[sc.GEN_AI_OPERATION_NAME] = sc.OP_INVOKE_AGENT
+    attrs.values[sc.GEN_AI_AGENT_NAME] = agent_name
+    if input_messages is not None and policy.capture:
+        attrs.put_encoded(sc.GEN_AI_INPUT_MESSAGES, policy.json("user_input", input_messages))
+    add_metadata(attrs, policy, metadata, report)
+    return attrs

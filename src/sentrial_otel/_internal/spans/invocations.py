@@ -1,130 +1,525 @@
-"""Calls in progress inside a session: a timed tool call, an LLM call, and the totals
-they add up to on the session's root."""
+"""One lifecycle per kind of step: a tool call, an LLM call, a decision, an agent run.
+
+Every door into the engine goes through these (util-genai's invocation objects): the
+``sentrial`` facade and the native API (``session.tool()``, ``session.llm()``,
+``session.track_*``) and the LangChain handler, so each rule lives in one place:
+
+* the span starts with every start attribute at once (samplers see them), plus the
+  session's stamp and, for tool, LLM and decision steps, the ``update_state`` values;
+* content goes through the one content policy (``attributes.py``);
+* ``stop(...)`` ends a step that finished (its outcome), ``fail(error)`` one that raised;
+  each ends the span exactly once, and a failure in our enrichment never keeps it open;
+* as a context manager the span is current inside the block and any ``BaseException``
+  (cancellation included) fails the step and is re-raised;
+* the end records the metrics and hands the session a :class:`~steps.Step`, which adds
+  it to the session's totals and passes it to the session's listeners (the detectors).
+
+A step tracked after the fact (``track_tool_call`` and friends) is never ``start()``ed:
+``stop`` starts its span with the start and end attributes together and ends it, one
+attribute pass instead of two. A step whose span is suppressed (``span_name=None``) still
+records its metrics and its step.
+"""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, ClassVar
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.trace import Link, SpanKind
 
 from sentrial_otel import semconv as sc
-from sentrial_otel._internal.spans import attributes as events
-from sentrial_otel._internal.spans.failures import record_exception
+from sentrial_otel._internal.errors import handle_internal_errors
+from sentrial_otel._internal.spans import attributes as attrs_of
+from sentrial_otel._internal.spans.attributes import Attributes
+from sentrial_otel._internal.spans.failures import add_exception_event, mark_error, record_exception
+from sentrial_otel._internal.spans.ids import planned_ids
 from sentrial_otel._internal.spans.pricing import cost_usd
+from sentrial_otel._internal.spans.recording import Recording, SessionScope
+from sentrial_otel._internal.spans.stamping import STAMPED_AT_START
+from sentrial_otel._internal.spans.steps import AGENT, DECISION, LLM, TOOL, Step, arguments_hash
 
-if TYPE_CHECKING:
-    from sentrial_otel._internal.spans.session import SessionHandle
+_UNSET: Any = object()
+# A Step from a tuple of its fields: NamedTuple's own constructor costs twice as much.
+_new_step = tuple.__new__
+# Our error while ending a step at the close of a with-block must not replace the user's.
+_ENDING = handle_internal_errors("ending a step's span")
 
 
-class Totals:
-    """What a session's events added up to, for the root span's totals."""
+class Invocation:
+    """One step as one span: ``start()``, then ``stop()`` or ``fail(error)``, once.
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.cost = 0.0
-        self.input_tokens = 0
-        self.output_tokens = 0
-        self.other_tokens = 0
-        self.llm_calls = 0
-        self.tool_calls = 0
-        self.decisions = 0
-        self.errors = 0
+    The base class serves the spans that are not steps of their own (LangChain workflows,
+    graph nodes, plumbing chains): no metrics, no step record.
+    """
 
-    def add(
+    kind: ClassVar[str | None] = None
+    """The :class:`~steps.Step` kind this records, None for no step."""
+    carries_state: ClassVar[bool] = False
+    """Whether the span carries the session's ``update_state`` values."""
+
+    __slots__ = (
+        "_attrs", "_context", "_links", "_planned", "_timed", "_token",
+        "ended", "error_type", "name", "recording", "session", "span", "span_kind",
+        "span_name", "start_ns",
+    )
+
+    def __init__(
         self,
+        recording: Recording,
+        session: SessionScope | None,
         *,
-        cost: float = 0.0,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        other_tokens: int = 0,
-        llm_calls: int = 0,
-        tool_calls: int = 0,
-        decisions: int = 0,
-        errors: int = 0,
+        name: str,
+        span_name: str | None,
+        attributes: Attributes,
+        context: otel_context.Context | None,
+        span_kind: SpanKind = SpanKind.INTERNAL,
+        planned: tuple[int, int | None] | None = None,
+        links: Sequence[Link] | None = None,
+        start_ns: int | None = None,
     ) -> None:
-        with self.lock:
-            self.cost += cost
-            self.input_tokens += input_tokens
-            self.output_tokens += output_tokens
-            self.other_tokens += other_tokens
-            self.llm_calls += llm_calls
-            self.tool_calls += tool_calls
-            self.decisions += decisions
-            self.errors += errors
+        """``span_name=None`` suppresses the span; ``planned`` gives the span these (trace,
+        span) ids (``ids.planned_ids``); ``start_ns`` backdates the start."""
+        self._setup(
+            recording, session, name, span_name, attributes, context, span_kind, planned, links,
+            start_ns,
+        )
 
-
-class ToolCall:
-    """A tool call in progress; set ``result`` (or ``error``) before the block ends."""
-
-    _UNSET: Any = object()
-
-    def __init__(self, session: SessionHandle, span: trace.Span, name: str) -> None:
+    def _setup(
+        self,
+        recording: Recording,
+        session: SessionScope | None,
+        name: str,
+        span_name: str | None,
+        attributes: Attributes,
+        context: otel_context.Context | None,
+        span_kind: SpanKind,
+        planned: tuple[int, int | None] | None,
+        links: Sequence[Link] | None,
+        start_ns: int | None,
+    ) -> None:
+        # What __init__ sets, by position: subclasses call it directly (a step is built for
+        # every event, and a keyword call through super() costs a third of a microsecond).
+        self.recording = recording
         self.session = session
-        self.span = span
         self.name = name
-        self.started = time.monotonic()
-        self.result: Any = ToolCall._UNSET
+        self.span_name = span_name
+        self.span_kind = span_kind
+        self.span: trace.Span | None = None
+        self.start_ns = start_ns
+        self.ended = False
+        self.error_type: str | None = None
+        self._attrs = attributes
+        self._context = context
+        self._planned = planned
+        self._links = links
+        self._timed = False
+        self._token: Any = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def start(self) -> Invocation:
+        """Start the span now, with the start attributes (a step timed as it runs)."""
+        if self.span is None and not self.ended:
+            self._timed = True
+            self._open(None)
+        return self
+
+    def stop(self) -> Step | None:
+        """End a step that finished."""
+        if self.ended:
+            return None
+        self.ended = True
+        end_ns = time.time_ns()
+        self._close(None, end_ns)
+        return None
+
+    def fail(self, error: BaseException) -> Step | None:
+        """End a step that raised ``error``: ``exception`` event, status ERROR, ``error.type``."""
+        if self.ended:
+            return None
+        self.ended = True
+        end_ns = time.time_ns()
+        self.error_type = type(error).__qualname__
+        self._close(None, end_ns, exception=error)
+        return self._finished(end_ns)
+
+    def _finished(self, end_ns: int) -> Step | None:
+        """Metrics and step record of a step that ended (subclasses; ``error_type`` is set
+        when it failed)."""
+        return None
+
+    # --- as a context manager ---------------------------------------------------------------
+    def __enter__(self) -> Any:
+        self.start()
+        if self.span is not None:
+            self._token = otel_context.attach(trace.set_span_in_context(self.span))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        token, self._token = self._token, None
+        if token is not None:
+            otel_context.detach(token)
+        if not self.ended:
+            with _ENDING:
+                if error is not None:
+                    self.fail(error)
+                else:
+                    self.stop()
+
+    # --- the span ---------------------------------------------------------------------------
+    def _open(self, outcome: Attributes | None) -> trace.Span | None:
+        """Start the span with the start attributes (and, after the fact, the outcome)."""
+        if self.span_name is None:
+            if self.start_ns is None:
+                self.start_ns = time.time_ns()
+            return None
+        attrs = self._attrs
+        if outcome is not None and outcome is not attrs:
+            attrs.values.update(outcome.values)
+            if outcome.truncated:
+                attrs.truncated = True
+        values = attrs.finish()
+        session = self.session
+        stamped = None
+        if session is not None:
+            values.update(session.stamp)
+            stamped = STAMPED_AT_START.set(True)
+            if self.carries_state:
+                state = session.state
+                if state is not None and state.active:
+                    values.update(state.attributes())
+        if self.start_ns is None:
+            self.start_ns = time.time_ns()
+        tracer = self.recording.tracer
+        try:
+            if self._planned is not None:
+                with planned_ids(*self._planned):
+                    span = tracer.start_span(
+                        self.span_name, self._context, self.span_kind, values, self._links,
+                        self.start_ns,
+                    )
+            else:
+                span = tracer.start_span(
+                    self.span_name, self._context, self.span_kind, values, self._links,
+                    self.start_ns,
+                )
+        finally:
+            if stamped is not None:
+                STAMPED_AT_START.reset(stamped)
+        self.span = span
+        return span
+
+    def _close(
+        self,
+        outcome: Attributes | None,
+        end_ns: int,
+        *,
+        exception: BaseException | None = None,
+        reported: tuple[str, str, str | None, Mapping[str, Any]] | None = None,
+    ) -> trace.Span | None:
+        """Record the outcome and end the span (even if recording the outcome fails).
+
+        ``reported``: (error.type, message, stack trace, extra event attributes) of an error
+        reported without raising (a tool's ``tool_error``, ``track_error``)."""
+        span = self.span
+        if span is None:
+            if self._timed:
+                return None  # suppressed
+            if self.start_ns is None:
+                self.start_ns = end_ns  # tracked after the fact, with no duration given
+            span = self._open(outcome)
+            if span is None:
+                return None
+        elif outcome is not None and (outcome.values or outcome.truncated):
+            span.set_attributes(outcome.finish())
+        try:
+            if exception is not None:
+                record_exception(span, exception, self.recording.content)
+            elif reported is not None:
+                error_type, message, stacktrace, extra = reported
+                add_exception_event(span, error_type, message, stacktrace, extra)
+                mark_error(span, error_type, message)
+        finally:
+            span.end(end_time=end_ns)
+        return span
+
+    def _outcome(self) -> Attributes:
+        """Where the outcome's attributes go: straight into the start attributes when the
+        span has not started (tracked after the fact: one attribute pass)."""
+        return self._attrs if self.span is None else Attributes()
+
+    def _seconds(self, end_ns: int) -> float | None:
+        """The measured duration of a timed step (None for one tracked after the fact)."""
+        if not self._timed or self.start_ns is None:
+            return None
+        return max(end_ns - self.start_ns, 0) / 1e9
+
+    def _record(
+        self,
+        end_ns: int,
+        arguments: int | None,
+        confidence: float | None,
+        empty: bool | None,
+        reasons: tuple[str, ...],
+        cost: float,
+        input_tokens: int | None,
+        output_tokens: int | None,
+        total_tokens: int | None,
+    ) -> Step:
+        """This step's record (the :class:`Step` fields after ``error_type``), handed to
+        the session."""
+        span = self.span
+        step: Step = _new_step(Step, (
+            self.kind, self.name, span.get_span_context().span_id if span is not None else 0,
+            self.start_ns or end_ns, end_ns, self.error_type, arguments, confidence, empty,
+            reasons, cost, input_tokens, output_tokens, total_tokens,
+        ))
+        session = self.session
+        if session is not None:
+            session.step_ended(step)
+        return step
+
+
+class ToolCall(Invocation):
+    """A tool call. In a with-block, set ``result`` (and optionally ``cost``,
+    ``token_count``) before it ends; an exception leaving the block fails the call."""
+
+    kind = TOOL
+    carries_state = True
+    __slots__ = ("_arguments", "agent_name", "cost", "error", "result", "token_count")
+
+    def __init__(
+        self,
+        recording: Recording,
+        session: SessionScope | None,
+        *,
+        name: str,
+        agent_name: str | None,
+        context: otel_context.Context | None,
+        arguments: Any = None,
+        call_id: Any = None,
+        description: Any = None,
+        reasoning: Any = None,
+        metadata: Any = None,
+        tool_type: str | None = None,
+        planned: tuple[int, int | None] | None = None,
+    ) -> None:
+        attributes, self._arguments = attrs_of.tool_start(
+            recording.content,
+            recording.report,
+            name=name,
+            agent_name=agent_name,
+            arguments=arguments,
+            call_id=call_id,
+            tool_type=tool_type,
+            description=description,
+            reasoning=reasoning,
+            metadata=metadata,
+        )
+        self._setup(
+            recording, session, name, f"{sc.OP_EXECUTE_TOOL} {name}", attributes, context,
+            SpanKind.INTERNAL, planned, None, None,
+        )
+        self.agent_name = agent_name
+        self.result: Any = _UNSET
         self.error: BaseException | None = None
         self.cost: Any = None
         self.token_count: Any = None
 
-    def end(self) -> None:
-        engine = self.session.engine
-        if self.error is not None:
-            record_exception(self.span, self.error, engine.content)
-        elif self.result is not ToolCall._UNSET:
-            events.set_tool_result(self.span, engine.content, self.result)
-        attrs = events.Attributes()
-        cost, tokens = events.add_cost_and_tokens(attrs, self.cost, self.token_count, engine.report)
-        if attrs.values:
-            self.span.set_attributes(attrs.values)
-        self.span.end()
-        self.session.totals.add(
-            cost=cost, other_tokens=tokens, tool_calls=1, errors=int(self.error is not None)
+    def stop(
+        self,
+        result: Any = _UNSET,
+        *,
+        error: Any = None,
+        cost: Any = None,
+        token_count: Any = None,
+    ) -> Step | None:
+        """The tool returned ``result``, or reported ``error`` without raising (a
+        ``tool_error`` dict, string or exception: status ERROR, an ``exception`` event and
+        ``sentrial.tool.error``)."""
+        if self.ended:
+            return None
+        if self.error is not None and error is None:
+            return self.fail(self.error)
+        self.ended = True
+        end_ns = time.time_ns()
+        recording = self.recording
+        policy = recording.content
+        outcome = self._outcome()
+        reported = None
+        if error is not None:
+            error_type, message = attrs_of.tool_error_details(error)
+            if policy.capture:
+                outcome.put_encoded(sc.SENTRIAL_TOOL_ERROR, policy.json("error", error))
+                message = policy.text("error", message).value
+            else:
+                message = error_type  # the tool's error payload is content (SEMCONV: C)
+            self.error_type = error_type
+            reported = (error_type, message, None, {sc.GEN_AI_TOOL_NAME: self.name})
+        else:
+            if result is _UNSET:
+                result = self.result
+            if result is not _UNSET and result is not None and policy.capture:
+                outcome.put_encoded(sc.GEN_AI_TOOL_CALL_RESULT, attrs_of.tool_result(policy, result))
+        usable_cost, tokens = attrs_of.add_cost_and_tokens(
+            outcome,
+            self.cost if cost is None else cost,
+            self.token_count if token_count is None else token_count,
+            recording.report,
         )
-        engine.metrics.tool_ended(
-            self.name,
-            self.session.agent_name,
-            time.monotonic() - self.started,
-            type(self.error).__qualname__ if self.error is not None else None,
+        self._close(outcome, end_ns, reported=reported)
+        return self._ended(end_ns, usable_cost, tokens)
+
+    def fail(self, error: BaseException) -> Step | None:
+        if self.ended:
+            return None
+        self.ended = True
+        end_ns = time.time_ns()
+        self.error_type = type(error).__qualname__
+        outcome = self._outcome()
+        usable_cost, tokens = attrs_of.add_cost_and_tokens(
+            outcome, self.cost, self.token_count, self.recording.report
+        )
+        self._close(outcome, end_ns, exception=error)
+        return self._ended(end_ns, usable_cost, tokens)
+
+    def _ended(self, end_ns: int, cost: float, tokens: int | None) -> Step:
+        seconds = self._seconds(end_ns)
+        if seconds is not None:
+            self.recording.metrics.tool_ended(self.name, self.agent_name, seconds, self.error_type)
+        return self._record(
+            end_ns, arguments_hash(self._arguments), None, None, (), cost, None, None, tokens
         )
 
 
-class LlmCall:
-    """An LLM call in progress; ``finish(...)`` records the response and ends the span."""
+class LlmCall(Invocation):
+    """An LLM call; ``finish(...)`` (Sentrial's names) or ``stop(...)`` records the response."""
+
+    kind = LLM
+    carries_state = True
+    __slots__ = (
+        "_known_seconds", "agent_name", "first_chunk_ns", "input_messages", "model",
+        "operation", "provider",
+    )
 
     def __init__(
         self,
-        session: SessionHandle,
-        begin: Callable[[Mapping[str, Any]], trace.Span],
+        recording: Recording,
+        session: SessionScope | None,
+        *,
         operation: str,
         provider: str,
         model: str,
-        known_seconds: float | None = None,
+        agent_name: str | None,
+        context: otel_context.Context | None,
+        stream: bool = False,
+        params: Mapping[str, Any] | None = None,
+        input_messages: Any = None,
+        system_instructions: Any = None,
+        record_span: bool = True,
+        planned: tuple[int, int | None] | None = None,
+        duration_s: float | None = None,
     ) -> None:
-        self.session = session
-        self._begin = begin
-        self.span: trace.Span | None = None
+        """``duration_s``: the duration of a call tracked after it happened (the span is
+        backdated by it)."""
+        attributes = attrs_of.llm_start(
+            operation=operation,
+            provider=provider,
+            request_model=model,
+            agent_name=agent_name,
+            stream=stream,
+            params=params,
+        )
+        if input_messages is not None or system_instructions is not None:
+            attrs_of.llm_input(
+                attributes, recording.content,
+                input_messages=input_messages, system_instructions=system_instructions,
+            )
+        self._setup(
+            recording, session, model, f"{operation} {model}" if record_span else None,
+            attributes, context, SpanKind.CLIENT, planned, None,
+            time.time_ns() - int(duration_s * 1e9) if duration_s is not None else None,
+        )
         self.operation = operation
         self.provider = provider
         self.model = model
-        # A call timed by a with-block measures itself; one tracked afterwards only knows
-        # the duration it was given.
-        self.known_seconds = known_seconds
-        self.started = time.monotonic()
-        self.timed = False
-        self.error_type: str | None = None
+        self.agent_name = agent_name
         self.input_messages: Any = None
-        self.ended = False
+        """Input messages set after the start, recorded at the end."""
+        self.first_chunk_ns: int | None = None
+        self._known_seconds = duration_s
 
-    def started_span(self) -> trace.Span:
-        """The call's span, started now with the start attributes if it was not yet."""
-        if self.span is None:
-            self.span = self._begin({})
-        return self.span
+    def stop(  # type: ignore[override]
+        self,
+        output: Any = None,
+        *,
+        input_messages: Any = None,
+        system_instructions: Any = None,
+        input_tokens: Any = None,
+        output_tokens: Any = None,
+        cache_read_tokens: Any = None,
+        reasoning_tokens: Any = None,
+        cost: Any = None,
+        finish_reasons: Any = None,
+        response_model: Any = None,
+        response_id: Any = None,
+        time_to_first_chunk: Any = None,
+        usage_known: bool = True,
+        metadata: Any = None,
+    ) -> Step | None:
+        """The response: output (text or messages), usage, finish reasons. Without a
+        ``cost``, the price table's, when any token count is known."""
+        if self.ended:
+            return None
+        self.ended = True
+        end_ns = time.time_ns()
+        recording = self.recording
+        report = recording.report
+        policy = recording.content
+        tokens_in = attrs_of.checked_tokens(input_tokens, "prompt_tokens", report)
+        tokens_out = attrs_of.checked_tokens(output_tokens, "completion_tokens", report)
+        usable_cost = attrs_of.checked_cost(cost, "estimated_cost", report)
+        if usable_cost is None and (tokens_in is not None or tokens_out is not None):
+            usable_cost = cost_usd(self.model, tokens_in, tokens_out, self.provider)
+        reasons = attrs_of.finish_reasons_of(finish_reasons)
+        outcome = self._outcome()
+        if input_messages is None:
+            input_messages = self.input_messages
+        if input_messages is not None or system_instructions is not None:
+            attrs_of.llm_input(
+                outcome, policy,
+                input_messages=input_messages, system_instructions=system_instructions,
+            )
+        attrs_of.llm_end(
+            outcome,
+            policy,
+            response_model=response_model or self.model,
+            response_id=response_id,
+            output=output,
+            input_tokens=tokens_in,
+            output_tokens=tokens_out,
+            cache_read_tokens=attrs_of.checked_tokens(cache_read_tokens, "cache_read_tokens", report),
+            reasoning_tokens=attrs_of.checked_tokens(reasoning_tokens, "reasoning_tokens", report),
+            finish_reasons=reasons,
+            cost=usable_cost,
+            time_to_first_chunk=time_to_first_chunk,
+        )
+        if not usage_known:
+            outcome.values[sc.SENTRIAL_USAGE_UNKNOWN] = True
+        attrs_of.add_metadata(outcome, policy, metadata, report)
+        self._close(outcome, end_ns)
+        return self._ended(
+            end_ns, tokens_in, tokens_out, usable_cost or 0.0, reasons,
+            attrs_of.is_empty_output(output),
+        )
 
     def finish(
         self,
@@ -142,46 +537,182 @@ class LlmCall:
         time_to_first_chunk: Any = None,
         metadata: Any = None,
     ) -> None:
-        if self.ended:
-            return
-        self.ended = True
-        engine = self.session.engine
-        attrs = events.Attributes()
-        tokens_in, tokens_out = events.llm_end(
-            attrs,
-            engine.content,
-            engine.report,
-            response_model=response_model or self.model,
-            input_messages=input_messages if input_messages is not None else self.input_messages,
-            output=output,
+        """Record the response and end the call, in the Sentrial SDK's names."""
+        self.stop(
+            output,
+            input_messages=input_messages,
             system_instructions=system_instructions,
             input_tokens=prompt_tokens,
             output_tokens=completion_tokens,
             cache_read_tokens=cache_read_tokens,
             reasoning_tokens=reasoning_tokens,
+            cost=estimated_cost,
             finish_reasons=finish_reason,
-            response_id=None,
+            response_model=response_model,
             time_to_first_chunk=time_to_first_chunk,
+            metadata=metadata,
         )
-        cost = events.checked_cost(estimated_cost, "estimated_cost", engine.report)
-        if cost is None and (tokens_in or tokens_out):
-            cost = cost_usd(self.model, tokens_in, tokens_out, self.provider)
-        if cost:
-            attrs.put(sc.SENTRIAL_COST_USD, cost)
-        events.add_metadata(attrs, engine.content, metadata, engine.report)
-        if self.span is None:
-            self.span = self._begin(attrs.finish())
-        else:
-            self.span.set_attributes(attrs.finish())
-        self.span.end()
-        self.session.totals.add(
-            cost=cost or 0.0,
-            input_tokens=tokens_in or 0,
-            output_tokens=tokens_out or 0,
-            llm_calls=1,
+
+    def _finished(self, end_ns: int) -> Step:
+        return self._ended(end_ns, None, None, 0.0, (), None)
+
+    def _ended(
+        self,
+        end_ns: int,
+        tokens_in: int | None,
+        tokens_out: int | None,
+        cost: float,
+        reasons: tuple[str, ...],
+        empty: bool | None,
+    ) -> Step:
+        seconds = self._seconds(end_ns)
+        self.recording.metrics.llm_ended(
+            self.operation, self.provider, self.model, tokens_in, tokens_out,
+            seconds if seconds is not None else self._known_seconds,
+            agent_name=self.agent_name, error_type=self.error_type,
         )
-        seconds = time.monotonic() - self.started if self.timed else self.known_seconds
-        engine.metrics.llm_ended(
-            self.operation, self.provider, self.model, tokens_in, tokens_out, seconds,
-            agent_name=self.session.agent_name, error_type=self.error_type,
+        return self._record(end_ns, None, None, empty, reasons, cost, tokens_in, tokens_out, None)
+
+
+class Decision(Invocation):
+    """A decision between alternatives, recorded when it was taken (after the fact)."""
+
+    kind = DECISION
+    carries_state = True
+    __slots__ = ("_cost", "_tokens", "confidence")
+
+    def __init__(
+        self,
+        recording: Recording,
+        session: SessionScope | None,
+        *,
+        agent_name: str | None,
+        reasoning: Any,
+        context: otel_context.Context | None,
+        alternatives: Any = None,
+        confidence: Any = None,
+        chosen: Any = None,
+        cost: Any = None,
+        token_count: Any = None,
+        metadata: Any = None,
+        planned: tuple[int, int | None] | None = None,
+    ) -> None:
+        report = recording.report
+        attributes, self.confidence = attrs_of.decision(
+            recording.content,
+            report,
+            agent_name=agent_name,
+            reasoning=reasoning,
+            alternatives=alternatives,
+            confidence=confidence,
+            chosen=chosen,
+            metadata=metadata,
         )
+        self._cost, self._tokens = attrs_of.add_cost_and_tokens(attributes, cost, token_count, report)
+        self._setup(
+            recording, session, agent_name or "",
+            f"{sc.DECISION_SPAN_NAME} {agent_name}" if agent_name else sc.DECISION_SPAN_NAME,
+            attributes, context, SpanKind.INTERNAL, planned, None, None,
+        )
+
+    def stop(self) -> Step | None:
+        if self.ended:
+            return None
+        self.ended = True
+        end_ns = time.time_ns()
+        self._close(None, end_ns)
+        return self._finished(end_ns)
+
+    def _finished(self, end_ns: int) -> Step:
+        return self._record(
+            end_ns, None, self.confidence, None, (), self._cost, None, None, self._tokens
+        )
+
+
+class AgentRun(Invocation):
+    """An agent's run, ``invoke_agent {name}``: a LangChain agent, or a session's root
+    (``root.SessionRoot``)."""
+
+    kind = AGENT
+    __slots__ = ()
+
+    def __init__(
+        self,
+        recording: Recording,
+        session: SessionScope | None,
+        *,
+        agent_name: str,
+        context: otel_context.Context | None,
+        input_messages: Any = None,
+        metadata: Any = None,
+        extra: Mapping[str, Any] | None = None,
+        planned: tuple[int, int | None] | None = None,
+        links: Sequence[Link] | None = None,
+        start_ns: int | None = None,
+    ) -> None:
+        """``input_messages`` are already in the parts schema; ``extra``: further start
+        attributes (None values are left out)."""
+        attributes = attrs_of.agent_start(
+            recording.content, recording.report,
+            agent_name=agent_name, input_messages=input_messages, metadata=metadata,
+        )
+        for key, value in (extra or {}).items():
+            attributes.put(key, value)
+        self._setup(
+            recording, session, agent_name, f"{sc.OP_INVOKE_AGENT} {agent_name}", attributes,
+            context, SpanKind.INTERNAL, planned, links, start_ns,
+        )
+
+    def stop(self, *, output_messages: Any = None) -> Step | None:  # type: ignore[override]
+        """The agent answered: ``output_messages`` in the parts schema (content)."""
+        if self.ended:
+            return None
+        self.ended = True
+        end_ns = time.time_ns()
+        outcome = None
+        policy = self.recording.content
+        if output_messages and policy.capture:
+            outcome = Attributes()
+            outcome.put_encoded(sc.GEN_AI_OUTPUT_MESSAGES, policy.json("assistant_output", output_messages))
+        self._close(outcome, end_ns)
+        return self._finished(end_ns)
+
+    def _finished(self, end_ns: int) -> Step:
+        return self._record(end_ns, None, None, None, (), 0.0, None, None, None)
+
+
+class Retrieval(Invocation):
+    """A retriever's query, ``retrieval {source}`` (not a step of its own)."""
+
+    __slots__ = ()
+
+    def stop(self, *, documents: Any = None) -> Step | None:  # type: ignore[override]
+        if self.ended:
+            return None
+        self.ended = True
+        end_ns = time.time_ns()
+        outcome = None
+        policy = self.recording.content
+        if documents is not None and policy.capture:
+            outcome = Attributes()
+            outcome.put_encoded(sc.GEN_AI_RETRIEVAL_DOCUMENTS, policy.json("tool_output", documents))
+        self._close(outcome, end_ns)
+        return None
+
+
+class ErrorRecord(Invocation):
+    """An error tracked when no span of the session can hold it: a span named ``error``."""
+
+    __slots__ = ()
+
+    def stop(  # type: ignore[override]
+        self, *, error_type: str, message: str, stacktrace: str | None, tool_name: str | None
+    ) -> Step | None:
+        if self.ended:
+            return None
+        self.ended = True
+        self._close(
+            None, time.time_ns(),
+            reported=(error_type, message, stacktrace, {sc.GEN_AI_TOOL_NAME: tool_name}),
+        )
+        return None

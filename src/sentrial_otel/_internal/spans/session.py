@@ -1,42 +1,46 @@
-"""Sessions as root spans, and the events inside them as child spans.
+"""Sessions: where a session's steps go, and the session's own end.
 
-A :class:`Session` is open in this process: it owns the root span and keeps running totals
-(cost, tokens, counts) so the root can carry them at the end. A :class:`RemoteSession` is
-a session begun elsewhere (another process, or already finished here): events still land in
+A :class:`SessionHandle` records steps into one session's trace: it chooses their parent
+(explicit ids, else the current span of the session, else the root) and hands each step to
+an invocation (``invocations.py``). Its ``track_*`` methods are the Sentrial SDK's API,
+with Sentrial's names and order; ``tool()`` and ``llm()`` time a step as it runs.
+
+A :class:`Session` is open in this process: its root span (``root.py``) ends in
+:meth:`Session.finish`, with the totals its steps added up to. A :class:`RemoteSession` is
+a session begun elsewhere (another process, or already finished here): steps still land in
 its trace, parented to its root, because the root's ids derive from the session id.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, cast
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Link, SpanKind
 
 from sentrial_otel import semconv as sc
 from sentrial_otel._internal.content.encoding import coerce_name, finite_float
 from sentrial_otel._internal.errors import handle_internal_errors
-from sentrial_otel._internal.spans import attributes as events
+from sentrial_otel._internal.spans import attributes as attrs_of
 from sentrial_otel._internal.spans import ids
-from sentrial_otel._internal.spans.failures import (
-    add_exception_event,
-    mark_error,
-    record_exception,
-)
-from sentrial_otel._internal.spans.invocations import LlmCall, ToolCall, Totals
+from sentrial_otel._internal.spans.attributes import Attributes
+from sentrial_otel._internal.spans.failures import add_exception_event, mark_error
+from sentrial_otel._internal.spans.invocations import Decision, ErrorRecord, LlmCall, ToolCall
 from sentrial_otel._internal.spans.pricing import infer_provider
+from sentrial_otel._internal.spans.recording import Recording
+from sentrial_otel._internal.spans.root import Outcome, SessionRoot
 from sentrial_otel._internal.spans.stamping import SESSION_INDEX
-
-if TYPE_CHECKING:
-    from sentrial_otel._internal.engine import Telemetry
+from sentrial_otel._internal.spans.state import AgentState
+from sentrial_otel._internal.spans.steps import Step
+from sentrial_otel._internal.spans.totals import SessionUsage, Totals, settle
 
 _CURRENT: ContextVar[Session | None] = ContextVar("sentrial_current_session", default=None)
+# A listener's error must not reach the agent.
+_LISTENING = handle_internal_errors("a session's step listener")
 
 
 def current_session() -> Session | None:
@@ -45,23 +49,63 @@ def current_session() -> Session | None:
     return session if session is not None and session.is_open else None
 
 
+class StepListener(Protocol):
+    """Hears a session's steps (detectors, roll-ups); added with ``add_step_listener``."""
+
+    def step_ended(self, step: Step) -> None:
+        """A tool call, LLM call, decision or agent run of the session ended."""
+
+    def session_ending(self, root: Step) -> None:
+        """The session is ending: its root's step, while the root span is still open."""
+
+
 class SessionHandle:
-    """Records events into one session's trace. Subclassed by local and remote sessions."""
+    """Records steps into one session's trace. Subclassed by local and remote sessions."""
 
-    session_id: str
     agent_name: str | None
+    is_open: bool
 
-    def __init__(self, engine: Telemetry, session_id: str) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        recording: Recording,
+        session_id: str,
+        agent_name: str | None = None,
+        stamp: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.recording = recording
         self.session_id = session_id
-        # Derived once: every event compares against it (parsing the UUID costs ~1 µs).
+        self.agent_name = agent_name
+        # Derived once: every step compares against it (parsing the UUID costs ~1 µs).
         self.trace_id = ids.trace_id_for(session_id)
+        self._trace_hex = f"{self.trace_id:032x}"
         self.totals = Totals()
-        # What every span of the session carries (sentrial.session.id, user.id, ...).
-        self._stamp: dict[str, Any] = {sc.SENTRIAL_SESSION_ID: session_id}
+        self.stamp: dict[str, Any] = dict(stamp) if stamp else {sc.SENTRIAL_SESSION_ID: session_id}
+        """What every span of the session carries (sentrial.session.id, user.id, ...)."""
+        self.state: AgentState | None = recording.state
+        """The ``update_state`` tracker whose values the session's steps carry."""
+        self._listeners: tuple[StepListener, ...] = ()
         self._remote_root: otel_context.Context | None = None
 
-    # --- where events go -------------------------------------------------------------------
+    # --- what the steps report to (recording.SessionScope) ----------------------------------
+    @property
+    def steps(self) -> list[Step]:
+        """The steps this process recorded in the session, oldest first (up to
+        ``totals.MAX_KEPT_STEPS``)."""
+        return self.totals.steps
+
+    def step_ended(self, step: Step) -> None:
+        """Keep a finished step (its totals are the steps' sums) and tell the listeners."""
+        self.totals.add(step)
+        if self._listeners:
+            for listener in self._listeners:
+                with _LISTENING:
+                    listener.step_ended(step)
+
+    def add_step_listener(self, listener: StepListener) -> None:
+        """Have ``listener`` hear every step of this session from now on, and its end."""
+        self._listeners = (*self._listeners, listener)
+
+    # --- where steps go ---------------------------------------------------------------------
     def root_context(self) -> otel_context.Context:
         """A context whose current span is the session's root, known by its derived ids."""
         if self._remote_root is None:
@@ -73,11 +117,18 @@ class SessionHandle:
     def parent_context(
         self, trace_id: Any = None, span_id: Any = None
     ) -> tuple[otel_context.Context, int | None]:
-        """The context a new event starts in, and a trace id to plan for a new root.
+        """The context a new step starts in, and a trace id to plan for a new root.
 
         Explicit ``trace_id``/``span_id`` win; then the current span when it belongs to
         this session; then the session's root.
         """
+        context, planned = self._where(trace_id, span_id)
+        return context, planned[0] if planned is not None else None
+
+    def _where(
+        self, trace_id: Any, span_id: Any
+    ) -> tuple[otel_context.Context, tuple[int, None] | None]:
+        """``parent_context``, with the planned ids as invocations take them."""
         if trace_id is not None:
             parent = ids.remote_parent(str(trace_id), str(span_id) if span_id else None)
             if parent is not None:
@@ -87,64 +138,56 @@ class SessionHandle:
             except ValueError:
                 planned = 0
             if 0 < planned < 2**128 and planned != self.trace_id:
-                # A trace id with no span id: the event starts that trace's root.
-                return otel_context.Context(), planned
-            self.engine.report(ValueError, f"trace_id {trace_id!r} is not a hex trace id")
-        current = trace.get_current_span()
-        current_context = current.get_span_context()
+                # A trace id with no span id: the step starts that trace's root.
+                return otel_context.Context(), (planned, None)
+            self.recording.report(ValueError, f"trace_id {trace_id!r} is not a hex trace id")
+        current_context = trace.get_current_span().get_span_context()
         if current_context.is_valid and current_context.trace_id == self.trace_id:
             return otel_context.get_current(), None
         return self.root_context(), None
 
-    def _start(
+    # --- steps timed as they run ------------------------------------------------------------
+    def tool(
         self,
-        name: str,
-        attributes: Mapping[str, Any],
-        kind: SpanKind = SpanKind.INTERNAL,
-        trace_id: Any = None,
-        span_id: Any = None,
-        start_time: int | None = None,
-    ) -> trace.Span:
-        context, planned_trace = self.parent_context(trace_id, span_id)
-        tracer = self.engine.tracer
-        if planned_trace is not None:
-            with ids.planned_ids(planned_trace, None):
-                return tracer.start_span(name, context, kind, attributes, start_time=start_time)
-        return tracer.start_span(name, context, kind, attributes, start_time=start_time)
+        name: Any,
+        input: Any = None,  # noqa: A002
+        *,
+        tool_call_id: Any = None,
+        description: Any = None,
+        metadata: Any = None,
+    ) -> ToolCall:
+        """Time a tool call: ``with session.tool("search", {"q": q}) as call: call.result = ...``."""
+        context, _ = self._where(None, None)
+        return ToolCall(
+            self.recording,
+            self,
+            name=self._name(name, "name", "unknown_tool"),
+            agent_name=self.agent_name,
+            context=context,
+            arguments=input,
+            call_id=tool_call_id,
+            description=description,
+            metadata=metadata,
+        )
 
-    def _session_attributes(self) -> dict[str, Any]:
-        return dict(self._stamp)
-
-    def _state_attributes(self) -> dict[str, Any]:
-        return self.engine.state_attributes()
-
-    def _event_span(
+    def llm(
         self,
-        name: str,
-        attrs: events.Attributes,
-        trace_id: Any,
-        span_id: Any,
-        kind: SpanKind = SpanKind.INTERNAL,
-    ) -> trace.Span:
-        values = attrs.finish()
-        values.update(self._stamp)
-        if self.engine.has_state:
-            values.update(self._state_attributes())
-        return self._start(name, values, kind, trace_id, span_id)
+        model: Any,
+        provider: Any = None,
+        *,
+        operation: str = sc.OP_CHAT,
+        stream: bool = False,
+        params: Mapping[str, Any] | None = None,
+        input: Any = None,  # noqa: A002
+    ) -> LlmCall:
+        """Time an LLM call: ``with session.llm("gpt-4o", "openai") as call: call.finish(...)``."""
+        context, _ = self._where(None, None)
+        return self._llm_call(
+            model=model, provider=provider, operation=operation, stream=stream, params=params,
+            input_messages=input, context=context, planned=None, duration_s=None,
+        )
 
-    @staticmethod
-    def _event_result(span: trace.Span, session_id: str, event_type: str) -> dict[str, Any]:
-        context = span.get_span_context()
-        span_id = f"{context.span_id:016x}"
-        return {
-            "id": span_id,
-            "session_id": session_id,
-            "event_type": event_type,
-            "trace_id": f"{context.trace_id:032x}",
-            "span_id": span_id,
-        }
-
-    # --- events ------------------------------------------------------------------------------
+    # --- the Sentrial SDK's API: steps tracked after they happened ------------------------
     def track_tool_call(
         self,
         tool_name: Any,
@@ -161,35 +204,22 @@ class SessionHandle:
         description: Any = None,
     ) -> dict[str, Any]:
         """A tool call that already happened, as an ``execute_tool`` child span."""
-        name = self._name(tool_name, "tool_name", "unknown_tool")
-        attrs, cost, tokens = events.tool_call(
-            self.engine.content,
-            self.engine.report,
-            tool_name=name,
+        context, planned = self._where(trace_id, span_id)
+        call = ToolCall(
+            self.recording,
+            self,
+            name=self._name(tool_name, "tool_name", "unknown_tool"),
             agent_name=self.agent_name,
-            tool_input=tool_input,
-            tool_output=tool_output,
-            reasoning=reasoning,
-            estimated_cost=estimated_cost,
-            token_count=token_count,
-            tool_error=tool_error,
+            context=context,
+            planned=planned,
+            arguments=tool_input,
             call_id=tool_call_id,
             description=description,
+            reasoning=reasoning,
             metadata=metadata,
         )
-        span = self._event_span(f"{sc.OP_EXECUTE_TOOL} {name}", attrs, trace_id, span_id)
-        if tool_error is not None:
-            error_type, message = events.tool_error_details(tool_error)
-            if not self.engine.content.capture:
-                # The tool's error payload is content (SEMCONV: sentrial.tool.error is C).
-                message = error_type
-            else:
-                message = self.engine.content.text("error", message).value
-            add_exception_event(span, error_type, message, None, {sc.GEN_AI_TOOL_NAME: name})
-            mark_error(span, error_type, message)
-        span.end()
-        self.totals.add(cost=cost, other_tokens=tokens, tool_calls=1, errors=int(tool_error is not None))
-        return self._event_result(span, self.session_id, "tool_call")
+        step = call.stop(tool_output, error=tool_error, cost=estimated_cost, token_count=token_count)
+        return self._result(step, call.span, trace_id, "tool_call")
 
     def track_decision(
         self,
@@ -204,23 +234,22 @@ class SessionHandle:
         chosen: Any = None,
     ) -> dict[str, Any]:
         """A decision between alternatives, as a ``decision {agent}`` child span."""
-        attrs, cost, tokens = events.decision(
-            self.engine.content,
-            self.engine.report,
+        context, planned = self._where(trace_id, span_id)
+        decision = Decision(
+            self.recording,
+            self,
             agent_name=self.agent_name,
             reasoning=reasoning,
+            context=context,
+            planned=planned,
             alternatives=alternatives,
             confidence=confidence,
             chosen=chosen,
-            estimated_cost=estimated_cost,
+            cost=estimated_cost,
             token_count=token_count,
             metadata=metadata,
         )
-        span_name = f"{sc.DECISION_SPAN_NAME} {self.agent_name}" if self.agent_name else sc.DECISION_SPAN_NAME
-        span = self._event_span(span_name, attrs, trace_id, span_id)
-        span.end()
-        self.totals.add(cost=cost, other_tokens=tokens, decisions=1)
-        return self._event_result(span, self.session_id, "decision")
+        return self._result(decision.stop(), decision.span, trace_id, "decision")
 
     def track_llm_call(
         self,
@@ -246,25 +275,28 @@ class SessionHandle:
         metadata: Any = None,
     ) -> dict[str, Any]:
         """An LLM call that already happened, as a CLIENT span ``{operation} {model}``."""
+        duration = finite_float(duration_ms)
+        context, planned = self._where(trace_id, span_id)
         call = self._llm_call(
-            provider, model, operation, stream, params, trace_id, span_id, duration_ms,
-            start_now=False,
+            model=model, provider=provider, operation=operation, stream=stream, params=params,
+            input_messages=None, context=context, planned=planned,
+            duration_s=duration / 1000 if duration is not None and duration >= 0 else None,
         )
-        call.finish(
-            output=output,
+        step = call.stop(
+            output,
             input_messages=input,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            estimated_cost=estimated_cost,
-            finish_reason=finish_reason,
-            response_model=response_model,
             system_instructions=system_instructions,
+            input_tokens=prompt_tokens,
+            output_tokens=completion_tokens,
             cache_read_tokens=cache_read_tokens,
             reasoning_tokens=reasoning_tokens,
+            cost=estimated_cost,
+            finish_reasons=finish_reason,
+            response_model=response_model,
             time_to_first_chunk=time_to_first_chunk,
             metadata=metadata,
         )
-        return self._event_result(call.started_span(), self.session_id, "llm_call")
+        return self._result(step, call.span, trace_id, "llm_call")
 
     def track_error(
         self,
@@ -276,208 +308,110 @@ class SessionHandle:
         span_id: Any = None,
         metadata: Any = None,
     ) -> dict[str, Any]:
-        """An ``exception`` event on the current span of this session, else on its root."""
-        message = self.engine.content.text("error", error_message if error_message is not None else "").value
+        """An ``exception`` event on the current span of this session, else on its root,
+        else on a span of its own named ``error``."""
+        content = self.recording.content
+        message = content.text("error", error_message if error_message is not None else "").value
         kind = coerce_name(error_type, sc.ERROR_TYPE_OTHER)
         tool = coerce_name(tool_name, "") or None
-        stack = self.engine.content.text("error", stack_trace).value if stack_trace else None
-        target, owned = self._error_target(trace_id, span_id)
-        if owned:
-            attrs = events.Attributes()
-            events.add_metadata(attrs, self.engine.content, metadata, self.engine.report)
-            target.set_attributes(attrs.finish())
-        add_exception_event(target, kind, message, stack, {sc.GEN_AI_TOOL_NAME: tool})
-        mark_error(target, kind, message)
-        self.totals.add(errors=1)
-        if not owned:
-            self._note_error_on(target, kind)
-        if owned:
-            target.end()
-        return self._event_result(target, self.session_id, "error")
+        stack = content.text("error", stack_trace).value if stack_trace else None
+        target = self._error_span() if trace_id is None else None
+        if target is not None:
+            add_exception_event(target, kind, message, stack, {sc.GEN_AI_TOOL_NAME: tool})
+            mark_error(target, kind, message)
+            self._noted_error(target, kind)
+            return self._result(None, target, trace_id, "error")
+        attributes = Attributes()
+        attributes.put(sc.GEN_AI_AGENT_NAME, self.agent_name)
+        attrs_of.add_metadata(attributes, content, metadata, self.recording.report)
+        context, planned = self._where(trace_id, span_id)
+        record = ErrorRecord(
+            self.recording, self, name="error", span_name="error", attributes=attributes,
+            context=context, planned=planned,
+        )
+        record.stop(error_type=kind, message=message, stacktrace=stack, tool_name=tool)
+        return self._result(None, record.span, trace_id, "error")
 
-    def _note_error_on(self, span: trace.Span, error_type: str) -> None:
-        """Remember an error recorded on a span we do not end here (sessions override)."""
-
-    def _own_error_span(self) -> trace.Span | None:
-        """The span errors go to when no span of the session is current (sessions override)."""
+    def _error_span(self) -> trace.Span | None:
+        """The span an error goes to: the current one when it is in this session (sessions
+        add their root as a last resort)."""
+        current = trace.get_current_span()
+        if current.is_recording() and current.get_span_context().trace_id == self.trace_id:
+            return current
         return None
 
-    def _error_target(self, trace_id: Any, span_id: Any) -> tuple[trace.Span, bool]:
-        current = trace.get_current_span()
-        context = current.get_span_context()
-        if (
-            trace_id is None
-            and current.is_recording()
-            and context.trace_id == self.trace_id
-        ):
-            return current, False
-        own = self._own_error_span() if trace_id is None else None
-        if own is not None:
-            return own, False
-        attrs = {
-            **self._session_attributes(),
-            sc.GEN_AI_AGENT_NAME: self.agent_name,
-        }
-        span = self._start("error", {k: v for k, v in attrs.items() if v is not None}, trace_id=trace_id, span_id=span_id)
-        return span, True
+    def _noted_error(self, span: trace.Span, error_type: str) -> None:
+        """An error was recorded on ``span``, which the session does not end here."""
 
-    # --- context-manager forms (real durations) ----------------------------------------------
-    @contextlib.contextmanager
-    def tool(
-        self,
-        name: Any,
-        input: Any = None,  # noqa: A002
-        *,
-        tool_call_id: Any = None,
-        description: Any = None,
-        metadata: Any = None,
-    ) -> Iterator[ToolCall]:
-        """Time a tool call: ``with session.tool("search", {"q": q}) as call: call.result = ...``."""
-        tool_name = self._name(name, "name", "unknown_tool")
-        attrs, _, _ = events.tool_call(
-            self.engine.content,
-            self.engine.report,
-            tool_name=tool_name,
-            agent_name=self.agent_name,
-            tool_input=input,
-            call_id=tool_call_id,
-            description=description,
-            metadata=metadata,
-            has_output=False,
-        )
-        values = attrs.finish()
-        values.update(self._session_attributes())
-        span = self._start(f"{sc.OP_EXECUTE_TOOL} {tool_name}", values)
-        call = ToolCall(self, span, tool_name)
-        token = otel_context.attach(trace.set_span_in_context(span))
-        try:
-            yield call
-        except BaseException as error:
-            call.error = error
-            raise
-        finally:
-            otel_context.detach(token)
-            # Our error must not replace the user's.
-            with handle_internal_errors("ending the tool span"):
-                call.end()
-
-    @contextlib.contextmanager
-    def llm(
-        self,
-        model: Any,
-        provider: Any = None,
-        *,
-        operation: str = sc.OP_CHAT,
-        stream: bool = False,
-        params: Mapping[str, Any] | None = None,
-        input: Any = None,  # noqa: A002
-    ) -> Iterator[LlmCall]:
-        """Time an LLM call: ``with session.llm("gpt-4o", "openai") as call: call.finish(...)``."""
-        call = self._llm_call(provider, model, operation, stream, params, None, None, None)
-        call.input_messages = input
-        call.timed = True
-        span = call.started_span()
-        token = otel_context.attach(trace.set_span_in_context(span))
-        try:
-            yield call
-        except BaseException as error:
-            if not call.ended:
-                record_exception(span, error, self.engine.content)
-                call.error_type = type(error).__qualname__
-            raise
-        finally:
-            otel_context.detach(token)
-            if not call.ended:
-                with handle_internal_errors("ending the LLM span"):
-                    call.finish()
-
+    # --- helpers ----------------------------------------------------------------------------
     def _llm_call(
         self,
-        provider: Any,
+        *,
         model: Any,
+        provider: Any,
         operation: Any,
         stream: bool,
-        params: Mapping[str, Any] | None,
-        trace_id: Any,
-        span_id: Any,
-        duration_ms: Any,
-        start_now: bool = True,
+        params: Any,
+        input_messages: Any,
+        context: otel_context.Context,
+        planned: tuple[int, None] | None,
+        duration_s: float | None,
     ) -> LlmCall:
-        """An LLM call; its span starts now (timed calls) or at ``finish`` with every
-        attribute at once (calls tracked after the fact: one attribute pass, not two)."""
         model_name = self._name(model, "model", "unknown")
-        provider_name = (
-            coerce_name(provider, "").lower()
-            or infer_provider(model_name)
-            or "unknown"
-        )
-        op = operation if operation in sc.LLM_OPERATIONS else sc.OP_CHAT
-        attrs = events.llm_start(
-            operation=op,
-            provider=provider_name,
-            request_model=model_name,
+        return LlmCall(
+            self.recording,
+            self,
+            operation=operation if operation in sc.LLM_OPERATIONS else sc.OP_CHAT,
+            provider=coerce_name(provider, "").lower() or infer_provider(model_name) or "unknown",
+            model=model_name,
             agent_name=self.agent_name,
+            context=context,
             stream=bool(stream),
             params=params if isinstance(params, Mapping) else None,
+            input_messages=input_messages,
+            planned=planned,
+            duration_s=duration_s,
         )
-        values = attrs.finish()
-        values.update(self._session_attributes())
-        start = None
-        duration = finite_float(duration_ms)
-        if duration is not None and duration >= 0:
-            start = time.time_ns() - int(duration * 1_000_000)
 
-        def begin(outcome: Mapping[str, Any]) -> trace.Span:
-            return self._start(
-                f"{op} {model_name}", {**values, **outcome}, SpanKind.CLIENT, trace_id, span_id,
-                start_time=start,
-            )
-
-        call = LlmCall(
-            self, begin, op, provider_name, model_name,
-            duration / 1000 if duration is not None and duration >= 0 else None,
-        )
-        if start_now:
-            call.started_span()
-        return call
-
-    # --- helpers -------------------------------------------------------------------------
     def _name(self, value: Any, argument: str, default: str) -> str:
+        report = self.recording.report
         if value is None or (isinstance(value, str) and not value.strip()):
-            self.engine.report(ValueError, f"{argument} is required (got {value!r})")
+            report(ValueError, f"{argument} is required (got {value!r})")
         elif not isinstance(value, str):
-            self.engine.report(TypeError, f"{argument} must be a str, not {type(value).__name__}")
+            report(TypeError, f"{argument} must be a str, not {type(value).__name__}")
         return coerce_name(value, default)
 
-    def add_usage(
-        self,
-        *,
-        cost: float = 0.0,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        llm_calls: int = 0,
-    ) -> None:
-        """Count usage recorded elsewhere (LangChain spans) into this session's totals."""
-        self.totals.add(
-            cost=cost, input_tokens=input_tokens, output_tokens=output_tokens, llm_calls=llm_calls
-        )
+    def _result(
+        self, step: Step | None, span: trace.Span | None, trace_id: Any, event_type: str
+    ) -> dict[str, Any]:
+        """What the Sentrial SDK's ``track_*`` return: the event's ids."""
+        if step is not None and trace_id is None:
+            # Parented inside the session's own trace (no explicit ids were given).
+            span_id, trace_hex = f"{step.span_id:016x}", self._trace_hex
+        else:
+            context = span.get_span_context() if span is not None else trace.INVALID_SPAN_CONTEXT
+            span_id, trace_hex = f"{context.span_id:016x}", f"{context.trace_id:032x}"
+        return {
+            "id": span_id,
+            "session_id": self.session_id,
+            "event_type": event_type,
+            "trace_id": trace_hex,
+            "span_id": span_id,
+        }
 
 
 class RemoteSession(SessionHandle):
-    """A session whose root span lives elsewhere; events join its trace by id alone."""
+    """A session whose root span lives elsewhere; steps join its trace by id alone."""
 
     def __init__(
         self,
-        engine: Telemetry,
+        recording: Recording,
         session_id: str,
         agent_name: str | None = None,
         stamp: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(engine, session_id)
-        self.agent_name = agent_name
+        super().__init__(recording, session_id, agent_name, stamp)
         self.is_open = False
-        if stamp:
-            self._stamp = dict(stamp)
 
 
 class Session(SessionHandle):
@@ -485,8 +419,9 @@ class Session(SessionHandle):
 
     def __init__(
         self,
-        engine: Telemetry,
+        recording: Recording,
         *,
+        on_end: Callable[[Session], None],
         agent_name: Any,
         name: Any = None,
         user_id: Any = None,
@@ -496,69 +431,57 @@ class Session(SessionHandle):
         metadata: Any = None,
         input: Any = None,  # noqa: A002
     ) -> None:
-        super().__init__(engine, session_id or ids.new_session_id())
+        """``on_end(session)`` is called once the root has ended (the engine forgets it)."""
+        super().__init__(recording, session_id or ids.new_session_id())
         self.agent_name = self._name(agent_name, "agent_name", "agent")
         self.name = coerce_name(name, "") or None
         self.user_id = coerce_name(user_id, "") or None
         self.convo_id = coerce_name(convo_id, "") or None
         self.parent_session_id = coerce_name(parent_session_id, "") or None
-        self.root_error_type: str | None = None
         self.is_open = True
+        self.owner: object | None = None
+        """What wraps this session in an API of its own (the ``sentrial`` facade's
+        ``Interaction``), so that code finding the current session can find it too."""
+        self._on_end = on_end
         self._end_lock = threading.Lock()
         self._previous: tuple[Any, Any] | None = None
         self.start_ns = time.time_ns()
 
-        stamp = {sc.SENTRIAL_SESSION_ID: self.session_id}
+        stamp = self.stamp
         if self.user_id:
             stamp[sc.USER_ID] = self.user_id
         if self.convo_id:
             stamp[sc.GEN_AI_CONVERSATION_ID] = self.convo_id
             stamp[sc.SESSION_ID] = self.convo_id
-        self._stamp = stamp
-
-        attrs = events.Attributes()
-        attrs.put(sc.GEN_AI_OPERATION_NAME, sc.OP_INVOKE_AGENT)
-        attrs.put(sc.GEN_AI_AGENT_NAME, self.agent_name)
-        attrs.put(sc.SENTRIAL_SESSION_NAME, self.name)
-        attrs.put(sc.SENTRIAL_SESSION_PARENT_ID, self.parent_session_id)
-        if input is not None and engine.content.capture:
-            attrs.put_encoded(
-                sc.GEN_AI_INPUT_MESSAGES,
-                engine.content.json("user_input", events.text_messages(sc.ROLE_USER, input)),
-            )
-        events.add_metadata(attrs, engine.content, metadata, engine.report)
-        values = attrs.finish()
-        values.update(stamp)
-        links = []
-        if self.parent_session_id:
-            links.append(Link(ids.root_span_context(self.parent_session_id)))
-        # A session is its own trace; a link leads back to whatever was current when it
-        # began (the HTTP request that started the agent, say).
-        started_from = trace.get_current_span().get_span_context()
-        if started_from.is_valid:
-            links.append(Link(started_from))
+        # Spans other code starts in this trace get the stamp too (stamping.py).
         SESSION_INDEX.register(self.trace_id, stamp)
-        # The root starts in an empty context: a session is its own trace.
-        with ids.planned_ids(self.trace_id, ids.root_span_id_for(self.session_id)):
-            self.span = engine.tracer.start_span(
-                f"{sc.OP_INVOKE_AGENT} {self.agent_name}",
-                otel_context.Context(),
-                SpanKind.INTERNAL,
-                values,
-                links=links,
-                start_time=self.start_ns,
-            )
+        self.root = SessionRoot(
+            recording,
+            self,
+            session_id=self.session_id,
+            trace_id=self.trace_id,
+            agent_name=self.agent_name,
+            session_name=self.name,
+            parent_session_id=self.parent_session_id,
+            input=input,
+            metadata=metadata,
+            start_ns=self.start_ns,
+        )
+        self.span = cast(trace.Span, self.root.span)  # started by SessionRoot
         self.context = trace.set_span_in_context(self.span)
-
-    def _own_error_span(self) -> trace.Span | None:
-        return self.span if self.is_open else None
-
-    def _note_error_on(self, span: trace.Span, error_type: str) -> None:
-        if span is self.span:
-            self.root_error_type = error_type
 
     def root_context(self) -> otel_context.Context:
         return self.context
+
+    def _error_span(self) -> trace.Span | None:
+        current = super()._error_span()
+        if current is None and self.is_open:
+            return self.span
+        return current
+
+    def _noted_error(self, span: trace.Span, error_type: str) -> None:
+        if span is self.span:
+            self.root.error_noted = error_type
 
     @property
     def traceparent(self) -> str:
@@ -566,7 +489,7 @@ class Session(SessionHandle):
         context = self.span.get_span_context()
         return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
 
-    # --- being the current session -----------------------------------------------------
+    # --- being the current session ----------------------------------------------------------
     def activate(self) -> None:
         """Make this the current session (and its root the current span) in this context."""
         self._previous = (_CURRENT.get(), otel_context.get_current())
@@ -585,9 +508,10 @@ class Session(SessionHandle):
         if trace.get_current_span() is self.span:
             otel_context.attach(previous_context)
 
-    # --- ending --------------------------------------------------------------------------
+    # --- ending -----------------------------------------------------------------------------
     def finish(
         self,
+        *,
         success: Any = True,
         failure_reason: Any = None,
         estimated_cost: Any = None,
@@ -606,126 +530,131 @@ class Session(SessionHandle):
             if not self.is_open:
                 return {}
             self.is_open = False
-        engine = self.engine
-        report = engine.report
-        span = self.span
-        content = engine.content
-        attrs = events.Attributes()
+        outcome = self._outcome(success, failure_reason, error, abandoned, duration_ms)
+        usage = self._usage(estimated_cost, prompt_tokens, completion_tokens, total_tokens)
+        attributes = self._root_attributes(outcome, usage, custom_metrics, user_input, assistant_output)
+        try:
+            self.root.end(attributes, outcome, usage, self._ending)
+        finally:
+            self._deregister()
+        elapsed_ms = (
+            (outcome.end_ns - self.start_ns) / 1e6 if outcome.end_ns is not None
+            else (time.time_ns() - self.start_ns) / 1e6
+        )
+        self.recording.metrics.session_ended(
+            self.agent_name or "agent",
+            "success" if outcome.success else ("abandoned" if outcome.abandoned else "failed"),
+            elapsed_ms / 1000,
+            usage.cost,
+            outcome.error_type,
+        )
+        return {
+            "session_id": self.session_id,
+            "status": outcome.status,
+            "success": outcome.success,
+            "failure_reason": outcome.failure_reason,
+            "duration_ms": elapsed_ms,
+            "estimated_cost": usage.cost,
+            "prompt_tokens": usage.input_tokens,
+            "completion_tokens": usage.output_tokens,
+            "total_tokens": usage.total_tokens,
+            "trace_id": f"{self.trace_id:032x}",
+        }
+
+    def _outcome(
+        self, success: Any, failure_reason: Any, error: BaseException | None, abandoned: bool,
+        duration_ms: Any,
+    ) -> Outcome:
+        """Validate how the session ended."""
+        report = self.recording.report
         if not isinstance(success, bool):
             report(TypeError, f"success must be a bool, not {type(success).__name__}")
             success = bool(success)
         if abandoned:
             success = False
-        attrs.put(sc.SENTRIAL_SESSION_SUCCESS, success)
-
-        totals = self.totals
-        with totals.lock:
-            summed_cost = totals.cost
-            summed_in, summed_out = totals.input_tokens, totals.output_tokens
-            summed_total = totals.input_tokens + totals.output_tokens + totals.other_tokens
-            llm_calls = totals.llm_calls
-        cost = events.checked_cost(estimated_cost, "estimated_cost", report)
-        cost = summed_cost if cost is None else cost
-        given_in = events.checked_tokens(prompt_tokens, "prompt_tokens", report)
-        given_out = events.checked_tokens(completion_tokens, "completion_tokens", report)
-        given_total = events.checked_tokens(total_tokens, "total_tokens", report)
-        tokens_in = summed_in if given_in is None else given_in
-        tokens_out = summed_out if given_out is None else given_out
-        if given_total is not None:
-            tokens_total = given_total
-        elif given_in is not None or given_out is not None:
-            tokens_total = tokens_in + tokens_out
-        else:
-            tokens_total = summed_total
-        attrs.put(sc.SENTRIAL_SESSION_COST_USD, float(cost))
-        attrs.put(sc.SENTRIAL_SESSION_INPUT_TOKENS, tokens_in)
-        attrs.put(sc.SENTRIAL_SESSION_OUTPUT_TOKENS, tokens_out)
-        attrs.put(sc.SENTRIAL_SESSION_TOTAL_TOKENS, tokens_total)
-        if llm_calls == 0 and (given_in is not None or given_out is not None):
-            # No child LLM span will be counted by the backend: the root may say it.
-            attrs.put(sc.GEN_AI_USAGE_INPUT_TOKENS, tokens_in)
-            attrs.put(sc.GEN_AI_USAGE_OUTPUT_TOKENS, tokens_out)
-
-        if custom_metrics is not None:
-            if isinstance(custom_metrics, Mapping):
-                for key, value in list(custom_metrics.items())[:64]:
-                    number = finite_float(value)
-                    if number is None:
-                        report(ValueError, f"custom_metrics[{key!r}] must be a finite number, got {value!r}")
-                        continue
-                    stored = value if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63 else number
-                    attrs.put(sc.SENTRIAL_METRIC_PREFIX + str(key)[:128], stored)
-            else:
-                report(TypeError, f"custom_metrics must be a dict, not {type(custom_metrics).__name__}")
-
-        if content.capture:
-            if user_input is not None:
-                attrs.put_encoded(
-                    sc.GEN_AI_INPUT_MESSAGES,
-                    content.json("user_input", events.text_messages(sc.ROLE_USER, user_input)),
-                )
-            if assistant_output is not None:
-                attrs.put_encoded(
-                    sc.GEN_AI_OUTPUT_MESSAGES,
-                    content.json(
-                        "assistant_output",
-                        events.text_messages(
-                            sc.ROLE_ASSISTANT, assistant_output, sc.FINISH_REASON_STOP
-                        ),
-                    ),
-                )
-
         reason_text = None
         if not success:
             reason = failure_reason
             if reason is None and error is not None:
                 reason = f"{type(error).__name__}: {error}"
             if reason is not None:
-                reason_text = content.text("error", reason).value
-                attrs.put(sc.SENTRIAL_SESSION_FAILURE_REASON, reason_text)
+                reason_text = self.recording.content.text("error", reason).value
         if abandoned:
-            attrs.put(sc.SENTRIAL_SESSION_ABANDONED, True)
-
+            error_type: str | None = sc.ERROR_TYPE_ABANDONED
+        elif error is not None:
+            error_type = type(error).__qualname__
+        elif not success:
+            error_type = self.root.error_noted or sc.ERROR_TYPE_SESSION_FAILED
+        else:
+            error_type = None
         end_ns = None
         duration = finite_float(duration_ms)
         if duration_ms is not None and (duration is None or duration < 0):
             report(ValueError, f"duration_ms must be a non-negative number, got {duration_ms!r}")
         elif duration is not None:
             end_ns = self.start_ns + int(duration * 1_000_000)
-        try:
-            span.set_attributes(attrs.finish())
-            if error is not None:
-                record_exception(span, error, content)
-            if abandoned:
-                mark_error(span, sc.ERROR_TYPE_ABANDONED, "session still open at exit")
-            elif not success and error is None:
-                mark_error(span, self.root_error_type or sc.ERROR_TYPE_SESSION_FAILED, reason_text)
-            span.end(end_time=end_ns)
-        finally:
-            self.deactivate()
-            SESSION_INDEX.forget(self.trace_id)
-            engine.forget(self)
-        elapsed_ms = (
-            duration if duration is not None and duration >= 0 else (time.time_ns() - self.start_ns) / 1e6
+        return Outcome(success, abandoned, reason_text, error, error_type, end_ns)
+
+    def _usage(
+        self, estimated_cost: Any, prompt_tokens: Any, completion_tokens: Any, total_tokens: Any
+    ) -> SessionUsage:
+        """The root's totals: what was given here, else what the steps added up to."""
+        report = self.recording.report
+        return settle(
+            self.totals.sums(),
+            cost=attrs_of.checked_cost(estimated_cost, "estimated_cost", report),
+            input_tokens=attrs_of.checked_tokens(prompt_tokens, "prompt_tokens", report),
+            output_tokens=attrs_of.checked_tokens(completion_tokens, "completion_tokens", report),
+            total_tokens=attrs_of.checked_tokens(total_tokens, "total_tokens", report),
         )
-        outcome = "success" if success else ("abandoned" if abandoned else "failed")
-        error_type = None
-        if abandoned:
-            error_type = sc.ERROR_TYPE_ABANDONED
-        elif error is not None:
-            error_type = type(error).__qualname__
-        elif not success:
-            error_type = self.root_error_type or sc.ERROR_TYPE_SESSION_FAILED
-        engine.metrics.session_ended(self.agent_name or "agent", outcome, elapsed_ms / 1000, float(cost), error_type)
-        return {
-            "session_id": self.session_id,
-            "status": "completed" if success else ("abandoned" if abandoned else "failed"),
-            "success": success,
-            "failure_reason": reason_text,
-            "duration_ms": elapsed_ms,
-            "estimated_cost": float(cost),
-            "prompt_tokens": tokens_in,
-            "completion_tokens": tokens_out,
-            "total_tokens": tokens_total,
-            "trace_id": f"{self.trace_id:032x}",
-        }
+
+    def _root_attributes(
+        self,
+        outcome: Outcome,
+        usage: SessionUsage,
+        custom_metrics: Any,
+        user_input: Any,
+        assistant_output: Any,
+    ) -> Attributes:
+        """The root's end attributes: outcome, totals, custom metrics, the exchange (content)."""
+        attrs = Attributes()
+        values = attrs.values
+        values[sc.SENTRIAL_SESSION_SUCCESS] = outcome.success
+        values[sc.SENTRIAL_SESSION_COST_USD] = float(usage.cost)
+        values[sc.SENTRIAL_SESSION_INPUT_TOKENS] = usage.input_tokens
+        values[sc.SENTRIAL_SESSION_OUTPUT_TOKENS] = usage.output_tokens
+        values[sc.SENTRIAL_SESSION_TOTAL_TOKENS] = usage.total_tokens
+        if usage.on_root:
+            # No child LLM span will be counted by the backend: the root may say it.
+            values[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
+            values[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
+        attrs_of.custom_metrics(attrs, custom_metrics, self.recording.report)
+        content = self.recording.content
+        if content.capture:
+            if user_input is not None:
+                attrs.put_encoded(
+                    sc.GEN_AI_INPUT_MESSAGES,
+                    content.json("user_input", attrs_of.text_messages(sc.ROLE_USER, user_input)),
+                )
+            if assistant_output is not None:
+                messages = attrs_of.text_messages(
+                    sc.ROLE_ASSISTANT, assistant_output, sc.FINISH_REASON_STOP
+                )
+                attrs.put_encoded(
+                    sc.GEN_AI_OUTPUT_MESSAGES, content.json("assistant_output", messages)
+                )
+        attrs.put(sc.SENTRIAL_SESSION_FAILURE_REASON, outcome.failure_reason)
+        if outcome.abandoned:
+            values[sc.SENTRIAL_SESSION_ABANDONED] = True
+        return attrs
+
+    def _ending(self, root: Step) -> None:
+        for listener in self._listeners:
+            with _LISTENING:
+                listener.session_ending(root)
+
+    def _deregister(self) -> None:
+        """Stop being current, stop stamping other spans, let the engine forget us."""
+        self.deactivate()
+        SESSION_INDEX.forget(self.trace_id)
+        self._on_end(self)

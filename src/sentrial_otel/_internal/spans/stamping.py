@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -45,6 +46,11 @@ class SessionIndex:
 
 SESSION_INDEX = SessionIndex()
 
+STAMPED_AT_START: ContextVar[bool] = ContextVar("sentrial_stamped_at_start", default=False)
+"""True while one of our invocations starts a span that carries its session's stamp
+already: the processor skips it without reading the span's attributes (which costs a few
+Python calls through the SDK's attribute mapping)."""
+
 
 class SessionStampingProcessor(SpanProcessor):
     """Copies the session attributes onto each span that starts inside a session's trace."""
@@ -53,6 +59,8 @@ class SessionStampingProcessor(SpanProcessor):
         self._index = index
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
+        if STAMPED_AT_START.get():
+            return
         context = span.get_span_context()
         if context is None:
             return
@@ -61,7 +69,7 @@ class SessionStampingProcessor(SpanProcessor):
             return
         present = span.attributes or {}
         if SENTRIAL_SESSION_ID in present:
-            return  # our own spans carry them already
+            return  # stamped by whoever started it
         for key, value in attributes.items():
             # Attributes the caller set explicitly win.
             if key not in present:

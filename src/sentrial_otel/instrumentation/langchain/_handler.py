@@ -3,22 +3,25 @@
 One handler serves the auto-instrumentation (``LangChainInstrumentor``) and, subclassed,
 the Sentrial-compatible ``SentrialCallbackHandler``. Rules it keeps:
 
+* Each run is one invocation of the engine's lifecycle (``_internal/spans/invocations.py``):
+  chat models are LLM calls, tools tool calls, agents agent runs, exactly as hand-tracked
+  steps, so both kinds of spans have the same shape, totals, metrics and step records.
 * Parents come from ``parent_run_id`` through the shared, locked run registry
   (``_runs.RUNS``); only a top-level run looks at the current context (the caller's span,
   the current Sentrial session root). Callbacks never attach a context, with one exception
   owned by ``_context``: the LLM start inside a wrapped ``stream`` step, detached by it.
 * The first of our handlers to start a run owns it: with the manual handler and the
   auto-instrumentation both on, each run is one span and its usage is counted once.
-* LLM/tool/retriever attributes are built by ``sentrial_otel._internal.spans.attributes`` exactly as for
-  hand-tracked events, so both kinds of spans have the same shape.
 * No error of ours reaches LangChain: ``raise_error = False`` and every callback body is
-  guarded; failures are logged on the ``sentrial`` logger.
+  guarded; failures are logged on the ``sentrial`` logger, and a run's span ends even when
+  reading its outcome failed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
@@ -26,17 +29,24 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 
 from sentrial_otel import semconv as sc
 from sentrial_otel._internal.content.policy import ContentPolicy
 from sentrial_otel._internal.errors import handle_internal_errors
 from sentrial_otel._internal.misuse import MisuseReporter
-from sentrial_otel._internal.spans import attributes as events
-from sentrial_otel._internal.spans.failures import record_exception
+from sentrial_otel._internal.spans.attributes import Attributes, text_message
+from sentrial_otel._internal.spans.invocations import (
+    AgentRun,
+    Invocation,
+    LlmCall,
+    Retrieval,
+    ToolCall,
+)
 from sentrial_otel._internal.spans.metrics import AgentMetrics
-from sentrial_otel._internal.spans.pricing import cost_usd
+from sentrial_otel._internal.spans.recording import Recording
 from sentrial_otel._internal.spans.session import SessionHandle, current_session
+from sentrial_otel._internal.spans.steps import Step
 from sentrial_otel.config import capture_content_from_env
 from sentrial_otel.instrumentation.langchain import _context
 from sentrial_otel.instrumentation.langchain import _messages as lc
@@ -49,6 +59,8 @@ from sentrial_otel.instrumentation.langchain._classify import (
 from sentrial_otel.instrumentation.langchain._runs import RUNS, RunRecord, RunRegistry
 
 F = TypeVar("F", bound=Callable[..., Any])
+Starter = Callable[[otel_context.Context, "SessionHandle | None"], Invocation]
+"""Builds a run's invocation from the context it starts in and the session it belongs to."""
 
 
 def _callback(method: F) -> F:
@@ -57,18 +69,14 @@ def _callback(method: F) -> F:
 
 
 @contextlib.contextmanager
-def _ending(span: trace.Span) -> Iterator[trace.Span]:
-    """Enrich a span and end it even if the enrichment fails (the error is still logged
-    by ``_callback``): a span that never ends is never exported."""
+def _ending(invocation: Invocation) -> Iterator[Invocation]:
+    """Read a run's outcome into its invocation, and end it even if reading fails (the
+    error is still logged by ``_callback``): a span that never ends is never exported."""
     try:
-        yield span
+        yield invocation
     finally:
-        span.end()
-
-
-def _error_type(error: BaseException) -> str | None:
-    """``error.type`` for a metric; None for LangGraph control flow (not a failure)."""
-    return None if is_control_flow(error) else type(error).__qualname__
+        if not invocation.ended:
+            invocation.stop()
 
 
 class OpenTelemetryCallbackHandler(BaseCallbackHandler):
@@ -84,6 +92,9 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         registry: the run registry (tests may pass their own).
         metrics: where LLM and tool durations and token usage are recorded (default: the
             instruments of the global meter provider, a no-op unless the app set one).
+        nest_body_spans: while this handler lives, make a tool's or node's span current
+            inside its body, so spans the body makes nest under it (the instrumentor does
+            this for the handler it installs).
     """
 
     raise_error = False
@@ -100,6 +111,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         track_llm_calls: bool = True,
         registry: RunRegistry | None = None,
         metrics: AgentMetrics | None = None,
+        nest_body_spans: bool = False,
     ) -> None:
         super().__init__()
         self.tracer = tracer
@@ -108,26 +120,28 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         self.track_llm_calls = track_llm_calls
         self.runs = registry if registry is not None else RUNS
         self.metrics = metrics if metrics is not None else AgentMetrics()
-        self.report = MisuseReporter(strict=False)
+        self.recording = Recording(tracer, self.content, MisuseReporter(strict=False), self.metrics)
+        if nest_body_spans:
+            # Released when the handler is collected.
+            _context.acquire()
+            weakref.finalize(self, _context.release)
 
     # --- hooks for subclasses -------------------------------------------------------------
     def _top_level_context(self) -> otel_context.Context:
         """The context a run with no known parent starts in: whatever is current."""
         return otel_context.get_current()
 
-    def _session_for(self, span: trace.Span | None) -> SessionHandle | None:
-        """The Sentrial session a top-level run belongs to (its totals get LLM usage)."""
+    def _session_for(self, context: otel_context.Context) -> SessionHandle | None:
+        """The Sentrial session a top-level run starting in ``context`` belongs to: the
+        current session, when the run joins its trace."""
         session = current_session()
-        if session is None or span is None:
+        if session is None:
             return None
-        if span.get_span_context().trace_id == session.trace_id:
-            return session
-        return None
+        parent = trace.get_current_span(context).get_span_context()
+        return session if parent.is_valid and parent.trace_id == session.trace_id else None
 
-    def _count_llm(
-        self, record: RunRecord, cost: float, input_tokens: int | None, output_tokens: int | None
-    ) -> None:
-        """Called once per finished LLM run this handler owns."""
+    def _step_ended(self, step: Step) -> None:
+        """Called with the step of each LLM run this handler finished (for its totals)."""
 
     # --- run bookkeeping ------------------------------------------------------------------
     def _begin(
@@ -135,19 +149,21 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         run_id: UUID,
         parent_run_id: UUID | None,
         kind: str,
-        name: str | None,
-        attributes: Mapping[str, Any],
-        span_kind: SpanKind = SpanKind.INTERNAL,
+        starter: Starter | None,
         agent_name: str | None = None,
     ) -> RunRecord | None:
-        """Start (or, with ``name=None``, suppress) the span of a run; None if not ours."""
+        """Start the run's invocation (none with ``starter=None``: the run is suppressed);
+        None if another handler owns the run."""
         if self.runs.is_claimed(run_id):
             return None
         parent = self.runs.get(parent_run_id)
-        context = parent.child_context if parent is not None else self._top_level_context()
-        span: trace.Span | None = None
-        if name is not None:
-            span = self.tracer.start_span(name, context, span_kind, dict(attributes))
+        if parent is not None:
+            context, session = parent.child_context, parent.session
+        else:
+            context = self._top_level_context()
+            session = self._session_for(context)
+        invocation = starter(context, session).start() if starter is not None else None
+        span = invocation.span if invocation is not None else None
         record = RunRecord(
             run_id=run_id,
             owner=self,
@@ -155,43 +171,28 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             span=span,
             child_context=trace.set_span_in_context(span, context) if span is not None else context,
             agent_name=agent_name or (parent.agent_name if parent is not None else None),
-            session=parent.session if parent is not None else self._session_for(span),
+            session=session,
+            invocation=invocation,
         )
         if not self.runs.claim(record):
             if span is not None:
-                span.end()
+                span.end()  # a duplicate: the run is another handler's
             return None
         return record
 
-    def _finish(self, run_id: UUID) -> RunRecord | None:
-        return self.runs.release(run_id, self)
+    def _finish(self, run_id: UUID) -> Invocation | None:
+        """The invocation of a run this handler owns, now out of the registry."""
+        record = self.runs.release(run_id, self)
+        return record.invocation if record is not None else None
 
-    def _fail(self, run_id: UUID, error: BaseException) -> RunRecord | None:
-        record = self._finish(run_id)
-        if record is None or record.span is None:
-            return record
-        with _ending(record.span) as span:
-            if not is_control_flow(error):
-                record_exception(span, error, self.content)
-        return record
-
-    def _llm_metrics(
-        self,
-        record: RunRecord,
-        input_tokens: int | None,
-        output_tokens: int | None,
-        error_type: str | None = None,
-    ) -> None:
-        # Recorded with or without an LLM span (track_llm_calls=False still counts usage).
-        self.metrics.llm_ended(
-            record.name, record.provider, record.model, input_tokens, output_tokens,
-            time.monotonic() - record.started, record.agent_name, error_type,
-        )
-
-    def _tool_metrics(self, record: RunRecord, error_type: str | None) -> None:
-        self.metrics.tool_ended(
-            record.name, record.agent_name, time.monotonic() - record.started, error_type
-        )
+    def _fail(self, run_id: UUID, error: BaseException) -> None:
+        invocation = self._finish(run_id)
+        if invocation is None:
+            return
+        if is_control_flow(error):
+            invocation.stop()  # a LangGraph interrupt or command: not a failure
+        else:
+            invocation.fail(error)
 
     def _agent_name_of(self, parent_run_id: UUID | None) -> str | None:
         parent = self.runs.get(parent_run_id)
@@ -216,21 +217,20 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         kind = classify_chain(
             name, tags, metadata, parent is None, parent is not None and parent.kind == "agent"
         )
-        attrs = events.Attributes()
-        agent_name = None
-        span_name: str | None
+        recording = self.recording
         if kind is ChainKind.AGENT:
-            agent_name = name
-            span_name = f"{sc.OP_INVOKE_AGENT} {name}"
-            attrs.put(sc.GEN_AI_OPERATION_NAME, sc.OP_INVOKE_AGENT)
-            attrs.put(sc.GEN_AI_AGENT_NAME, name)
-            if self.content.capture:
-                messages = lc.agent_input(inputs)
-                if messages:
-                    attrs.put_encoded(
-                        sc.GEN_AI_INPUT_MESSAGES, self.content.json("user_input", messages)
-                    )
-        elif kind is ChainKind.WORKFLOW:
+            input_messages = lc.agent_input(inputs) if self.content.capture else None
+
+            def start_agent(context: otel_context.Context, session: SessionHandle | None) -> Invocation:
+                return AgentRun(
+                    recording, session, agent_name=name, context=context,
+                    input_messages=input_messages or None,
+                )
+
+            self._begin(run_id, parent_run_id, "agent", start_agent, agent_name=name)
+            return
+        attrs = Attributes()
+        if kind is ChainKind.WORKFLOW:
             span_name = f"{sc.OP_INVOKE_WORKFLOW} {name}"
             attrs.put(sc.GEN_AI_OPERATION_NAME, sc.OP_INVOKE_WORKFLOW)
             attrs.put(sc.GEN_AI_WORKFLOW_NAME, name)
@@ -239,25 +239,26 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             attrs.put(sc.SENTRIAL_LANGCHAIN_RUN_TYPE, kind.value)
             attrs.put(sc.GEN_AI_AGENT_NAME, parent.agent_name if parent is not None else None)
         else:
-            span_name = None
-        record_kind = "agent" if kind is ChainKind.AGENT else "chain"
-        self._begin(
-            run_id, parent_run_id, record_kind, span_name, attrs.finish(), agent_name=agent_name
-        )
+            self._begin(run_id, parent_run_id, "chain", None)
+            return
+
+        def starter(context: otel_context.Context, session: SessionHandle | None) -> Invocation:
+            return Invocation(
+                recording, session, name=name, span_name=span_name, attributes=attrs,
+                context=context,
+            )
+
+        self._begin(run_id, parent_run_id, "chain", starter)
 
     @_callback
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        record = self._finish(run_id)
-        if record is None or record.span is None:
+        invocation = self._finish(run_id)
+        if invocation is None:
             return
-        with _ending(record.span) as span:
-            if self.content.capture and record.kind == "agent":
-                messages = lc.agent_output(outputs)
-                if messages:
-                    encoded = self.content.json("assistant_output", messages)
-                    span.set_attribute(sc.GEN_AI_OUTPUT_MESSAGES, encoded.value)
-                    if encoded.truncated:
-                        span.set_attribute(sc.SENTRIAL_CONTENT_TRUNCATED, True)
+        with _ending(invocation):
+            if isinstance(invocation, AgentRun):
+                messages = lc.agent_output(outputs) if self.content.capture else None
+                invocation.stop(output_messages=messages)
 
     @_callback
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
@@ -280,27 +281,27 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         model = lc.request_model(metadata, params, serialized)
         provider = lc.provider_name(metadata, model)
         agent_name = self._agent_name_of(parent_run_id)
-        attrs = events.llm_start(
-            operation=operation,
-            provider=provider,
-            request_model=model,
-            agent_name=agent_name,
-            stream=params.get("stream") is True,
-            params=lc.request_params(metadata, params),
-        )
-        if self.content.capture:
-            events.llm_end(
-                attrs, self.content, self.report,
-                input_messages=messages, system_instructions=system,
+        capture = self.content.capture
+        recording = self.recording
+
+        def starter(context: otel_context.Context, session: SessionHandle | None) -> Invocation:
+            return LlmCall(
+                recording,
+                session,
+                operation=operation,
+                provider=provider,
+                model=model,
+                agent_name=agent_name,
+                context=context,
+                stream=params.get("stream") is True,
+                params=lc.request_params(metadata, params),
+                input_messages=messages if capture else None,
+                system_instructions=system if capture else None,
+                record_span=self.track_llm_calls,
             )
-        name = f"{operation} {model}" if self.track_llm_calls else None
-        record = self._begin(
-            run_id, parent_run_id, "llm", name, attrs.finish(), SpanKind.CLIENT, agent_name
-        )
+
+        record = self._begin(run_id, parent_run_id, "llm", starter, agent_name)
         if record is not None:
-            record.model = model
-            record.provider = provider
-            record.name = operation
             # Inside a model's stream()/astream(): the span is current for the provider call.
             _context.llm_started(record)
 
@@ -333,10 +334,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        messages = [
-            {"role": sc.ROLE_USER, "parts": [{"type": "text", "content": prompt}]}
-            for prompt in prompts[:1]
-        ]
+        messages = [text_message(sc.ROLE_USER, prompt) for prompt in prompts[:1]]
         self._start_llm(
             serialized, run_id, parent_run_id, metadata, kwargs, sc.OP_TEXT_COMPLETION, None,
             messages,
@@ -345,67 +343,47 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     @_callback
     def on_llm_new_token(self, token: Any, *, run_id: UUID, **kwargs: Any) -> None:
         record = self.runs.get(run_id)
-        if record is None or record.owner is not self or record.first_chunk_at is not None:
+        if record is None or record.owner is not self:
             return
-        record.first_chunk_at = time.monotonic()
-        if record.span is not None:
-            record.span.set_attribute(sc.GEN_AI_REQUEST_STREAM, True)
+        call = record.invocation
+        if not isinstance(call, LlmCall) or call.first_chunk_ns is not None:
+            return
+        call.first_chunk_ns = time.time_ns()
+        if call.span is not None:
+            call.span.set_attribute(sc.GEN_AI_REQUEST_STREAM, True)
 
     @_callback
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        record = self._finish(run_id)
-        if record is None:
+        call = self._finish(run_id)
+        if not isinstance(call, LlmCall):
             return
-        if record.span is None:
-            self._end_llm(record, response)
-            return
-        with _ending(record.span):
-            self._end_llm(record, response)
-
-    def _end_llm(self, record: RunRecord, response: Any) -> None:
-        usage = lc.usage_of(response)
-        generations = response.generations[0] if getattr(response, "generations", None) else []
-        messages, reasons = lc.output_messages(generations)
-        cost = (
-            cost_usd(record.model, usage.input_tokens, usage.output_tokens, record.provider)
-            if usage.known
-            else 0.0
-        )
-        ttfc = (
-            record.first_chunk_at - record.started if record.first_chunk_at is not None else None
-        )
-        attrs = events.Attributes()
-        tokens_in, tokens_out = events.llm_end(
-            attrs,
-            self.content,
-            self.report,
-            response_model=lc.response_model(response) or record.model,
-            response_id=lc.response_id(response),
-            output=messages or None,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_read_tokens=usage.cache_read_tokens,
-            reasoning_tokens=usage.reasoning_tokens,
-            finish_reasons=reasons,
-            cost=cost,
-            time_to_first_chunk=ttfc,
-        )
-        if not usage.known:
-            attrs.put(sc.SENTRIAL_USAGE_UNKNOWN, True)
-        if record.span is not None:
-            record.span.set_attributes(attrs.finish())
-        if record.session is not None:
-            record.session.add_usage(
-                cost=cost, input_tokens=tokens_in or 0, output_tokens=tokens_out or 0, llm_calls=1
+        with _ending(call):
+            usage = lc.usage_of(response)
+            generations = response.generations[0] if getattr(response, "generations", None) else []
+            messages, reasons = lc.output_messages(generations)
+            first_chunk = call.first_chunk_ns
+            step = call.stop(
+                messages or None,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cache_read_tokens=usage.cache_read_tokens,
+                reasoning_tokens=usage.reasoning_tokens,
+                finish_reasons=reasons,
+                response_model=lc.response_model(response),
+                response_id=lc.response_id(response),
+                time_to_first_chunk=(
+                    (first_chunk - call.start_ns) / 1e9
+                    if first_chunk is not None and call.start_ns is not None
+                    else None
+                ),
+                usage_known=usage.known,
             )
-        self._count_llm(record, cost, tokens_in, tokens_out)
-        self._llm_metrics(record, tokens_in, tokens_out)
+            if step is not None:
+                self._step_ended(step)
 
     @_callback
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        record = self._fail(run_id, error)
-        if record is not None:
-            self._llm_metrics(record, None, None, _error_type(error))
+        self._fail(run_id, error)
 
     # --- tools ----------------------------------------------------------------------------
     @_callback
@@ -424,21 +402,22 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         name = run_name(serialized, kwargs, "tool")
         description = serialized.get("description") if isinstance(serialized, Mapping) else None
         call_id = kwargs.get("tool_call_id") or self._announced_call_id(parent_run_id, name)
-        attrs, _, _ = events.tool_call(
-            self.content,
-            self.report,
-            tool_name=name,
-            agent_name=self._agent_name_of(parent_run_id),
-            tool_input=inputs if inputs is not None else input_str,
-            call_id=call_id,
-            description=description or None,
-            has_output=False,
-        )
-        record = self._begin(
-            run_id, parent_run_id, "tool", f"{sc.OP_EXECUTE_TOOL} {name}", attrs.finish()
-        )
-        if record is not None:
-            record.name = name
+        agent_name = self._agent_name_of(parent_run_id)
+        recording = self.recording
+
+        def starter(context: otel_context.Context, session: SessionHandle | None) -> Invocation:
+            return ToolCall(
+                recording,
+                session,
+                name=name,
+                agent_name=agent_name,
+                context=context,
+                arguments=inputs if inputs is not None else input_str,
+                call_id=call_id,
+                description=description or None,
+            )
+
+        self._begin(run_id, parent_run_id, "tool", starter)
 
     @_callback
     def on_agent_action(
@@ -463,29 +442,19 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
 
     @_callback
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        record = self._finish(run_id)
-        if record is None:
+        call = self._finish(run_id)
+        if not isinstance(call, ToolCall):
             return
-        # The tool's error was handled (handle_tool_error) and returned as its result.
-        handled_error = (
-            getattr(output, "type", None) == "tool" and getattr(output, "status", None) == "error"
-        )
-        self._tool_metrics(record, sc.ERROR_TYPE_TOOL_ERROR if handled_error else None)
-        if record.span is None:
-            return
-        with _ending(record.span) as span:
-            if handled_error:
-                message = str(getattr(output, "content", ""))[:256]
-                span.set_status(Status(StatusCode.ERROR, message))
-                span.set_attribute(sc.ERROR_TYPE, sc.ERROR_TYPE_TOOL_ERROR)
-            elif self.content.capture:
-                events.set_tool_result(span, self.content, lc.tool_output(output))
+        with _ending(call):
+            if getattr(output, "type", None) == "tool" and getattr(output, "status", None) == "error":
+                # The tool's error was handled (handle_tool_error) and returned as its result.
+                call.stop(error=str(getattr(output, "content", "")))
+            else:
+                call.stop(lc.tool_output(output) if self.content.capture else None)
 
     @_callback
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        record = self._fail(run_id, error)
-        if record is not None:
-            self._tool_metrics(record, _error_type(error))
+        self._fail(run_id, error)
 
     # --- retrievers -----------------------------------------------------------------------
     @_callback
@@ -503,28 +472,29 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         metadata = metadata or {}
         name = run_name(serialized, kwargs, "retriever")
         source = metadata.get("ls_vector_store_provider") or name
-        attrs = events.Attributes()
+        attrs = Attributes()
         attrs.put(sc.GEN_AI_OPERATION_NAME, sc.OP_RETRIEVAL)
         attrs.put(sc.GEN_AI_DATA_SOURCE_ID, str(source)[:128])
         attrs.put(sc.GEN_AI_AGENT_NAME, self._agent_name_of(parent_run_id))
         if self.content.capture and query is not None:
             attrs.put_encoded(sc.GEN_AI_RETRIEVAL_QUERY_TEXT, self.content.text("tool_input", query))
-        self._begin(
-            run_id, parent_run_id, "retriever", f"{sc.OP_RETRIEVAL} {source}", attrs.finish(),
-            SpanKind.CLIENT,
-        )
+        recording = self.recording
+
+        def starter(context: otel_context.Context, session: SessionHandle | None) -> Invocation:
+            return Retrieval(
+                recording, session, name=str(source), span_name=f"{sc.OP_RETRIEVAL} {source}",
+                attributes=attrs, context=context, span_kind=SpanKind.CLIENT,
+            )
+
+        self._begin(run_id, parent_run_id, "retriever", starter)
 
     @_callback
     def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
-        record = self._finish(run_id)
-        if record is None or record.span is None:
+        call = self._finish(run_id)
+        if not isinstance(call, Retrieval):
             return
-        with _ending(record.span) as span:
-            if self.content.capture:
-                encoded = self.content.json("tool_output", lc.documents(documents))
-                span.set_attribute(sc.GEN_AI_RETRIEVAL_DOCUMENTS, encoded.value)
-                if encoded.truncated:
-                    span.set_attribute(sc.SENTRIAL_CONTENT_TRUNCATED, True)
+        with _ending(call):
+            call.stop(documents=lc.documents(documents) if self.content.capture else None)
 
     @_callback
     def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:

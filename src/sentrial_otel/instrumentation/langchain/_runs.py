@@ -21,7 +21,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from opentelemetry import context as otel_context
@@ -30,9 +30,9 @@ from opentelemetry.trace import Status, StatusCode
 
 from sentrial_otel import semconv as sc
 from sentrial_otel._internal.errors import handle_internal_errors
+from sentrial_otel._internal.spans.invocations import Invocation
+from sentrial_otel._internal.spans.session import SessionHandle
 
-if TYPE_CHECKING:
-    from sentrial_otel._internal.spans.session import SessionHandle
 
 DEFAULT_MAX_RUNS = 10_000
 DEFAULT_TTL_S = 3600.0
@@ -55,13 +55,10 @@ class RunRecord:
     """The context children of this run start in (this run's span, else its nearest one)."""
     agent_name: str | None = None
     session: SessionHandle | None = None
-    """The Sentrial session whose totals LLM usage inside this run counts into."""
+    """The Sentrial session this run's steps belong to (their totals, their listeners)."""
+    invocation: Invocation | None = None
+    """The run's step in the engine's lifecycle (``invocations.py``); its span is ``span``."""
     started: float = field(default_factory=time.monotonic)
-    first_chunk_at: float | None = None
-    model: str = ""
-    provider: str = ""
-    name: str = ""
-    """The tool's name, or the LLM's operation (``chat``, ``text_completion``): for metrics."""
     announced_tool_call: tuple[str, str] | None = None
     """(tool name, tool call id) a classic ``AgentExecutor`` announced (``on_agent_action``)
     just before running that tool as this run's child."""

@@ -1,0 +1,130 @@
+"""A session's root span, ``invoke_agent {agent}``: started with the session, ended once.
+
+The root takes ids every process can compute from the session id alone (``ids.py``), so it
+starts in an empty context: a session is its own trace. Links lead back to the parent
+session and to whatever span was current when the session began (the HTTP request that
+started the agent, say). At the end it carries the session's outcome and totals; just
+before it ends, the session's listeners hear the root's own :class:`~steps.Step` while the
+span can still take their findings (SEMCONV.md "Detected issues").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Link
+
+from sentrial_otel import semconv as sc
+from sentrial_otel._internal.spans import attributes as attrs_of
+from sentrial_otel._internal.spans import ids
+from sentrial_otel._internal.spans.attributes import Attributes
+from sentrial_otel._internal.spans.failures import mark_error, record_exception
+from sentrial_otel._internal.spans.invocations import AgentRun
+from sentrial_otel._internal.spans.recording import Recording, SessionScope
+from sentrial_otel._internal.spans.steps import Step
+from sentrial_otel._internal.spans.totals import SessionUsage
+
+
+class Outcome(NamedTuple):
+    """How a session ended, validated."""
+
+    success: bool
+    abandoned: bool
+    failure_reason: str | None
+    """Already through the content policy."""
+    error: BaseException | None
+    error_type: str | None
+    """``error.type`` of a session that did not succeed."""
+    end_ns: int | None
+    """An end time from a given duration; None: now."""
+
+    @property
+    def status(self) -> str:
+        """``completed``, ``failed`` or ``abandoned`` (the result dict's ``status``)."""
+        return "completed" if self.success else ("abandoned" if self.abandoned else "failed")
+
+
+class SessionRoot(AgentRun):
+    """The root span of a session open in this process."""
+
+    __slots__ = ("error_noted",)
+
+    def __init__(
+        self,
+        recording: Recording,
+        session: SessionScope,
+        *,
+        session_id: str,
+        trace_id: int,
+        agent_name: str,
+        session_name: str | None,
+        parent_session_id: str | None,
+        input: Any,  # noqa: A002 - the session's input, as Sentrial names it
+        metadata: Any,
+        start_ns: int,
+    ) -> None:
+        links = []
+        if parent_session_id:
+            links.append(Link(ids.root_span_context(parent_session_id)))
+        started_from = trace.get_current_span().get_span_context()
+        if started_from.is_valid:
+            links.append(Link(started_from))
+        super().__init__(
+            recording,
+            session,
+            agent_name=agent_name,
+            context=otel_context.Context(),
+            input_messages=(
+                attrs_of.text_messages(sc.ROLE_USER, input) if input is not None else None
+            ),
+            metadata=metadata,
+            extra={
+                sc.SENTRIAL_SESSION_NAME: session_name,
+                sc.SENTRIAL_SESSION_PARENT_ID: parent_session_id,
+            },
+            planned=(trace_id, ids.root_span_id_for(session_id)),
+            links=links,
+            start_ns=start_ns,
+        )
+        self.error_noted: str | None = None
+        """``error.type`` of an error tracked on the root while the session ran."""
+        self.start()
+
+    def end(
+        self,
+        attributes: Attributes,
+        outcome: Outcome,
+        usage: SessionUsage,
+        ending: Callable[[Step], None],
+    ) -> Step:
+        """Set the outcome, hand ``ending`` the root's step while the span is open, end it."""
+        self.ended = True
+        span = self.span
+        end_ns = outcome.end_ns or time.time_ns()
+        try:
+            if span is not None:
+                span.set_attributes(attributes.finish())
+                if outcome.error is not None:
+                    record_exception(span, outcome.error, self.recording.content)
+                elif outcome.abandoned:
+                    mark_error(span, sc.ERROR_TYPE_ABANDONED, "session still open at exit")
+                elif not outcome.success:
+                    mark_error(span, outcome.error_type or sc.ERROR_TYPE_SESSION_FAILED,
+                               outcome.failure_reason)
+            self.error_type = outcome.error_type
+            # The root's step is the session's end, not one of its steps: it goes to the
+            # listeners through ``ending``, not into the session's steps.
+            self.session = None
+            step = self._record(
+                end_ns, None, None, None, (), usage.cost, usage.input_tokens,
+                usage.output_tokens, usage.total_tokens,
+            )
+            ending(step)
+        finally:
+            if span is not None:
+                span.end(end_time=end_ns)
+        return step
