@@ -10,9 +10,13 @@ within each round; the ratio is facade / floor measured in the same round.
 Usage::
 
     python benchmarks/bench_events.py [--events 500] [--rounds 60] [--capture-content on|off]
-        [--metrics off|sdk] [--payload-chars N] [--profile]
+        [--metrics off|sdk] [--payload-chars N] [--profile] [--before-src DIR/src]
 
 ``--profile`` also writes a cProfile of the facade's calls (top functions by own time).
+``--before-src`` measures another checkout's ``src/`` in the same run, to judge a change:
+each of the two runs in its own subprocess, and every round asks both in turn (order
+swapped every round) for a block of facade and floor events, so each ratio and the
+ratio between them are taken a fraction of a second apart.
 """
 
 from __future__ import annotations
@@ -21,11 +25,20 @@ import argparse
 import cProfile
 import gc
 import io
+import json
+import os
 import pstats
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from _common import emit, fmt, fmt_quartiles, spread, versions  # noqa: I001 - sets sys.path first
+
+# ``--before-src``: the worker measuring the other checkout imports sentrial from there.
+if os.environ.get("SENTRIAL_BENCH_SRC"):
+    sys.path.insert(0, os.environ["SENTRIAL_BENCH_SRC"])
 
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -118,6 +131,57 @@ def facade_span_shape(call: Event, capture_content: bool) -> tuple[str, SpanKind
     return span.name, span.kind, dict(span.attributes)
 
 
+class EventBench:
+    """One event's two contenders, each on its own provider: the facade's call and a bare SDK
+    span with the attributes the facade's span carries."""
+
+    def __init__(self, call: Event, capture_content: bool) -> None:
+        self.call = call
+        self.name, self.kind, self.attributes = facade_span_shape(call, capture_content)
+        self.provider_f, self.bsp_f = make_provider(NoopExporter())
+        self.client = sentrial.SentrialClient(tracer_provider=self.provider_f, capture_content=capture_content)
+        self.provider_b, self.bsp_b = make_provider(NoopExporter())
+        self.tracer_b = self.provider_b.get_tracer("bench")
+        self.facade(200), self.floor(200)  # warm-up
+
+    def facade(self, n: int) -> float:
+        client, call = self.client, self.call
+        sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
+        start = time.perf_counter()
+        for _ in range(n):
+            call(client, sid)
+        elapsed = time.perf_counter() - start
+        client.complete_session(sid)
+        return elapsed
+
+    def floor(self, n: int) -> float:
+        tracer, name, kind, attributes = self.tracer_b, self.name, self.kind, self.attributes
+        root = tracer.start_span("invoke_agent bench-agent")
+        context = set_span_in_context(root)
+        start = time.perf_counter()
+        for _ in range(n):
+            tracer.start_span(name, context, kind, attributes).end()
+        elapsed = time.perf_counter() - start
+        root.end()
+        return elapsed
+
+    def block(self, n: int, floor_first: bool) -> dict[str, float]:
+        """µs per event of each contender, measured back to back."""
+        order = [("facade", self.facade), ("floor", self.floor)]
+        if floor_first:
+            order.reverse()
+        measured = {}
+        for label, contender in order:
+            self.bsp_f.force_flush(), self.bsp_b.force_flush()
+            gc.collect()
+            measured[label] = contender(n) / n * 1e6
+        return measured
+
+    def close(self) -> None:
+        self.provider_f.shutdown()
+        self.provider_b.shutdown()
+
+
 def run(
     events_per_round: int,
     rounds: int,
@@ -125,62 +189,31 @@ def run(
     capture_content: bool = True,
     payload_chars: int | None = None,
 ) -> dict:
-    provider_f, bsp_f = make_provider(NoopExporter())
-    client = sentrial.SentrialClient(tracer_provider=provider_f, capture_content=capture_content)
-    provider_b, bsp_b = make_provider(NoopExporter())
-    tracer_b = provider_b.get_tracer("bench")
-
     results: dict[str, dict] = {}
     calls = events_with(None if payload_chars is None else prose(payload_chars))
     for event, call in calls.items():
-        name, kind, attributes = facade_span_shape(call, capture_content)
-
-        def facade(n: int) -> float:
-            sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
-            start = time.perf_counter()
-            for _ in range(n):
-                call(client, sid)
-            elapsed = time.perf_counter() - start
-            client.complete_session(sid)
-            return elapsed
-
-        def floor(n: int) -> float:
-            root = tracer_b.start_span("invoke_agent bench-agent")
-            context = set_span_in_context(root)
-            start = time.perf_counter()
-            for _ in range(n):
-                tracer_b.start_span(name, context, kind, attributes).end()
-            elapsed = time.perf_counter() - start
-            root.end()
-            return elapsed
-
-        facade(200), floor(200)  # warm-up
-        per_event = {"facade": [], "floor": []}
+        bench = EventBench(call, capture_content)
+        per_event: dict[str, list[float]] = {"facade": [], "floor": []}
         ratios = []
         for index in range(rounds):
-            order = [("facade", facade), ("floor", floor)]
-            if index % 2:
-                order.reverse()
-            measured = {}
-            for label, contender in order:
-                bsp_f.force_flush(), bsp_b.force_flush()
-                gc.collect()
-                measured[label] = contender(events_per_round) / events_per_round * 1e6
-                per_event[label].append(measured[label])
+            measured = bench.block(events_per_round, floor_first=bool(index % 2))
+            for label, value in measured.items():
+                per_event[label].append(value)
             ratios.append(measured["facade"] / measured["floor"])
         results[event] = {
-            "attributes": len(attributes),
+            "attributes": len(bench.attributes),
             "facade_us": spread(per_event["facade"]),
             "floor_us": spread(per_event["floor"]),
             "ratio": spread(ratios),
         }
         print(
-            f"{event:16} attrs={len(attributes):2}  facade µs {fmt(results[event]['facade_us'])}"
+            f"{event:16} attrs={len(bench.attributes):2}  facade µs {fmt(results[event]['facade_us'])}"
             f"  floor µs {fmt(results[event]['floor_us'])}  ratio {fmt(results[event]['ratio'])}"
             f"  (q1 – q3 {fmt_quartiles(results[event]['ratio'])})",
             flush=True,
         )
         if profile:
+            client = bench.client
             profiler = cProfile.Profile()
             sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
             profiler.enable()
@@ -192,14 +225,108 @@ def run(
             pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(18)
             results[event]["profile_top"] = text.getvalue()
             print(text.getvalue())
-    provider_f.shutdown()
-    provider_b.shutdown()
+        bench.close()
     return {
         "events_per_round": events_per_round,
         "rounds": rounds,
         "capture_content": capture_content,
         "payload_chars": payload_chars,
         "goal": "ratio <= 1.5",
+        "results": results,
+        "versions": versions(),
+    }
+
+
+# --- --before-src: this checkout against another, one subprocess each ------------------------
+def serve(capture_content: bool, payload_chars: int | None) -> None:
+    """Worker protocol, one JSON line per answer: ``{"ready": attribute counts}`` once set
+    up and warmed up; then ``EVENT N FLOOR_FIRST`` -> that event's block of N events."""
+    calls = events_with(None if payload_chars is None else prose(payload_chars))
+    benches = {event: EventBench(call, capture_content) for event, call in calls.items()}
+    print(json.dumps({"ready": {e: len(b.attributes) for e, b in benches.items()},
+                      "src": str(Path(sentrial.__file__).resolve().parents[1])}), flush=True)
+    for line in sys.stdin:
+        event, n, floor_first = line.split()
+        print(json.dumps(benches[event].block(int(n), floor_first == "1")), flush=True)
+
+
+class Worker:
+    def __init__(self, src: Path | None, capture_content: bool, payload_chars: int | None) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "SENTRIAL_BENCH_SRC"}
+        if src is not None:
+            env["SENTRIAL_BENCH_SRC"] = str(src)
+        command = [sys.executable, str(Path(__file__).resolve()), "--serve",
+                   "--capture-content", "on" if capture_content else "off"]
+        if payload_chars is not None:
+            command += ["--payload-chars", str(payload_chars)]
+        self.process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+        self.ready = self._answer()
+
+    def _answer(self) -> dict:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("a benchmark worker died (its stderr is above)")
+        return json.loads(line)
+
+    def block(self, event: str, n: int, floor_first: bool) -> dict[str, float]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{event} {n} {int(floor_first)}\n")
+        self.process.stdin.flush()
+        return self._answer()
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+def compare(
+    before_src: Path, events_per_round: int, rounds: int, capture_content: bool,
+    payload_chars: int | None,
+) -> dict:
+    """Each event's facade/floor ratio now and before, measured in alternating blocks."""
+    workers = {
+        "now": Worker(None, capture_content, payload_chars),
+        "before": Worker(before_src, capture_content, payload_chars),
+    }
+    results: dict[str, dict] = {}
+    try:
+        for event in events_with():
+            ratios: dict[str, list[float]] = {"now": [], "before": []}
+            relative = []
+            for index in range(rounds):
+                order = ["now", "before"] if index % 2 == 0 else ["before", "now"]
+                measured = {}
+                for label in order:
+                    block = workers[label].block(event, events_per_round, floor_first=bool(index // 2 % 2))
+                    measured[label] = block["facade"] / block["floor"]
+                    ratios[label].append(measured[label])
+                relative.append(measured["now"] / measured["before"])
+            results[event] = {
+                "attributes": {label: w.ready["ready"][event] for label, w in workers.items()},
+                "ratio_now": spread(ratios["now"]),
+                "ratio_before": spread(ratios["before"]),
+                "now_over_before": spread(relative),
+            }
+            print(
+                f"{event:16} ratio now {fmt(results[event]['ratio_now'])}"
+                f"  before {fmt(results[event]['ratio_before'])}"
+                f"  now/before {fmt(results[event]['now_over_before'], digits=3)}"
+                f" (q1 – q3 {fmt_quartiles(results[event]['now_over_before'], digits=3)})",
+                flush=True,
+            )
+    finally:
+        for worker in workers.values():
+            worker.close()
+    return {
+        "events_per_round": events_per_round,
+        "rounds": rounds,
+        "capture_content": capture_content,
+        "payload_chars": payload_chars,
+        "before_src": str(before_src),
+        "sources": {label: w.ready["src"] for label, w in workers.items()},
         "results": results,
         "versions": versions(),
     }
@@ -219,6 +346,9 @@ def main(argv: list[str] | None = None) -> dict:
                         help="N characters of prose as the tool result, the decision's "
                         "reasoning and the LLM call's input and output (default: short texts)")
     parser.add_argument("--out", help="write the JSON result here")
+    parser.add_argument("--before-src", type=Path, metavar="DIR",
+                        help="also measure the src/ of another checkout, alternating with this one")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.metrics == "sdk":
         from opentelemetry import metrics
@@ -228,6 +358,16 @@ def main(argv: list[str] | None = None) -> dict:
         metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
     if args.payload_chars is not None and args.payload_chars < 1:
         parser.error("--payload-chars must be at least 1")
+    if args.serve:
+        serve(args.capture_content == "on", args.payload_chars)
+        return {}
+    if args.before_src is not None:
+        if args.metrics == "sdk":
+            parser.error("--before-src runs with --metrics off")
+        result = compare(args.before_src, args.events, args.rounds,
+                         args.capture_content == "on", args.payload_chars)
+        emit("events-compare", result, args.out)
+        return result
     result = run(
         args.events, args.rounds, args.profile, args.capture_content == "on", args.payload_chars
     )
