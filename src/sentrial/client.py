@@ -73,7 +73,7 @@ class SentrialClient:
         """Start a session (root span ``invoke_agent {agent_name}``); returns its id."""
         self._check_user_id(user_id)
         session = self.telemetry.start_session(
-            agent_name,
+            agent_name=agent_name,
             name=name,
             user_id=user_id,
             parent_session_id=parent_session_id,
@@ -129,7 +129,7 @@ class SentrialClient:
     ) -> dict[str, Any]:
         """Legacy alias of :meth:`complete_session`."""
         return self.complete_session(
-            session_id,
+            session_id=session_id,
             success=True if success is None else success,
             failure_reason=failure_reason,
             duration_ms=duration_ms,
@@ -155,7 +155,7 @@ class SentrialClient:
             self._check_user_id(user_id)
             agent = coerce_name(event, "agent")
             session = self.telemetry.start_session(
-                event,
+                agent_name=event,
                 name=f"{agent}:{event_id[:8]}",
                 user_id=user_id,
                 convo_id=convo_id,
@@ -186,8 +186,17 @@ class SentrialClient:
     ) -> dict[str, Any]:
         """Record a tool call as an ``execute_tool {tool_name}`` span in the session."""
         return self.telemetry.get_session(session_id).track_tool_call(
-            tool_name, tool_input, tool_output, reasoning, estimated_cost, tool_error,
-            token_count, trace_id, span_id, metadata, **extra,
+            tool_name=tool_name,
+            tool_input=tool_input,
+            tool_output=tool_output,
+            reasoning=reasoning,
+            estimated_cost=estimated_cost,
+            tool_error=tool_error,
+            token_count=token_count,
+            trace_id=trace_id,
+            span_id=span_id,
+            metadata=metadata,
+            **extra,
         )
 
     @handle_internal_errors(fallback=dict, strict=by_instance)
@@ -206,8 +215,15 @@ class SentrialClient:
     ) -> dict[str, Any]:
         """Record a decision as a ``decision {agent}`` span in the session."""
         return self.telemetry.get_session(session_id).track_decision(
-            reasoning, alternatives, confidence, estimated_cost, token_count, trace_id,
-            span_id, metadata, **extra,
+            reasoning=reasoning,
+            alternatives=alternatives,
+            confidence=confidence,
+            estimated_cost=estimated_cost,
+            token_count=token_count,
+            trace_id=trace_id,
+            span_id=span_id,
+            metadata=metadata,
+            **extra,
         )
 
     @handle_internal_errors(fallback=dict, strict=by_instance)
@@ -224,7 +240,13 @@ class SentrialClient:
     ) -> dict[str, Any]:
         """Record an error as an ``exception`` event; the span's status becomes ERROR."""
         return self.telemetry.get_session(session_id).track_error(
-            error_message, error_type, tool_name, stack_trace, trace_id, span_id, metadata
+            error_message=error_message,
+            error_type=error_type,
+            tool_name=tool_name,
+            stack_trace=stack_trace,
+            trace_id=trace_id,
+            span_id=span_id,
+            metadata=metadata,
         )
 
     @handle_internal_errors(fallback=dict, strict=by_instance)
@@ -244,8 +266,16 @@ class SentrialClient:
     ) -> dict[str, Any]:
         """Record an LLM call as a ``chat {model}`` span; cost from the price table if not given."""
         return self.telemetry.get_session(session_id).track_llm_call(
-            provider, model, input, output, prompt_tokens, completion_tokens, estimated_cost,
-            finish_reason, stream, **kwargs,
+            provider=provider,
+            model=model,
+            input=input,
+            output=output,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            estimated_cost=estimated_cost,
+            finish_reason=finish_reason,
+            stream=stream,
+            **kwargs,
         )
 
     @handle_internal_errors(strict=by_instance)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sentrial._default import default_client
+from sentrial.client import SentrialClient
 from sentrial.interaction import Interaction
 from sentrial_otel._internal.spans.session import current_session
-
-if TYPE_CHECKING:
-    from sentrial.client import SentrialClient
 
 
 def get_current_session_id() -> str | None:
@@ -21,9 +20,8 @@ def get_current_session_id() -> str | None:
 def get_current_interaction() -> Interaction | None:
     """The ``Interaction`` of the innermost open session in this context, or None."""
     session = current_session()
-    if session is None:
-        return None
-    return getattr(session, "facade", None)
+    owner = session.owner if session is not None else None
+    return owner if isinstance(owner, Interaction) else None
 
 
 class SessionContext:
@@ -55,8 +53,6 @@ class SessionContext:
             self.interaction.set_output(output)
 
     def __enter__(self) -> SessionContext:
-        from sentrial._default import default_client
-
         client = self.client or default_client()
         self.interaction = client.begin(user_id=self.user_id, event=self.agent, input=self.input)
         return self

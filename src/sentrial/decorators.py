@@ -8,6 +8,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from sentrial._default import default_client
 from sentrial_otel._internal.errors import handle_internal_errors
 from sentrial_otel._internal.spans.session import current_session
 
@@ -103,8 +104,6 @@ def _decorate_session(
     agent = agent_name or getattr(function, "__name__", "agent")
 
     def begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        from sentrial._default import default_client
-
         with handle_internal_errors(f"beginning the session {agent!r}"):
             user_id, value = _session_inputs(function, args, kwargs, user_id_param, input_param, message_param)
             return default_client().begin(user_id=user_id, event=agent, input=value)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sentrial_otel._internal.errors import by_instance, handle_internal_errors
 from sentrial_otel._internal.spans.ids import random_uuid
 from sentrial_otel._internal.spans.session import Session
 
-if TYPE_CHECKING:
-    from sentrial.client import SentrialClient
+
+
+class _Client(Protocol):
+    """What an interaction needs of its client (``SentrialClient``)."""
+
+    strict: bool
 
 
 class Interaction:
@@ -22,7 +26,7 @@ class Interaction:
 
     def __init__(
         self,
-        client: SentrialClient,
+        client: _Client,
         session: Session | None,
         *,
         user_id: Any,
@@ -39,7 +43,7 @@ class Interaction:
         self._output: Any = None
         self._error_message: str | None = None
         if session is not None:
-            session.facade = self  # type: ignore[attr-defined]
+            session.owner = self  # what get_current_interaction() returns for it
 
     @property
     def degraded(self) -> bool:
@@ -99,8 +103,15 @@ class Interaction:
         if self.session is None:
             return {}
         return self.session.track_tool_call(
-            tool_name, tool_input, tool_output, reasoning, estimated_cost, tool_error,
-            token_count, metadata=metadata, **extra,
+            tool_name=tool_name,
+            tool_input=tool_input,
+            tool_output=tool_output,
+            reasoning=reasoning,
+            estimated_cost=estimated_cost,
+            tool_error=tool_error,
+            token_count=token_count,
+            metadata=metadata,
+            **extra,
         )
 
     @handle_internal_errors(fallback=dict, strict=by_instance)
@@ -117,8 +128,13 @@ class Interaction:
         if self.session is None:
             return {}
         return self.session.track_decision(
-            reasoning, alternatives, confidence, estimated_cost, token_count,
-            metadata=metadata, **extra,
+            reasoning=reasoning,
+            alternatives=alternatives,
+            confidence=confidence,
+            estimated_cost=estimated_cost,
+            token_count=token_count,
+            metadata=metadata,
+            **extra,
         )
 
     @handle_internal_errors(fallback=dict, strict=by_instance)
@@ -135,7 +151,11 @@ class Interaction:
             return {}
         self._error_message = str(error_message)
         return self.session.track_error(
-            error_message, error_type, tool_name, stack_trace, metadata=metadata
+            error_message=error_message,
+            error_type=error_type,
+            tool_name=tool_name,
+            stack_trace=stack_trace,
+            metadata=metadata,
         )
 
     @handle_internal_errors(fallback=dict, strict=by_instance)
@@ -143,7 +163,7 @@ class Interaction:
         """Record an LLM call (provider, model, input, output, tokens, cost, finish reason)."""
         if self.session is None:
             return {}
-        return self.session.track_llm_call(provider, model, **kwargs)
+        return self.session.track_llm_call(provider=provider, model=model, **kwargs)
 
     def __enter__(self) -> Interaction:
         return self

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from sentrial_otel import environment_variables as env
 from sentrial_otel._internal.logs import logger
@@ -21,6 +21,10 @@ EXPORTER_STORE = "store"
 DEFAULT_HOME = ".sentrial"
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 DEFAULT_EXPORT_TIMEOUT = 10.0
+OTLP_HTTP_PORT = 4318
+OTLP_GRPC_PORT = 4317
+_TRACES_PATH = "/v1/traces"
+_METRICS_PATH = "/v1/metrics"
 DEFAULT_MAX_CONTENT_LENGTH = 16 * 1024
 """Longest string kept inside a content attribute, in characters."""
 
@@ -140,9 +144,30 @@ def traces_url(base: str, protocol: str) -> str:
     if protocol == PROTOCOL_GRPC:
         return base
     trimmed = base.rstrip("/")
-    if trimmed.endswith("/v1/traces"):
+    if trimmed.endswith(_TRACES_PATH):
         return trimmed
-    return trimmed + "/v1/traces"
+    return trimmed + _TRACES_PATH
+
+
+def metrics_url(traces: str) -> str:
+    """The OTLP/HTTP metrics URL beside a traces URL (its ``/v1/traces`` becomes
+    ``/v1/metrics``; a traces URL with a path of its own is used as it is)."""
+    return traces[: -len(_TRACES_PATH)] + _METRICS_PATH if traces.endswith(_TRACES_PATH) else traces
+
+
+def http_url_for(endpoint: str) -> str:
+    """A user-given OTLP/HTTP endpoint: ``/v1/traces`` added when it names no path."""
+    return traces_url(endpoint, PROTOCOL_HTTP) if urlsplit(endpoint).path in ("", "/") else endpoint
+
+
+def default_otlp_port(protocol: str) -> int:
+    """The port an OTLP collector listens on by default (the OTLP exporter specification)."""
+    return OTLP_GRPC_PORT if protocol == PROTOCOL_GRPC else OTLP_HTTP_PORT
+
+
+def default_otlp_endpoint(protocol: str) -> str:
+    """Where the OTLP exporters send when no endpoint is configured."""
+    return f"http://localhost:{default_otlp_port(protocol)}"
 
 
 def _resolve_protocol(protocol: str | None) -> str:
@@ -231,9 +256,7 @@ def resolve_settings(
     exporter = _resolve_exporter(endpoint)
     if exporter == EXPORTER_OTLP and endpoint is None:
         # OTEL_TRACES_EXPORTER=otlp without an endpoint: the OTLP default address.
-        endpoint = traces_url(
-            "http://localhost:4317" if proto == PROTOCOL_GRPC else "http://localhost:4318", proto
-        )
+        endpoint = traces_url(default_otlp_endpoint(proto), proto)
         source = "OTLP default"
     headers = parse_headers(_env(env.OTEL_EXPORTER_OTLP_HEADERS))
     headers.update(parse_headers(_env(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS)))

@@ -12,14 +12,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 
-from sentrial_otel.config import PROTOCOL_GRPC, PROTOCOL_HTTP
+from sentrial_otel.config import PROTOCOL_GRPC, PROTOCOL_HTTP, http_url_for
 
 RETRYABLE_HTTP_STATUSES = frozenset({429, 502, 503, 504})
 MAX_BACKOFF_SECONDS = 30.0
@@ -47,14 +47,6 @@ class SendOutcome:
     error: str | None = None
 
 
-def http_traces_url(endpoint: str) -> str:
-    """The endpoint, with ``/v1/traces`` appended when it names no path."""
-    parts = urlsplit(endpoint)
-    if parts.path in ("", "/"):
-        parts = parts._replace(path="/v1/traces")
-    return urlunsplit(parts)
-
-
 class OtlpSender:
     """Posts requests over OTLP/HTTP (protobuf) or OTLP/gRPC.
 
@@ -79,7 +71,7 @@ class OtlpSender:
         if protocol == PROTOCOL_GRPC:
             self._send_once = self._grpc_sender(endpoint)
         elif protocol == PROTOCOL_HTTP:
-            self.url = http_traces_url(endpoint)
+            self.url = http_url_for(endpoint)
             self._send_once = self._post
         else:
             raise ValueError(f"unsupported protocol {protocol!r}")

@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sentrial_otel import environment_variables as env
-from sentrial_otel.config import EXPORTER_OTLP, EXPORTER_STORE, PROTOCOL_GRPC, resolve_settings
+from sentrial_otel.config import (
+    EXPORTER_OTLP,
+    EXPORTER_STORE,
+    default_otlp_port,
+    resolve_settings,
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,7 @@ class ExportSettings:
         parts = urlsplit(self.endpoint if "//" in self.endpoint else f"//{self.endpoint}")
         if not parts.hostname:
             return None
-        default = 4317 if self.protocol == PROTOCOL_GRPC else 4318
+        default = default_otlp_port(self.protocol)
         if parts.scheme == "https" and parts.port is None:
             default = 443
         return parts.hostname, parts.port or default

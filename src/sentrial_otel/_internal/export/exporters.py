@@ -15,6 +15,7 @@ from sentrial_otel.config import (
     EXPORTER_OTLP,
     PROTOCOL_GRPC,
     Settings,
+    default_otlp_endpoint,
 )
 
 
@@ -71,7 +72,7 @@ def _otlp_exporter(settings: Settings) -> SpanExporter:
             raise ImportError(
                 "OTLP over gRPC needs the grpc extra: pip install 'sentrial-otel[grpc]'"
             ) from error
-        endpoint = settings.endpoint or "http://localhost:4317"
+        endpoint = settings.endpoint or default_otlp_endpoint(PROTOCOL_GRPC)
         return GrpcExporter(
             endpoint=endpoint,
             insecure=endpoint.startswith("http://"),

@@ -31,7 +31,7 @@ from sentrial_otel._internal.export.delivery import (
 )
 from sentrial_otel._internal.export.exporters import build_exporter
 from sentrial_otel._internal.logs import logger
-from sentrial_otel.config import EXPORTER_OTLP, PROTOCOL_GRPC, Settings
+from sentrial_otel.config import EXPORTER_OTLP, PROTOCOL_GRPC, Settings, metrics_url
 from sentrial_otel.store.undelivered import record_undelivered
 
 _MARK = "_sentrial_export_key"
@@ -104,34 +104,15 @@ def _delivery(settings: Settings) -> DeliveryProcessor:
     )
 
 
-def _quiet_metric_exporter_class() -> Any:
-    from opentelemetry.sdk.metrics.export import MetricExporter
+def _quiet(exporter_class: type[Any]) -> Any:
+    """A subclass of an OTLP metric exporter whose exports run inside ``our_export()``, so
+    their retry logging folds into ours (and other instrumentation stays out of them)."""
 
-    class _Quiet(MetricExporter):
-        """Runs a metric exporter's exports with their retry logging folded into ours."""
+    def export(self: Any, metrics_data: Any, timeout_millis: float = 10_000, **kwargs: Any) -> Any:
+        with our_export():
+            return exporter_class.export(self, metrics_data, timeout_millis=timeout_millis, **kwargs)
 
-        def __init__(self, inner: Any) -> None:
-            super().__init__(
-                preferred_temporality=inner._preferred_temporality,
-                preferred_aggregation=inner._preferred_aggregation,
-            )
-            self.inner = inner
-
-        def export(self, metrics_data: Any, timeout_millis: float = 10_000, **kwargs: Any) -> Any:
-            with our_export():
-                return self.inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
-
-        def force_flush(self, timeout_millis: float = 10_000) -> bool:
-            return self.inner.force_flush(timeout_millis=timeout_millis)
-
-        def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-            self.inner.shutdown(timeout_millis=timeout_millis, **kwargs)
-
-    return _Quiet
-
-
-def QuietMetricExporter(inner: Any) -> Any:  # noqa: N802 - reads as a class at the call
-    return _quiet_metric_exporter_class()(inner)
+    return type(f"Quiet{exporter_class.__name__}", (exporter_class,), {"export": export})
 
 
 def _meter_provider(settings: Settings, resource: Resource) -> Any:
@@ -150,7 +131,7 @@ def _meter_provider(settings: Settings, resource: Resource) -> Any:
                 OTLPMetricExporter,
             )
 
-            exporter = OTLPMetricExporter(
+            exporter = _quiet(OTLPMetricExporter)(
                 endpoint=endpoint,
                 insecure=endpoint.startswith("http://"),
                 headers=settings.export_headers,
@@ -161,11 +142,12 @@ def _meter_provider(settings: Settings, resource: Resource) -> Any:
                 OTLPMetricExporter as HttpMetricExporter,
             )
 
-            url = endpoint[: -len("/v1/traces")] + "/v1/metrics" if endpoint.endswith("/v1/traces") else endpoint
-            exporter = HttpMetricExporter(endpoint=url, headers=settings.export_headers, timeout=timeout)
+            exporter = _quiet(HttpMetricExporter)(
+                endpoint=metrics_url(endpoint), headers=settings.export_headers, timeout=timeout
+            )
         provider = MeterProvider(
             resource=resource,
-            metric_readers=[PeriodicExportingMetricReader(QuietMetricExporter(exporter))],
+            metric_readers=[PeriodicExportingMetricReader(exporter)],
             shutdown_on_exit=False,
         )
     except Exception:  # noqa: BLE001 - metrics are a bonus; traces must still work
