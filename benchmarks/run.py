@@ -1,7 +1,7 @@
 """Run the benchmark suite: ``python benchmarks/run.py [--quick] [--out DIR] [NAME ...]``.
 
-NAME is any of ``events``, ``pretest``, ``export``, ``dead_collector``, ``store_write``
-(default: all).
+NAME is any of ``events``, ``pretest``, ``export``, ``dead_collector``, ``store_write``,
+``cli_start`` (default: all).
 ``--quick`` uses tiny sizes (what the CI smoke test runs: it checks that each bench works,
 never its timings). Each bench prints its figures and a JSON result (also written to
 ``DIR/<name>.json`` with ``--out``). ``benchmarks/bench_store.py`` (the 1M-span store) runs
@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_cli_start  # noqa: E402
 import bench_dead_collector  # noqa: E402
 import bench_events  # noqa: E402
 import bench_export  # noqa: E402
@@ -28,6 +29,7 @@ FULL = {
     "export": (bench_export.main, ["--spans", "20000", "--rounds", "5"]),
     "dead_collector": (bench_dead_collector.main, ["--sessions", "100000", "--rounds", "3"]),
     "store_write": (bench_store_write.main, ["--sessions", "100000", "--rounds", "3"]),
+    "cli_start": (bench_cli_start.main, ["--runs", "20"]),
 }
 QUICK = {
     "events": ["--events", "50", "--rounds", "2"],
@@ -35,6 +37,7 @@ QUICK = {
     "export": ["--spans", "200", "--rounds", "1"],
     "dead_collector": ["--sessions", "100", "--rounds", "1"],
     "store_write": ["--sessions", "100", "--rounds", "1"],
+    "cli_start": ["--runs", "2"],
 }
 
 

@@ -32,6 +32,11 @@ def test_benchmark_runs(name, tmp_path, capsys):
         assert healthy["failed"] == 0 and dead["exported"] == 0
     elif name == "store_write":
         assert result["undelivered"] == [0]
+    elif name == "cli_start":
+        # The help printed (a failing command raises), and without the engine behind it.
+        assert result["ratio"]["median"] > 0
+        assert "sentrial_otel.cli" in result["modules_loaded"]
+        assert "sentrial_otel._internal.engine" not in result["modules_loaded"]
 
 
 def test_events_payload_chars_reach_the_spans_and_the_floor(capsys):

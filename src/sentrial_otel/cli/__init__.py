@@ -5,23 +5,64 @@ Exit codes: 0 ok, 1 not found or failed, 2 usage error.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
+from typing import Any
 
 import click
 
-from sentrial_otel.cli.demo import demo_command
-from sentrial_otel.cli.doctor import doctor_command
-from sentrial_otel.cli.export import export_command
-from sentrial_otel.cli.options import DEFAULT_STORE, STORE_ENV
-from sentrial_otel.cli.sessions import sessions_group
+from sentrial_otel import environment_variables as env
+from sentrial_otel.config import DEFAULT_HOME
 
 __all__ = ["main"]
 
+# name -> (module, attribute, the first paragraph of the command's help). A command's
+# module (the store, protobuf, the OTLP client) is imported only when that command runs,
+# so `--help` and `--version` start about as fast as click itself
+# (benchmarks/bench_cli_start.py); tests/test_package.py keeps the summaries true.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "demo": (
+        "sentrial_otel.cli.demo", "demo_command",
+        "Run a bundled offline example agent into the store, then list and show it.",
+    ),
+    "doctor": (
+        "sentrial_otel.cli.doctor", "doctor_command",
+        "Show which exporter and endpoint are in effect and why, and check them.",
+    ),
+    "export": (
+        "sentrial_otel.cli.export", "export_command",
+        "Send the stored spans of the matching sessions to an OTLP collector.",
+    ),
+    "sessions": (
+        "sentrial_otel.cli.sessions", "sessions_group", "Browse the sessions in the local store.",
+    ),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _LazyGroup(click.Group):
+    """A group that imports a subcommand's module when the subcommand is looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module, attribute, _ = COMMANDS[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: Any) -> None:
+        # Listed from the summaries, shortened as click would shorten the commands' own help.
+        rows = [click.Command(name, help=COMMANDS[name][2]) for name in sorted(COMMANDS)]
+        limit = formatter.width - 6 - max(len(row.name or "") for row in rows)
+        with formatter.section("Commands"):
+            formatter.write_dl([(row.name or "", row.get_short_help_str(limit)) for row in rows])
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--store", type=click.Path(file_okay=False, path_type=Path),
-              envvar=STORE_ENV, default=DEFAULT_STORE, show_default=True, show_envvar=True,
+              envvar=env.SENTRIAL_HOME, default=DEFAULT_HOME, show_default=True, show_envvar=True,
               help="The local store directory.")
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (to stderr).")
 @click.version_option(package_name="sentrial-otel", message="%(prog)s %(version)s")
@@ -29,9 +70,3 @@ def main(store: Path, verbose: bool) -> None:
     """Browse, replay and export agent sessions recorded by sentrial-otel."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-
-
-main.add_command(sessions_group)
-main.add_command(export_command)
-main.add_command(doctor_command)
-main.add_command(demo_command)
