@@ -17,7 +17,7 @@ import pytest
 
 from sentrial_otel import semconv as sc
 from sentrial_otel.store import list_sessions, load_session
-from sentrial_otel.store.sessions import Session, SessionSummary
+from sentrial_otel.store.sessions import StoredSession, SessionSummary
 from tests.support.otlp_receiver import OtlpReceiver
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,15 +60,15 @@ def by_agent(store: Path, agent: str) -> list[SessionSummary]:
     return [s for s in sessions(store) if s.agent == agent]
 
 
-def spans_of(store: Path, summary: SessionSummary) -> Session:
+def spans_of(store: Path, summary: SessionSummary) -> StoredSession:
     return load_session(store, summary)
 
 
-def names(session: Session) -> list[str]:
+def names(session: StoredSession) -> list[str]:
     return sorted(span.name for span in session.spans)
 
 
-def assert_one_trace(session: Session) -> None:
+def assert_one_trace(session: StoredSession) -> None:
     """Every span in the trace, every child parented to a span of the trace."""
     root = session.root
     assert root is not None and root.parent_span_id == ""

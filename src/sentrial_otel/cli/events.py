@@ -13,7 +13,7 @@ import click
 from sentrial_otel import semconv as sc
 from sentrial_otel.cli.formatting import cost_text, duration_text, status_text, value_text
 from sentrial_otel.store.records import SpanRecord, parse_json_attribute
-from sentrial_otel.store.sessions import Session
+from sentrial_otel.store.sessions import StoredSession
 
 KIND_SESSION = "session"
 KIND_TOOL = "tool"
@@ -156,7 +156,7 @@ def event_json(span: SpanRecord, kind: str, session_start_ns: int) -> dict[str, 
     }
 
 
-def session_header(session: Session) -> list[str]:
+def session_header(session: StoredSession) -> list[str]:
     """The lines above the events: identity, outcome and totals."""
     summary = session.summary
     lines = [
@@ -170,7 +170,7 @@ def session_header(session: Session) -> list[str]:
     return lines
 
 
-def ordered_events(session: Session) -> list[tuple[SpanRecord, str]]:
+def ordered_events(session: StoredSession) -> list[tuple[SpanRecord, str]]:
     """The session's spans with their kinds, in time order (root first)."""
     root = session.root
     return [(span, event_kind(span, root)) for span in session.spans]

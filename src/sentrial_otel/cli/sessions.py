@@ -24,8 +24,8 @@ from sentrial_otel.cli.formatting import (
 )
 from sentrial_otel.cli.options import filter_options, session_filter, store_path
 from sentrial_otel.store import (
-    Session,
     SessionNotFound,
+    StoredSession,
     find_session,
     list_sessions,
     load_session,
@@ -74,7 +74,7 @@ def list_command(ctx: click.Context, limit: int, as_json: bool, **filters: Any) 
     click.echo(table(LIST_HEADERS, rows, RIGHT_ALIGNED))
 
 
-def _load(ctx: click.Context, session_id: str) -> Session:
+def _load(ctx: click.Context, session_id: str) -> StoredSession:
     try:
         summary = find_session(store_path(ctx), session_id)
     except SessionNotFound as error:

@@ -22,9 +22,9 @@ from sentrial_otel.store.reader import StoreReader
 from sentrial_otel.store.records import SpanEvent, SpanRecord
 from sentrial_otel.store.sessions import (
     STATUSES,
-    Session,
     SessionFilter,
     SessionSummary,
+    StoredSession,
     parse_time,
 )
 
@@ -32,7 +32,6 @@ __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
     "STATUSES",
     "LocalStoreExporter",
-    "Session",
     "SessionFilter",
     "SessionNotFound",
     "SessionSummary",
@@ -40,6 +39,7 @@ __all__ = [
     "SpanRecord",
     "StoreError",
     "StoreReader",
+    "StoredSession",
     "data_files",
     "decode_line",
     "encode_line",

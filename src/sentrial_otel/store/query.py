@@ -16,7 +16,7 @@ from sentrial_otel.store.listing import load_summaries, select_summaries
 from sentrial_otel.store.otlp_json import document_to_request, iter_span_dicts
 from sentrial_otel.store.reader import StoreReader
 from sentrial_otel.store.records import SpanRecord
-from sentrial_otel.store.sessions import Session, SessionFilter, SessionSummary
+from sentrial_otel.store.sessions import SessionFilter, SessionSummary, StoredSession
 
 
 class SessionNotFound(LookupError):
@@ -55,7 +55,7 @@ def find_session(directory: str | os.PathLike[str], id_prefix: str) -> SessionSu
     return candidates[0]
 
 
-def load_session(directory: str | os.PathLike[str], summary: SessionSummary) -> Session:
+def load_session(directory: str | os.PathLike[str], summary: SessionSummary) -> StoredSession:
     """All stored spans of the session, in start-time order.
 
     Only the files the index saw the trace in are read, and only lines containing the
@@ -74,7 +74,7 @@ def load_session(directory: str | os.PathLike[str], summary: SessionSummary) -> 
     reader.finish()
     # At equal starts the enclosing span (which ends later) comes first.
     spans.sort(key=lambda span: (span.start_ns, -span.end_ns))
-    return Session(summary=summary, spans=spans)
+    return StoredSession(summary=summary, spans=spans)
 
 
 def requests_for_traces(

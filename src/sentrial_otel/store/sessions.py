@@ -220,7 +220,7 @@ def summarize(spans: list[SpanRecord]) -> SessionSummary:
 
 
 @dataclass
-class Session:
+class StoredSession:
     """One session with all its stored spans, in start-time order."""
 
     summary: SessionSummary
