@@ -12,11 +12,12 @@ from collections.abc import Iterator
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tests.support.fixtures import otlp_grpc_receiver, otlp_receiver, rotel_collector  # noqa: F401
+from tests.support.spans import Spans
 
 _EXPORTER = InMemorySpanExporter()
 _PROVIDER = TracerProvider()
@@ -32,36 +33,15 @@ def _install_global_provider() -> None:
 _install_global_provider()
 
 
-class SpanRecorder:
-    """The spans the global provider finished during one test, with lookup helpers."""
-
-    def __init__(self, exporter: InMemorySpanExporter) -> None:
-        self.exporter = exporter
-
-    def all(self) -> list[ReadableSpan]:
-        return list(self.exporter.get_finished_spans())
-
-    def named(self, name: str) -> list[ReadableSpan]:
-        return [span for span in self.all() if span.name == name]
-
-    def one(self, name: str) -> ReadableSpan:
-        found = self.named(name)
-        assert len(found) == 1, f"expected one span {name!r}, got {[s.name for s in self.all()]}"
-        return found[0]
-
-    def roots(self) -> list[ReadableSpan]:
-        return [span for span in self.all() if span.parent is None]
-
-
 @pytest.fixture
 def provider() -> TracerProvider:
     return _PROVIDER
 
 
 @pytest.fixture
-def spans() -> Iterator[SpanRecorder]:
+def spans() -> Iterator[Spans]:
     _EXPORTER.clear()
-    yield SpanRecorder(_EXPORTER)
+    yield Spans(_EXPORTER)
     _EXPORTER.clear()
 
 

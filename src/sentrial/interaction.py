@@ -10,7 +10,6 @@ from sentrial_otel._internal.spans.ids import random_uuid
 from sentrial_otel._internal.spans.session import Session
 
 
-
 class _Client(Protocol):
     """What an interaction needs of its client (``SentrialClient``)."""
 

@@ -17,47 +17,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from sentrial_otel.instrumentation.langchain import RUNS, LangChainInstrumentor
 from tests.langchain import fakes
+from tests.support.spans import Spans
 
-
-class Spans:
-    """Finished spans with tree helpers."""
-
-    def __init__(self, exporter: InMemorySpanExporter) -> None:
-        self.exporter = exporter
-
-    def all(self) -> list[ReadableSpan]:
-        return list(self.exporter.get_finished_spans())
-
-    def named(self, name: str) -> list[ReadableSpan]:
-        return [s for s in self.all() if s.name == name]
-
-    def one(self, name: str) -> ReadableSpan:
-        found = self.named(name)
-        assert len(found) == 1, f"expected one {name!r}, got {[s.name for s in self.all()]}"
-        return found[0]
-
-    def tree(self, root_parent: int | None = None) -> list[Any]:
-        """Nested ``(name, [children])`` in start order, from spans whose parent is
-        ``root_parent`` (a span id; None means spans with no parent in this export)."""
-        spans = sorted(self.all(), key=lambda s: s.start_time or 0)
-        known = {s.context.span_id for s in spans}
-
-        def parent_of(span: ReadableSpan) -> int | None:
-            if span.parent is None or span.parent.span_id not in known:
-                return None
-            return span.parent.span_id
-
-        def children(parent: int | None) -> list[Any]:
-            return [
-                (s.name, children(s.context.span_id)) for s in spans if parent_of(s) == parent
-            ]
-
-        return children(root_parent)
-
-    def one_trace(self) -> int:
-        ids = {s.context.trace_id for s in self.all()}
-        assert len(ids) == 1, f"{len(ids)} traces"
-        return ids.pop()
+__all__ = ["Spans", "attrs", "instrumented", "loads"]
 
 
 def attrs(span: ReadableSpan) -> dict[str, Any]:

@@ -111,16 +111,3 @@ def file_summaries(reader: StoreReader, data_file: Path) -> dict[str, SessionSum
         _save(index_file, info.st_ino, reader.complete_offset,
               (summary.to_row() for summary in summaries.values()))
     return summaries
-
-
-def prune_stale_indexes(directory: str | os.PathLike[str]) -> None:
-    """Remove index files whose data file no longer exists (deleted by hand)."""
-    index_dir = Path(directory) / INDEX_DIR
-    if not index_dir.is_dir():
-        return
-    for index_file in index_dir.glob("*.json"):
-        if not (Path(directory) / index_file.name[: -len(".json")]).exists():
-            try:
-                index_file.unlink()
-            except OSError:
-                pass

@@ -82,11 +82,6 @@ def root_span_context(session_id: str) -> SpanContext:
     )
 
 
-def traceparent_for(session_id: str) -> str:
-    """A W3C ``traceparent`` header value pointing at the session's root span."""
-    return f"00-{trace_id_for(session_id):032x}-{root_span_id_for(session_id):016x}-01"
-
-
 def remote_parent(trace_id_hex: str, span_id_hex: str | None) -> trace.Span | None:
     """A non-recording parent span from hex ids a caller passed, or None if unusable."""
     try:

@@ -35,12 +35,23 @@ from sentrial_otel import semconv as sc
 from sentrial_otel._internal.errors import handle_internal_errors
 from sentrial_otel._internal.spans import attributes as attrs_of
 from sentrial_otel._internal.spans.attributes import Attributes
-from sentrial_otel._internal.spans.failures import add_exception_event, mark_error, record_exception
+from sentrial_otel._internal.spans.failures import (
+    add_exception_event,
+    mark_error,
+    record_exception,
+)
 from sentrial_otel._internal.spans.ids import planned_ids
 from sentrial_otel._internal.spans.pricing import cost_usd
 from sentrial_otel._internal.spans.recording import Recording, SessionScope
 from sentrial_otel._internal.spans.stamping import STAMPED_AT_START
-from sentrial_otel._internal.spans.steps import AGENT, DECISION, LLM, TOOL, Step, arguments_hash
+from sentrial_otel._internal.spans.steps import (
+    AGENT,
+    DECISION,
+    LLM,
+    TOOL,
+    Step,
+    arguments_hash,
+)
 
 _UNSET: Any = object()
 # A Step from a tuple of its fields: NamedTuple's own constructor costs twice as much.

@@ -18,7 +18,12 @@ from sentrial_otel._internal.content.encoding import coerce_name, finite_float
 from sentrial_otel._internal.spans import attributes as attrs_of
 from sentrial_otel._internal.spans.attributes import Attributes
 from sentrial_otel._internal.spans.failures import add_exception_event, mark_error
-from sentrial_otel._internal.spans.invocations import Decision, ErrorRecord, LlmCall, ToolCall
+from sentrial_otel._internal.spans.invocations import (
+    Decision,
+    ErrorRecord,
+    LlmCall,
+    ToolCall,
+)
 from sentrial_otel._internal.spans.recording import Recording
 from sentrial_otel._internal.spans.state import AgentState
 from sentrial_otel._internal.spans.steps import Step

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sentrial_otel import semconv as sc
+from sentrial_otel._internal.spans.attributes import text_messages, text_part
 from sentrial_otel._internal.spans.pricing import infer_provider
 
 # LangChain message ``type`` -> GenAI role.
@@ -99,16 +100,16 @@ def _content_parts(content: Any) -> list[dict[str, Any]]:
     if content is None or content == "":
         return []
     if isinstance(content, str):
-        return [{"type": "text", "content": content}]
+        return [text_part(content)]
     if isinstance(content, Sequence) and not isinstance(content, (bytes, bytearray)):
         parts: list[dict[str, Any]] = []
         for block in content:
             if isinstance(block, str):
-                parts.append({"type": "text", "content": block})
+                parts.append(text_part(block))
             elif isinstance(block, Mapping):
                 kind = block.get("type")
                 if kind == "text":
-                    parts.append({"type": "text", "content": block.get("text", "")})
+                    parts.append(text_part(block.get("text", "")))
                 elif kind in ("reasoning", "thinking"):
                     text = block.get("reasoning") or block.get("thinking") or block.get("text")
                     parts.append({"type": "reasoning", "content": text or ""})
@@ -118,9 +119,9 @@ def _content_parts(content: Any) -> list[dict[str, Any]]:
                 else:
                     parts.append(dict(block))
             else:
-                parts.append({"type": "text", "content": str(block)})
+                parts.append(text_part(str(block)))
         return parts
-    return [{"type": "text", "content": str(content)}]
+    return [text_part(str(content))]
 
 
 def message_parts(message: Any) -> dict[str, Any]:
@@ -332,9 +333,9 @@ def agent_input(inputs: Any) -> list[dict[str, Any]] | None:
             return [message_parts(m) for m in messages]
         text = inputs.get("input")
         if isinstance(text, str):
-            return [{"role": sc.ROLE_USER, "parts": [{"type": "text", "content": text}]}]
+            return text_messages(sc.ROLE_USER, text)
     if isinstance(inputs, str):
-        return [{"role": sc.ROLE_USER, "parts": [{"type": "text", "content": inputs}]}]
+        return text_messages(sc.ROLE_USER, inputs)
     return None
 
 
@@ -349,11 +350,5 @@ def agent_output(outputs: Any) -> list[dict[str, Any]] | None:
                 return [last]
         text = outputs.get("output")
         if isinstance(text, str):
-            return [
-                {
-                    "role": sc.ROLE_ASSISTANT,
-                    "parts": [{"type": "text", "content": text}],
-                    "finish_reason": sc.FINISH_REASON_STOP,
-                }
-            ]
+            return text_messages(sc.ROLE_ASSISTANT, text, sc.FINISH_REASON_STOP)
     return None

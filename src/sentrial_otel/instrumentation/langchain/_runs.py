@@ -33,7 +33,6 @@ from sentrial_otel._internal.errors import handle_internal_errors
 from sentrial_otel._internal.spans.invocations import Invocation
 from sentrial_otel._internal.spans.session import SessionHandle
 
-
 DEFAULT_MAX_RUNS = 10_000
 DEFAULT_TTL_S = 3600.0
 # Sweeping for abandoned runs costs a scan of the oldest records; do it every this many starts.

@@ -9,4 +9,5 @@ from __future__ import annotations
 
 _instruments = ("langchain-core >= 0.3.0, < 2",)
 
-_supports_metrics = False
+_supports_metrics = True
+"""LLM and tool duration and token usage metrics are recorded (docs/langchain.md)."""
