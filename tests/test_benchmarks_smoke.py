@@ -52,3 +52,15 @@ def test_events_payload_chars_reach_the_spans_and_the_floor(capsys):
     result = bench_events.main(["--events", "20", "--rounds", "1", "--payload-chars", "3000"])
     assert result["payload_chars"] == 3000
     assert set(result["results"]) == set(calls)
+
+
+def test_events_compares_two_checkouts_in_one_run(capsys):
+    import bench_events
+
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    result = bench_events.main(["--events", "20", "--rounds", "2", "--before-src", src])
+    assert result["sources"] == {"now": src, "before": src}
+    for event in ("track_tool_call", "track_decision", "track_llm_call"):
+        row = result["results"][event]
+        assert row["attributes"]["now"] == row["attributes"]["before"] > 0
+        assert row["now_over_before"]["median"] > 0

@@ -8,6 +8,7 @@ from typing import Any
 from opentelemetry import trace
 
 from sentrial.interaction import Interaction, new_event_id
+from sentrial_otel import semconv as sc
 from sentrial_otel._internal.content.encoding import coerce_name
 from sentrial_otel._internal.engine import Telemetry
 from sentrial_otel._internal.errors import by_instance, handle_internal_errors
@@ -182,7 +183,9 @@ class SentrialClient:
         trace_id: Any = None,
         span_id: Any = None,
         metadata: Any = None,
-        **extra: Any,
+        *,
+        tool_call_id: Any = None,
+        description: Any = None,
     ) -> dict[str, Any]:
         """Record a tool call as an ``execute_tool {tool_name}`` span in the session."""
         return self.telemetry.get_session(session_id).track_tool_call(
@@ -196,7 +199,8 @@ class SentrialClient:
             trace_id=trace_id,
             span_id=span_id,
             metadata=metadata,
-            **extra,
+            tool_call_id=tool_call_id,
+            description=description,
         )
 
     @handle_internal_errors(fallback=dict, strict=by_instance)
@@ -211,7 +215,8 @@ class SentrialClient:
         trace_id: Any = None,
         span_id: Any = None,
         metadata: Any = None,
-        **extra: Any,
+        *,
+        chosen: Any = None,
     ) -> dict[str, Any]:
         """Record a decision as a ``decision {agent}`` span in the session."""
         return self.telemetry.get_session(session_id).track_decision(
@@ -223,7 +228,7 @@ class SentrialClient:
             trace_id=trace_id,
             span_id=span_id,
             metadata=metadata,
-            **extra,
+            chosen=chosen,
         )
 
     @handle_internal_errors(fallback=dict, strict=by_instance)
@@ -262,7 +267,18 @@ class SentrialClient:
         estimated_cost: Any = None,
         finish_reason: Any = None,
         stream: bool = False,
-        **kwargs: Any,
+        *,
+        operation: str = sc.OP_CHAT,
+        response_model: Any = None,
+        system_instructions: Any = None,
+        cache_read_tokens: Any = None,
+        reasoning_tokens: Any = None,
+        time_to_first_chunk: Any = None,
+        duration_ms: Any = None,
+        params: Any = None,
+        trace_id: Any = None,
+        span_id: Any = None,
+        metadata: Any = None,
     ) -> dict[str, Any]:
         """Record an LLM call as a ``chat {model}`` span; cost from the price table if not given."""
         return self.telemetry.get_session(session_id).track_llm_call(
@@ -275,7 +291,17 @@ class SentrialClient:
             estimated_cost=estimated_cost,
             finish_reason=finish_reason,
             stream=stream,
-            **kwargs,
+            operation=operation,
+            response_model=response_model,
+            system_instructions=system_instructions,
+            cache_read_tokens=cache_read_tokens,
+            reasoning_tokens=reasoning_tokens,
+            time_to_first_chunk=time_to_first_chunk,
+            duration_ms=duration_ms,
+            params=params,
+            trace_id=trace_id,
+            span_id=span_id,
+            metadata=metadata,
         )
 
     @handle_internal_errors(strict=by_instance)

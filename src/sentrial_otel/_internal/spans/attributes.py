@@ -181,26 +181,30 @@ def is_empty_output(output: Any) -> bool | None:
     if isinstance(output, str):
         return not output.strip()
     messages = [output] if isinstance(output, Mapping) else output
-    if not isinstance(messages, Iterable):
+    try:
+        return all(_is_empty_message(message) for message in messages)
+    except TypeError:  # not iterable: some value, so not empty
         return False
-    for message in messages:
-        if not isinstance(message, Mapping):
+
+
+def _is_empty_message(message: Any) -> bool:
+    if type(message) is not dict and not isinstance(message, Mapping):
+        return False
+    if message.get("tool_calls"):
+        return False
+    parts = message.get("parts")
+    if parts is None:
+        return _is_empty_text(message.get("content"))
+    for part in parts:
+        if type(part) is not dict and not isinstance(part, Mapping):
             return False
-        if message.get("tool_calls"):
+        if part.get("type") != "text" or not _is_empty_text(part.get("content")):
             return False
-        parts = message.get("parts")
-        if parts is None:
-            content = message.get("content")
-            if content is not None and (not isinstance(content, str) or content.strip()):
-                return False
-            continue
-        for part in parts:
-            if not isinstance(part, Mapping) or part.get("type") != "text":
-                return False
-            content = part.get("content")
-            if content is not None and (not isinstance(content, str) or content.strip()):
-                return False
     return True
+
+
+def _is_empty_text(content: Any) -> bool:
+    return content is None or (isinstance(content, str) and not content.strip())
 
 
 # --- tool calls -----------------------------------------------------------------------------
@@ -236,7 +240,8 @@ def tool_start(
             attrs.put_encoded(sc.GEN_AI_TOOL_CALL_ARGUMENTS, encoded)
     if reasoning is not None and policy.capture:
         attrs.put_encoded(sc.SENTRIAL_TOOL_REASONING, policy.text("reasoning", reasoning))
-    add_metadata(attrs, policy, metadata, report)
+    if metadata is not None:
+        add_metadata(attrs, policy, metadata, report)
     return attrs, encoded_arguments
 
 
@@ -291,7 +296,8 @@ def decision(
             usable = None
         else:
             attrs.values[sc.SENTRIAL_DECISION_CONFIDENCE] = usable
-    add_metadata(attrs, policy, metadata, report)
+    if metadata is not None:
+        add_metadata(attrs, policy, metadata, report)
     return attrs, usable
 
 
@@ -424,5 +430,6 @@ def agent_start(
     attrs.values[sc.GEN_AI_AGENT_NAME] = agent_name
     if input_messages is not None and policy.capture:
         attrs.put_encoded(sc.GEN_AI_INPUT_MESSAGES, policy.json("user_input", input_messages))
-    add_metadata(attrs, policy, metadata, report)
+    if metadata is not None:
+        add_metadata(attrs, policy, metadata, report)
     return attrs

@@ -82,7 +82,6 @@ class Invocation:
         self,
         recording: Recording,
         session: SessionScope | None,
-        *,
         name: str,
         span_name: str | None,
         attributes: Attributes,
@@ -93,27 +92,10 @@ class Invocation:
         start_ns: int | None = None,
     ) -> None:
         """``span_name=None`` suppresses the span; ``planned`` gives the span these (trace,
-        span) ids (``ids.planned_ids``); ``start_ns`` backdates the start."""
-        self._setup(
-            recording, session, name, span_name, attributes, context, span_kind, planned, links,
-            start_ns,
-        )
-
-    def _setup(
-        self,
-        recording: Recording,
-        session: SessionScope | None,
-        name: str,
-        span_name: str | None,
-        attributes: Attributes,
-        context: otel_context.Context | None,
-        span_kind: SpanKind,
-        planned: tuple[int, int | None] | None,
-        links: Sequence[Link] | None,
-        start_ns: int | None,
-    ) -> None:
-        # What __init__ sets, by position: subclasses call it directly (a step is built for
-        # every event, and a keyword call through super() costs a third of a microsecond).
+        span) ids (``ids.planned_ids``); ``start_ns`` backdates the start. Subclasses call it
+        by position (a step is built for every event, and a keyword call through
+        ``super()`` costs a third of a microsecond); the kinds' own constructors are
+        keyword-only."""
         self.recording = recording
         self.session = session
         self.name = name
@@ -238,8 +220,11 @@ class Invocation:
     ) -> trace.Span | None:
         """Record the outcome and end the span (even if recording the outcome fails).
 
-        ``reported``: (error.type, message, stack trace, extra event attributes) of an error
-        reported without raising (a tool's ``tool_error``, ``track_error``)."""
+        A step tracked after the fact has no span yet: it starts now with the start and end
+        attributes together, and the outcome may be the start attributes' own bag (one
+        attribute pass instead of two). ``reported``: (error.type, message, stack trace,
+        extra event attributes) of an error reported without raising (a tool's
+        ``tool_error``, ``track_error``)."""
         span = self.span
         if span is None:
             if self._timed:
@@ -249,9 +234,15 @@ class Invocation:
             span = self._open(outcome)
             if span is None:
                 return None
-        elif outcome is not None and (outcome.values or outcome.truncated):
-            span.set_attributes(outcome.finish())
+            outcome = None  # already on the span
         try:
+            if outcome is not None and (outcome.values or outcome.truncated):
+                values = outcome.finish()
+                if len(values) == 1:  # a tool's result, an agent's answer: no mapping pass
+                    for key, value in values.items():
+                        span.set_attribute(key, value)
+                else:
+                    span.set_attributes(values)
             if exception is not None:
                 record_exception(span, exception, self.recording.content)
             elif reported is not None:
@@ -261,17 +252,6 @@ class Invocation:
         finally:
             span.end(end_time=end_ns)
         return span
-
-    def _outcome(self) -> Attributes:
-        """Where the outcome's attributes go: straight into the start attributes when the
-        span has not started (tracked after the fact: one attribute pass)."""
-        return self._attrs if self.span is None else Attributes()
-
-    def _seconds(self, end_ns: int) -> float | None:
-        """The measured duration of a timed step (None for one tracked after the fact)."""
-        if not self._timed or self.start_ns is None:
-            return None
-        return max(end_ns - self.start_ns, 0) / 1e9
 
     def _record(
         self,
@@ -284,18 +264,19 @@ class Invocation:
         input_tokens: int | None,
         output_tokens: int | None,
         total_tokens: int | None,
-    ) -> Step:
+    ) -> Step | None:
         """This step's record (the :class:`Step` fields after ``error_type``), handed to
-        the session."""
+        its session; with no session, no one hears it and none is made."""
+        session = self.session
+        if session is None:
+            return None
         span = self.span
         step: Step = _new_step(Step, (
             self.kind, self.name, span.get_span_context().span_id if span is not None else 0,
             self.start_ns or end_ns, end_ns, self.error_type, arguments, confidence, empty,
             reasons, cost, input_tokens, output_tokens, total_tokens,
         ))
-        session = self.session
-        if session is not None:
-            session.step_ended(step)
+        session.step_ended(step)
         return step
 
 
@@ -335,9 +316,9 @@ class ToolCall(Invocation):
             reasoning=reasoning,
             metadata=metadata,
         )
-        self._setup(
-            recording, session, name, f"{sc.OP_EXECUTE_TOOL} {name}", attributes, context,
-            SpanKind.INTERNAL, planned, None, None,
+        Invocation.__init__(
+            self, recording, session, name, f"{sc.OP_EXECUTE_TOOL} {name}", attributes, context,
+            SpanKind.INTERNAL, planned,
         )
         self.agent_name = agent_name
         self.result: Any = _UNSET
@@ -364,7 +345,7 @@ class ToolCall(Invocation):
         end_ns = time.time_ns()
         recording = self.recording
         policy = recording.content
-        outcome = self._outcome()
+        outcome = self._attrs if self.span is None else Attributes()  # see _close
         reported = None
         if error is not None:
             error_type, message = attrs_of.tool_error_details(error)
@@ -395,17 +376,20 @@ class ToolCall(Invocation):
         self.ended = True
         end_ns = time.time_ns()
         self.error_type = type(error).__qualname__
-        outcome = self._outcome()
+        outcome = self._attrs if self.span is None else Attributes()  # see _close
         usable_cost, tokens = attrs_of.add_cost_and_tokens(
             outcome, self.cost, self.token_count, self.recording.report
         )
         self._close(outcome, end_ns, exception=error)
         return self._ended(end_ns, usable_cost, tokens)
 
-    def _ended(self, end_ns: int, cost: float, tokens: int | None) -> Step:
-        seconds = self._seconds(end_ns)
-        if seconds is not None:
+    def _ended(self, end_ns: int, cost: float, tokens: int | None) -> Step | None:
+        if self._timed:  # a duration measured: tracked after the fact, a tool has none
+            elapsed = end_ns - (self.start_ns or end_ns)
+            seconds = elapsed / 1e9 if elapsed > 0 else 0.0
             self.recording.metrics.tool_ended(self.name, self.agent_name, seconds, self.error_type)
+        if self.session is None:
+            return None
         return self._record(
             end_ns, arguments_hash(self._arguments), None, None, (), cost, None, None, tokens
         )
@@ -454,8 +438,8 @@ class LlmCall(Invocation):
                 attributes, recording.content,
                 input_messages=input_messages, system_instructions=system_instructions,
             )
-        self._setup(
-            recording, session, model, f"{operation} {model}" if record_span else None,
+        Invocation.__init__(
+            self, recording, session, model, f"{operation} {model}" if record_span else None,
             attributes, context, SpanKind.CLIENT, planned, None,
             time.time_ns() - int(duration_s * 1e9) if duration_s is not None else None,
         )
@@ -501,7 +485,7 @@ class LlmCall(Invocation):
         if usable_cost is None and (tokens_in is not None or tokens_out is not None):
             usable_cost = cost_usd(self.model, tokens_in, tokens_out, self.provider)
         reasons = attrs_of.finish_reasons_of(finish_reasons)
-        outcome = self._outcome()
+        outcome = self._attrs if self.span is None else Attributes()  # see _close
         if input_messages is None:
             input_messages = self.input_messages
         if input_messages is not None or system_instructions is not None:
@@ -525,12 +509,10 @@ class LlmCall(Invocation):
         )
         if not usage_known:
             outcome.values[sc.SENTRIAL_USAGE_UNKNOWN] = True
-        attrs_of.add_metadata(outcome, policy, metadata, report)
+        if metadata is not None:
+            attrs_of.add_metadata(outcome, policy, metadata, report)
         self._close(outcome, end_ns)
-        return self._ended(
-            end_ns, tokens_in, tokens_out, usable_cost or 0.0, reasons,
-            attrs_of.is_empty_output(output),
-        )
+        return self._ended(end_ns, tokens_in, tokens_out, usable_cost or 0.0, reasons, output)
 
     def finish(
         self,
@@ -564,7 +546,7 @@ class LlmCall(Invocation):
             metadata=metadata,
         )
 
-    def _finished(self, end_ns: int) -> Step:
+    def _finished(self, end_ns: int) -> Step | None:
         return self._ended(end_ns, None, None, 0.0, (), None)
 
     def _ended(
@@ -574,15 +556,22 @@ class LlmCall(Invocation):
         tokens_out: int | None,
         cost: float,
         reasons: tuple[str, ...],
-        empty: bool | None,
-    ) -> Step:
-        seconds = self._seconds(end_ns)
+        output: Any,
+    ) -> Step | None:
+        seconds = self._known_seconds
+        if self._timed:
+            elapsed = end_ns - (self.start_ns or end_ns)
+            seconds = elapsed / 1e9 if elapsed > 0 else 0.0
         self.recording.metrics.llm_ended(
-            self.operation, self.provider, self.model, tokens_in, tokens_out,
-            seconds if seconds is not None else self._known_seconds,
+            self.operation, self.provider, self.model, tokens_in, tokens_out, seconds,
             agent_name=self.agent_name, error_type=self.error_type,
         )
-        return self._record(end_ns, None, None, empty, reasons, cost, tokens_in, tokens_out, None)
+        if self.session is None:
+            return None
+        return self._record(
+            end_ns, None, None, attrs_of.is_empty_output(output), reasons, cost, tokens_in,
+            tokens_out, None,
+        )
 
 
 class Decision(Invocation):
@@ -620,10 +609,10 @@ class Decision(Invocation):
             metadata=metadata,
         )
         self._cost, self._tokens = attrs_of.add_cost_and_tokens(attributes, cost, token_count, report)
-        self._setup(
-            recording, session, agent_name or "",
+        Invocation.__init__(
+            self, recording, session, agent_name or "",
             f"{sc.DECISION_SPAN_NAME} {agent_name}" if agent_name else sc.DECISION_SPAN_NAME,
-            attributes, context, SpanKind.INTERNAL, planned, None, None,
+            attributes, context, SpanKind.INTERNAL, planned,
         )
 
     def stop(self) -> Step | None:
@@ -634,7 +623,7 @@ class Decision(Invocation):
         self._close(None, end_ns)
         return self._finished(end_ns)
 
-    def _finished(self, end_ns: int) -> Step:
+    def _finished(self, end_ns: int) -> Step | None:
         return self._record(
             end_ns, None, self.confidence, None, (), self._cost, None, None, self._tokens
         )
@@ -669,9 +658,9 @@ class AgentRun(Invocation):
         )
         for key, value in (extra or {}).items():
             attributes.put(key, value)
-        self._setup(
-            recording, session, agent_name, f"{sc.OP_INVOKE_AGENT} {agent_name}", attributes,
-            context, SpanKind.INTERNAL, planned, links, start_ns,
+        Invocation.__init__(
+            self, recording, session, agent_name, f"{sc.OP_INVOKE_AGENT} {agent_name}",
+            attributes, context, SpanKind.INTERNAL, planned, links, start_ns,
         )
 
     def stop(self, *, output_messages: Any = None) -> Step | None:  # type: ignore[override]
@@ -688,7 +677,7 @@ class AgentRun(Invocation):
         self._close(outcome, end_ns)
         return self._finished(end_ns)
 
-    def _finished(self, end_ns: int) -> Step:
+    def _finished(self, end_ns: int) -> Step | None:
         return self._record(end_ns, None, None, None, (), 0.0, None, None, None)
 
 

@@ -25,7 +25,7 @@ from sentrial_otel._internal.spans.attributes import Attributes
 from sentrial_otel._internal.spans.failures import mark_error, record_exception
 from sentrial_otel._internal.spans.invocations import AgentRun
 from sentrial_otel._internal.spans.recording import Recording, SessionScope
-from sentrial_otel._internal.spans.steps import Step
+from sentrial_otel._internal.spans.steps import AGENT, Step
 from sentrial_otel._internal.spans.totals import SessionUsage
 
 
@@ -118,10 +118,21 @@ class SessionRoot(AgentRun):
             self.error_type = outcome.error_type
             # The root's step is the session's end, not one of its steps: it goes to the
             # listeners through ``ending``, not into the session's steps.
-            self.session = None
-            step = self._record(
-                end_ns, None, None, None, (), usage.cost, usage.input_tokens,
-                usage.output_tokens, usage.total_tokens,
+            step = Step(
+                kind=AGENT,
+                name=self.name,
+                span_id=span.get_span_context().span_id if span is not None else 0,
+                start_ns=self.start_ns or end_ns,
+                end_ns=end_ns,
+                error_type=outcome.error_type,
+                arguments_hash=None,
+                confidence=None,
+                empty_output=None,
+                finish_reasons=(),
+                cost=usage.cost,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                total_tokens=usage.total_tokens,
             )
             ending(step)
         finally:

@@ -30,7 +30,6 @@ from sentrial_otel._internal.spans import attributes as attrs_of
 from sentrial_otel._internal.spans import ids
 from sentrial_otel._internal.spans.attributes import Attributes
 from sentrial_otel._internal.spans.invocations import LlmCall, ToolCall
-from sentrial_otel._internal.spans.pricing import infer_provider
 from sentrial_otel._internal.spans.recording import Recording
 from sentrial_otel._internal.spans.root import Outcome, SessionRoot
 from sentrial_otel._internal.spans.stamping import SESSION_INDEX
@@ -188,56 +187,11 @@ class SessionHandle(SentrialTracking):
             input_messages=input, context=context, planned=None, duration_s=None,
         )
 
-    # --- helpers ----------------------------------------------------------------------------
-    def _llm_call(
-        self,
-        *,
-        model: Any,
-        provider: Any,
-        operation: Any,
-        stream: bool,
-        params: Any,
-        input_messages: Any,
-        context: otel_context.Context,
-        planned: tuple[int, None] | None,
-        duration_s: float | None,
-    ) -> LlmCall:
-        model_name = self._name(model, "model", "unknown")
-        return LlmCall(
-            self.recording,
-            self,
-            operation=operation if operation in sc.LLM_OPERATIONS else sc.OP_CHAT,
-            provider=coerce_name(provider, "").lower() or infer_provider(model_name) or "unknown",
-            model=model_name,
-            agent_name=self.agent_name,
-            context=context,
-            stream=bool(stream),
-            params=params if isinstance(params, Mapping) else None,
-            input_messages=input_messages,
-            planned=planned,
-            duration_s=duration_s,
-        )
-
-    def _name(self, value: Any, argument: str, default: str) -> str:
-        report = self.recording.report
-        if value is None or (isinstance(value, str) and not value.strip()):
-            report(ValueError, f"{argument} is required (got {value!r})")
-        elif not isinstance(value, str):
-            report(TypeError, f"{argument} must be a str, not {type(value).__name__}")
-        return coerce_name(value, default)
 
 class RemoteSession(SessionHandle):
     """A session whose root span lives elsewhere; steps join its trace by id alone."""
 
-    def __init__(
-        self,
-        recording: Recording,
-        session_id: str,
-        agent_name: str | None = None,
-        stamp: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(recording, session_id, agent_name, stamp)
-        self.is_open = False
+    is_open = False
 
 
 class Session(SessionHandle):

@@ -55,4 +55,5 @@ def arguments_hash(encoded_arguments: str | None) -> int | None:
     """A hash of encoded tool arguments that is the same in every process and run."""
     if encoded_arguments is None:
         return None
-    return zlib.crc32(encoded_arguments.encode("utf-8", "surrogatepass"))
+    # Encoded values are valid UTF-8 already (lone surrogates were replaced).
+    return zlib.crc32(encoded_arguments.encode())

@@ -24,6 +24,7 @@ from sentrial_otel._internal.spans.invocations import (
     LlmCall,
     ToolCall,
 )
+from sentrial_otel._internal.spans.pricing import infer_provider
 from sentrial_otel._internal.spans.recording import Recording
 from sentrial_otel._internal.spans.state import AgentState
 from sentrial_otel._internal.spans.steps import Step
@@ -33,7 +34,7 @@ class SentrialTracking:
     """``track_tool_call``, ``track_decision``, ``track_llm_call``, ``track_error``.
 
     A base of ``session.SessionHandle``, which provides what is declared here (the
-    session's recording and ids, parent choice, names, LLM calls).
+    session's recording and ids, its steps, parent choice).
     """
 
     recording: Recording
@@ -52,9 +53,7 @@ class SentrialTracking:
     ) -> tuple[otel_context.Context, tuple[int, None] | None]:
         raise NotImplementedError
 
-    def _name(self, value: Any, argument: str, default: str) -> str:
-        raise NotImplementedError
-
+    # --- shared with the timed steps of SessionHandle ------------------------------------
     def _llm_call(
         self,
         *,
@@ -68,7 +67,29 @@ class SentrialTracking:
         planned: tuple[int, None] | None,
         duration_s: float | None,
     ) -> LlmCall:
-        raise NotImplementedError
+        model_name = self._name(model, "model", "unknown")
+        return LlmCall(
+            self.recording,
+            self,
+            operation=operation if operation in sc.LLM_OPERATIONS else sc.OP_CHAT,
+            provider=coerce_name(provider, "").lower() or infer_provider(model_name) or "unknown",
+            model=model_name,
+            agent_name=self.agent_name,
+            context=context,
+            stream=bool(stream),
+            params=params if isinstance(params, Mapping) else None,
+            input_messages=input_messages,
+            planned=planned,
+            duration_s=duration_s,
+        )
+
+    def _name(self, value: Any, argument: str, default: str) -> str:
+        report = self.recording.report
+        if value is None or (isinstance(value, str) and not value.strip()):
+            report(ValueError, f"{argument} is required (got {value!r})")
+        elif not isinstance(value, str):
+            report(TypeError, f"{argument} must be a str, not {type(value).__name__}")
+        return coerce_name(value, default)
 
     def track_tool_call(
         self,

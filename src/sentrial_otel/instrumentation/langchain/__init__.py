@@ -29,7 +29,6 @@ metrics; default the global one), ``capture_content`` (default from
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection
 from typing import Any
 
@@ -39,7 +38,7 @@ from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
 from sentrial_otel._internal.content.policy import ContentPolicy
-from sentrial_otel._internal.errors import handle_internal_errors
+from sentrial_otel._internal.logs import logger
 from sentrial_otel._internal.spans.metrics import AgentMetrics
 from sentrial_otel._internal.spans.stamping import install_session_stamping
 from sentrial_otel.config import capture_content_from_env
@@ -68,9 +67,10 @@ class _AddHandler:
 
     def __call__(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> None:
         wrapped(*args, **kwargs)
-        # Never break LangChain for our sake.
-        with handle_internal_errors("adding the LangChain handler", level=logging.DEBUG):
-            # LangChain builds dozens of managers per agent run: plain loops, no list copies.
+        # A plain try, not handle_internal_errors' with-block (two Python calls): this runs
+        # for each of the dozens of callback managers LangChain builds per agent run.
+        try:
+            # Plain loops, no list copies.
             for present in instance.inheritable_handlers:
                 if isinstance(present, OpenTelemetryCallbackHandler):
                     return
@@ -78,6 +78,8 @@ class _AddHandler:
                 if isinstance(present, OpenTelemetryCallbackHandler):
                     return
             instance.add_handler(self.handler, inherit=True)
+        except Exception:  # noqa: BLE001 - never break LangChain for our sake
+            logger.debug("sentrial: could not add the LangChain handler", exc_info=True)
 
 
 class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import Context, ContextVar
@@ -47,7 +46,7 @@ from typing import Any
 from opentelemetry import context as otel_context
 from wrapt import wrap_function_wrapper
 
-from sentrial_otel._internal.errors import handle_internal_errors
+from sentrial_otel._internal.logs import logger
 from sentrial_otel.instrumentation.langchain._runs import RUNS, RunRecord, RunRegistry
 
 # Every module that calls set_config_context by a name of its own.
@@ -59,9 +58,8 @@ TARGETS: tuple[str, ...] = (
     "langgraph._internal._runnable",
 )
 _NAME = "set_config_context"
-# Never break a run for our sake; a failure to attach or detach is worth a debug line.
-_ATTACHING = handle_internal_errors("making a run's span current", level=logging.DEBUG)
-_DETACHING = handle_internal_errors("restoring the context after a run", level=logging.DEBUG)
+# The hooks below guard with a plain try, not handle_internal_errors' with-block (two
+# Python calls): they run around every tool, node and model call of every run.
 
 
 def _owner_context(config: Any, registry: RunRegistry) -> otel_context.Context | None:
@@ -89,17 +87,21 @@ class _WithRunSpan:
     def __enter__(self) -> Any:
         ctx = self._entered.__enter__()
         self._ctx = ctx
-        with _ATTACHING:
+        try:
             parent = _owner_context(self._config, self._registry)
             if parent is not None and isinstance(ctx, Context):
                 self._token = ctx.run(otel_context.attach, parent)
+        except Exception:  # noqa: BLE001 - never break the run for our sake
+            logger.debug("sentrial: could not make the run's span current", exc_info=True)
         return ctx
 
     def __exit__(self, *exc_info: object) -> Any:
         token, self._token = self._token, None
         if token is not None:
-            with _DETACHING:
+            try:
                 self._ctx.run(otel_context.detach, token)
+            except Exception:  # noqa: BLE001
+                logger.debug("sentrial: could not restore the run context", exc_info=True)
         return self._entered.__exit__(*exc_info)
 
 
@@ -116,15 +118,19 @@ def _wrapper(registry: RunRegistry) -> Callable[..., Any]:
 def _attach(context: otel_context.Context | None) -> Any:
     if context is None:
         return None
-    with _ATTACHING:
+    try:
         return otel_context.attach(context)
-    return None
+    except Exception:  # noqa: BLE001 - never break the run for our sake
+        logger.debug("sentrial: could not make the LLM span current", exc_info=True)
+        return None
 
 
 def _detach(token: Any) -> None:
     if token is not None:
-        with _DETACHING:
+        try:
             otel_context.detach(token)
+        except Exception:  # noqa: BLE001
+            logger.debug("sentrial: could not restore the context after an LLM call", exc_info=True)
 
 
 def _llm_context(run_managers: Any, registry: RunRegistry) -> otel_context.Context | None:

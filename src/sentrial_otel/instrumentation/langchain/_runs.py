@@ -77,10 +77,8 @@ class RunRegistry:
         return len(self._runs)
 
     def get(self, run_id: UUID | None) -> RunRecord | None:
-        if run_id is None:
-            return None
-        with self._lock:
-            return self._runs.get(run_id)
+        # No lock: one dict lookup is atomic, and every callback of a run asks several times.
+        return self._runs.get(run_id) if run_id is not None else None
 
     def claim(self, record: RunRecord) -> bool:
         """Add a new run; False (and nothing added) when another handler already owns it."""
@@ -99,8 +97,7 @@ class RunRegistry:
         return True
 
     def is_claimed(self, run_id: UUID) -> bool:
-        with self._lock:
-            return run_id in self._runs
+        return run_id in self._runs  # atomic, as in get()
 
     def release(self, run_id: UUID, owner: Any) -> RunRecord | None:
         """Remove and return the run if ``owner`` owns it."""
