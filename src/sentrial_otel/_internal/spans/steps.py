@@ -11,7 +11,6 @@ of the user's objects (a hash of the tool arguments, not the arguments).
 
 from __future__ import annotations
 
-import zlib
 from typing import NamedTuple
 
 TOOL = "tool"
@@ -34,7 +33,8 @@ class Step(NamedTuple):
     error_type: str | None
     """``error.type`` when the step failed (a raised exception or a reported tool error)."""
     arguments_hash: int | None
-    """Tool calls: a stable hash of the arguments as encoded (equal arguments, equal hash)."""
+    """Tool calls: a hash of the arguments as encoded (equal arguments, equal hash, in this
+    process)."""
     confidence: float | None
     """Decisions: the confidence given, if valid."""
     empty_output: bool | None
@@ -52,8 +52,9 @@ class Step(NamedTuple):
 
 
 def arguments_hash(encoded_arguments: str | None) -> int | None:
-    """A hash of encoded tool arguments that is the same in every process and run."""
-    if encoded_arguments is None:
-        return None
-    # Encoded values are valid UTF-8 already (lone surrogates were replaced).
-    return zlib.crc32(encoded_arguments.encode())
+    """A hash of encoded tool arguments: equal arguments, equal hash, in this process.
+
+    Steps never leave the process (detectors run in it), so Python's own string hash
+    serves: a tenth of what a CRC of the encoded text costs (about 0.3 µs here).
+    """
+    return hash(encoded_arguments) if encoded_arguments is not None else None

@@ -39,7 +39,7 @@ DEFAULT_TTL_S = 3600.0
 _SWEEP_EVERY = 256
 
 
-@dataclass
+@dataclass(slots=True)
 class RunRecord:
     """What we keep about one LangChain run between its start and end callbacks."""
 
