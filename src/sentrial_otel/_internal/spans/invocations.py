@@ -122,12 +122,22 @@ class Invocation:
 
     def stop(self) -> Step | None:
         """End a step that finished."""
+        return self._stop_with(None, "", None)
+
+    def _stop_with(self, key: str | None, field: str, content: Any) -> Step | None:
+        """End with at most one content attribute (an agent's answer, a retriever's
+        documents), through the content policy's ``field``."""
         if self.ended:
             return None
         self.ended = True
         end_ns = time.time_ns()
-        self._close(None, end_ns)
-        return None
+        outcome = None
+        policy = self.recording.content
+        if key is not None and content is not None and policy.capture:
+            outcome = Attributes()
+            outcome.put_encoded(key, policy.json(field, content))
+        self._close(outcome, end_ns)
+        return self._finished(end_ns)
 
     def fail(self, error: BaseException) -> Step | None:
         """End a step that raised ``error``: ``exception`` event, status ERROR, ``error.type``."""
@@ -615,14 +625,6 @@ class Decision(Invocation):
             attributes, context, SpanKind.INTERNAL, planned,
         )
 
-    def stop(self) -> Step | None:
-        if self.ended:
-            return None
-        self.ended = True
-        end_ns = time.time_ns()
-        self._close(None, end_ns)
-        return self._finished(end_ns)
-
     def _finished(self, end_ns: int) -> Step | None:
         return self._record(
             end_ns, None, self.confidence, None, (), self._cost, None, None, self._tokens
@@ -665,17 +667,9 @@ class AgentRun(Invocation):
 
     def stop(self, *, output_messages: Any = None) -> Step | None:  # type: ignore[override]
         """The agent answered: ``output_messages`` in the parts schema (content)."""
-        if self.ended:
-            return None
-        self.ended = True
-        end_ns = time.time_ns()
-        outcome = None
-        policy = self.recording.content
-        if output_messages and policy.capture:
-            outcome = Attributes()
-            outcome.put_encoded(sc.GEN_AI_OUTPUT_MESSAGES, policy.json("assistant_output", output_messages))
-        self._close(outcome, end_ns)
-        return self._finished(end_ns)
+        return self._stop_with(
+            sc.GEN_AI_OUTPUT_MESSAGES, "assistant_output", output_messages or None
+        )
 
     def _finished(self, end_ns: int) -> Step | None:
         return self._record(end_ns, None, None, None, (), 0.0, None, None, None)
@@ -687,17 +681,8 @@ class Retrieval(Invocation):
     __slots__ = ()
 
     def stop(self, *, documents: Any = None) -> Step | None:  # type: ignore[override]
-        if self.ended:
-            return None
-        self.ended = True
-        end_ns = time.time_ns()
-        outcome = None
-        policy = self.recording.content
-        if documents is not None and policy.capture:
-            outcome = Attributes()
-            outcome.put_encoded(sc.GEN_AI_RETRIEVAL_DOCUMENTS, policy.json("tool_output", documents))
-        self._close(outcome, end_ns)
-        return None
+        """The retriever returned ``documents`` (content)."""
+        return self._stop_with(sc.GEN_AI_RETRIEVAL_DOCUMENTS, "tool_output", documents)
 
 
 class ErrorRecord(Invocation):
