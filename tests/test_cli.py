@@ -153,6 +153,16 @@ def test_show_unknown_or_ambiguous_exits_1(store: Path) -> None:
     assert "2 sessions match" in result.output
 
 
+def test_sessions_of_an_emptied_store_file_are_gone(store: Path) -> None:
+    (store / "spans.jsonl").write_bytes(b"")  # the summaries sidecar is left as it was
+    result = run(store, "sessions", "list", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == []
+    result = run(store, "sessions", "show", "alpha-0001")
+    assert result.exit_code == 1
+    assert "no session matches" in result.output
+
+
 def test_replay_is_in_time_order(store: Path) -> None:
     result = run(store, "sessions", "replay", "beta-0004", "--speed", "0")
     assert result.exit_code == 0, result.output

@@ -80,7 +80,13 @@ def _load(ctx: click.Context, session_id: str) -> Session:
     except SessionNotFound as error:
         click.echo(f"Error: {error}", err=True)
         ctx.exit(1)
-    return load_session(store_path(ctx), summary)
+    session = load_session(store_path(ctx), summary)
+    if not session.spans:
+        # Listed a moment ago, gone now: its file was rotated, cut or removed meanwhile.
+        click.echo(f"Error: the spans of session {session_id!r} are no longer in the store",
+                   err=True)
+        ctx.exit(1)
+    return session
 
 
 @sessions_group.command("show")

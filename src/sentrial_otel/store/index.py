@@ -5,8 +5,9 @@ The fallback for data files whose writer kept no complete summary sidecar
 exporter. Parsing every span of such a file is slow, so the first listing that does it
 saves ``.index/<file>.json``: the file's inode, how many bytes of it the rows cover, and
 one :class:`SessionSummary` row per trace in those bytes. A file that only grew (the
-active file) is indexed incrementally from the covered offset; a file whose inode changed
-or that shrank is re-indexed from the start.
+active file) is indexed incrementally from the covered offset; a file whose inode changed,
+that shrank, or that no longer has a line end where the index stopped (rewritten in place)
+is re-indexed from the start.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from sentrial_otel.store.layout import DIR_MODE, INDEX_DIR, open_private
 from sentrial_otel.store.otlp_json import iter_span_dicts
-from sentrial_otel.store.reader import StoreReader
+from sentrial_otel.store.reader import StoreReader, ends_a_line
 from sentrial_otel.store.records import SpanRecord
 from sentrial_otel.store.sessions import ROW_FIELDS, SessionSummary
 
@@ -96,7 +97,12 @@ def file_summaries(reader: StoreReader, data_file: Path) -> dict[str, SessionSum
     name = data_file.name
     summaries: dict[str, SessionSummary] = {}
     start = 0
-    if index is not None and index["inode"] == info.st_ino and index["covered"] <= info.st_size:
+    if (
+        index is not None
+        and index["inode"] == info.st_ino
+        and index["covered"] <= info.st_size
+        and ends_a_line(data_file, index["covered"])  # not cut or rewritten in place
+    ):
         for row in index["rows"]:
             summary = SessionSummary.from_row(row)
             # The index may have been renamed along with its file at rotation.

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sentrial_otel.store.index import file_summaries, summarize_spans
-from sentrial_otel.store.reader import StoreReader
+from sentrial_otel.store.reader import StoreReader, ends_a_line
 from sentrial_otel.store.sessions import ROW_FIELDS, SessionFilter, SessionSummary
 from sentrial_otel.store.sidecar import read_covered
 
@@ -74,7 +74,14 @@ def _file_summaries(reader: StoreReader, data_file: Path) -> Iterable[SessionSum
         size = os.stat(data_file).st_size
     except FileNotFoundError:
         return ()  # rotated or removed since it was listed
-    if covered == 0 or size - covered > TAIL_PARSE_LIMIT:
+    if (
+        covered == 0
+        or size - covered > TAIL_PARSE_LIMIT
+        # Emptied, cut or rewritten since the writers summed it up: the summaries are of
+        # spans that are gone. The reader index re-reads what the file holds now.
+        or covered > size
+        or not ends_a_line(data_file, covered)
+    ):
         return file_summaries(reader, data_file).values()
     files = [data_file.name]  # shared: merge() builds a new list, never appends
     summaries: dict[str, SessionSummary] = {}

@@ -107,6 +107,22 @@ class StoreReader:
         self.skipped_lines += 1
 
 
+def ends_a_line(path: Path, offset: int) -> bool:
+    """Whether the byte just before ``offset`` is a newline (offset 0 always is).
+
+    What summaries of a file's first ``offset`` bytes rest on: a file emptied, cut or
+    rewritten since they were made rarely keeps a line end at exactly that place.
+    """
+    if offset <= 0:
+        return offset == 0
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset - 1)
+            return handle.read(1) == b"\n"
+    except OSError:
+        return False
+
+
 def _parse(line: bytes) -> dict[str, Any] | None:
     try:
         document = json.loads(line)

@@ -77,8 +77,10 @@ def encode_entry(offset: int, length: int, summaries: Iterable[SessionSummary]) 
 def read_covered(data_file: Path) -> tuple[int, list[list[Any]]]:
     """``(end, rows)``: the rows of the entries tiling ``data_file`` from byte 0 up to ``end``.
 
-    ``(0, [])`` when there is no sidecar. Read this BEFORE looking at the data file's size:
-    an entry is written after its data line, so every entry read then has its data on disk.
+    ``(0, [])`` when there is no sidecar, or when entries overlap: two lines cannot share
+    bytes, so the data file was emptied and written again and the sidecar describes lines
+    that are gone. Read this BEFORE looking at the data file's size: an entry is written
+    after its data line, so every entry read then has its data on disk.
     """
     entries: list[tuple[int, int, list[list[Any]]]] = []
     try:
@@ -94,6 +96,8 @@ def read_covered(data_file: Path) -> tuple[int, list[list[Any]]]:
     end = 0
     rows: list[list[Any]] = []
     for offset, length, entry_rows in entries:
+        if offset < end:
+            return 0, []  # overlapping entries: stale, see above
         if offset != end:
             break  # a hole: the data from here on is parsed instead
         end += length
