@@ -111,6 +111,24 @@ def test_usage_errors_exit_2(store: Path) -> None:
     assert run(store, "export", "--endpoint", "http://x", "--header", "nokey").exit_code == 2
 
 
+def test_times_beyond_the_calendar_mean_ever(store: Path) -> None:
+    """Far-off times filter as "since ever" / "until ever", never a traceback."""
+
+    def ids(*args: str) -> list[str]:
+        result = run(store, "sessions", "list", "--json", *args)
+        assert result.exit_code == 0, result.output
+        return sorted(r["session_id"] for r in json.loads(result.output))
+
+    everything = ["alpha-0001", "alpha-0002", "beta-0003", "beta-0004"]
+    assert ids("--since", "99999999d") == everything
+    assert ids("--since", "0001-01-01") == everything
+    assert ids("--until", "99999999999m") == []
+    assert ids("--until", "9999-12-31T23:59:59") == everything
+    result = run(store, "export", "--since", "99999999d", "--endpoint", "http://127.0.0.1:9",
+                 "--max-attempts", "1")
+    assert "Sent 0 of" in result.output  # got as far as sending (nothing listens there)
+
+
 @pytest.mark.parametrize("command", [
     [], ["sessions"], ["sessions", "list"], ["sessions", "show"], ["sessions", "replay"],
     ["export"], ["doctor"], ["demo"],

@@ -267,20 +267,33 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+LATEST = datetime.max.replace(tzinfo=timezone.utc)
+
+
 def parse_time(text: str, now: datetime | None = None) -> datetime:
     """``2h``/``30m``/``7d`` (that long before now) or an ISO 8601 time, as aware UTC.
 
-    A naive ISO time is taken as local time. Raises ``ValueError`` otherwise.
+    A naive ISO time is taken as local time. Times beyond what ``datetime`` holds (``--since
+    99999999d``, ``0001-01-01`` shifted to UTC) are clamped to :data:`EARLIEST` or
+    :data:`LATEST`, which filter as "since ever" and "until ever" do. Raises ``ValueError``
+    for text that is neither a duration nor an ISO time.
     """
     now = now or datetime.now(timezone.utc)
     match = _DURATION.match(text)
     if match:
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
-        return now - timedelta(seconds=seconds)
+        try:
+            return now - timedelta(seconds=seconds)
+        except OverflowError:
+            return EARLIEST
     value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.astimezone()  # local time
-    return value.astimezone(timezone.utc)
+    try:
+        if value.tzinfo is None:
+            value = value.astimezone()  # local time
+        return value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # a zone shift past year 1 or 9999
+        return EARLIEST if value.year < 5000 else LATEST
 
 
 # --- helpers -----------------------------------------------------------------------------
