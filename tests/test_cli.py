@@ -111,6 +111,19 @@ def test_usage_errors_exit_2(store: Path) -> None:
     assert run(store, "export", "--endpoint", "http://x", "--header", "nokey").exit_code == 2
 
 
+@pytest.mark.parametrize("endpoint,protocol", [
+    ("not-a-url", "http/protobuf"), ("ftp://x", "http/protobuf"), ("localhost:4318", "http/protobuf"),
+    ("http://", "http/protobuf"), ("http://host:port", "http/protobuf"), ("ftp://x", "grpc"),
+])
+def test_export_refuses_an_endpoint_that_is_not_a_collector_url(
+    store: Path, endpoint: str, protocol: str
+) -> None:
+    result = run(store, "export", "--endpoint", endpoint, "--protocol", protocol)
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '--endpoint': {endpoint!r}" in result.output
+    assert "Sent" not in result.output  # refused before anything was tried
+
+
 def test_times_beyond_the_calendar_mean_ever(store: Path) -> None:
     """Far-off times filter as "since ever" / "until ever", never a traceback."""
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from sentrial_otel import environment_variables as env
 from sentrial_otel.encoding import DEFAULT_MAX_STRING_LENGTH
@@ -144,6 +144,27 @@ def traces_url(base: str, protocol: str) -> str:
     if trimmed.endswith("/v1/traces"):
         return trimmed
     return trimmed + "/v1/traces"
+
+
+def endpoint_problem(endpoint: str, protocol: str) -> str | None:
+    """Why ``endpoint`` cannot be a collector's OTLP address, or None when it can be.
+
+    ``http/protobuf`` needs an ``http://`` or ``https://`` URL naming a host; gRPC also
+    takes a bare ``host:port``.
+    """
+    text = endpoint.strip()
+    if protocol == PROTOCOL_GRPC and "//" not in text:
+        text = "//" + text
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as error:
+        return str(error)
+    if parts.scheme not in ("http", "https") and not (protocol == PROTOCOL_GRPC and not parts.scheme):
+        return "not an http:// or https:// URL"
+    if not parts.hostname:
+        return "no host in it"
+    return None
 
 
 def _resolve_protocol(protocol: str | None) -> str:

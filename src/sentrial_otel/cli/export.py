@@ -13,7 +13,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from sentrial_otel.cli.options import filter_options, session_filter, store_path
 from sentrial_otel.cli.otlp_sender import OtlpSender
-from sentrial_otel.config import PROTOCOL_GRPC, PROTOCOL_HTTP
+from sentrial_otel.config import PROTOCOL_GRPC, PROTOCOL_HTTP, endpoint_problem
 from sentrial_otel.store import list_sessions, requests_for_traces
 
 
@@ -61,6 +61,11 @@ def export_command(
 
     Exits 1 if any span could not be delivered.
     """
+    problem = endpoint_problem(endpoint, protocol)
+    if problem:
+        example = "localhost:4317" if protocol == PROTOCOL_GRPC else "http://localhost:4318"
+        raise click.BadParameter(f"{endpoint!r}: {problem} (e.g. {example})",
+                                 param_hint="'--endpoint'")
     directory = store_path(ctx)
     sessions = list_sessions(directory, session_filter(filters))
     if not sessions:
