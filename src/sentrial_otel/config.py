@@ -184,14 +184,22 @@ def _resolve_protocol(protocol: str | None) -> str:
 
 
 def _resolve_endpoint(api_url: str | None, protocol: str) -> tuple[str | None, str]:
-    if api_url:
-        return traces_url(api_url, protocol), "api_url argument"
-    if (value := _env(env.SENTRIAL_API_URL)) is not None:
-        return traces_url(value, protocol), env.SENTRIAL_API_URL
-    if (value := _env(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)) is not None:
-        return value, env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
-    if (value := _env(env.OTEL_EXPORTER_OTLP_ENDPOINT)) is not None:
-        return traces_url(value, protocol), env.OTEL_EXPORTER_OTLP_ENDPOINT
+    candidates = (
+        ("api_url argument", api_url or None, True),
+        (env.SENTRIAL_API_URL, _env(env.SENTRIAL_API_URL), True),
+        (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, _env(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), False),
+        (env.OTEL_EXPORTER_OTLP_ENDPOINT, _env(env.OTEL_EXPORTER_OTLP_ENDPOINT), True),
+    )
+    for source, value, is_base in candidates:
+        if value is None:
+            continue
+        problem = endpoint_problem(value, protocol)
+        if problem:
+            # Every export to it would fail: better the next source, or the local store.
+            logger.warning("sentrial: %s=%r is not a collector URL (%s); ignoring it",
+                           source, value, problem)
+            continue
+        return (traces_url(value, protocol) if is_base else value), source
     return None, "default"
 
 
