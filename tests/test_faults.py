@@ -283,3 +283,17 @@ def test_an_exporter_that_cannot_be_built_falls_back_to_the_store(tmp_path):
     assert "spans go to the local store instead" in stderr[0], stderr
     stored = b"".join(p.read_bytes() for p in tmp_path.rglob("*.jsonl"))
     assert stored.count(b'"execute_tool tool"') == 2
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_an_unsupported_compression_gives_one_warning_and_the_store(tmp_path, protocol):
+    """As docs/configuration.md says: not a silent uncompressed export, not two warnings."""
+    with OtlpReceiver(protocol=protocol) as rx:
+        agent = Agent(rx.endpoint, tmp_path, protocol, OTEL_EXPORTER_OTLP_COMPRESSION="brotli")
+        agent.record(2, "kept")
+        _, stderr = agent.exit()
+    assert stderr == ["sentrial: OTEL_EXPORTER_OTLP_COMPRESSION='brotli' is not supported "
+                      "(gzip, deflate or none); spans go to the local store instead"]
+    assert rx.requests == []
+    stored = b"".join(p.read_bytes() for p in tmp_path.rglob("*.jsonl"))
+    assert stored.count(b'"execute_tool tool"') == 2

@@ -25,6 +25,7 @@ DEFAULT_HOME = ".sentrial"
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 DEFAULT_EXPORT_TIMEOUT = 10.0
 
+COMPRESSIONS = ("gzip", "deflate", "none")
 _FALSE = {"false", "0", "no", "off", "no_content"}
 _TRUE = {"true", "1", "yes", "on", "span_only", "span_and_event", "event_only"}
 
@@ -43,6 +44,7 @@ class Settings:
     """Everything that decides where spans go and what they contain."""
 
     exporter: str = EXPORTER_STORE
+    exporter_fallback: str | None = None  # why not the exporter asked for, when it is not
     endpoint: str | None = None
     endpoint_source: str = "default"
     protocol: str = PROTOCOL_HTTP
@@ -215,6 +217,16 @@ def _resolve_exporter(endpoint: str | None) -> str:
     return EXPORTER_OTLP if endpoint else EXPORTER_STORE
 
 
+def unsupported_compression() -> str | None:
+    """``NAME='value'`` of the OTLP compression variable in effect, when the exporters do not
+    support it (they would log it and send uncompressed, unlike what was asked)."""
+    for name in (env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, env.OTEL_EXPORTER_OTLP_COMPRESSION):
+        value = _env(name)
+        if value is not None:
+            return None if value.lower() in COMPRESSIONS else f"{name}={value!r}"
+    return None
+
+
 def capture_content_from_env(default: bool = True) -> bool:
     """``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``: enum or legacy boolean."""
     return parse_bool(_env(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT), default)
@@ -265,6 +277,11 @@ def resolve_settings(
             "http://localhost:4317" if proto == PROTOCOL_GRPC else "http://localhost:4318", proto
         )
         source = "OTLP default"
+    fallback = None
+    if exporter == EXPORTER_OTLP and (compression := unsupported_compression()):
+        fallback = f"{compression} is not supported (gzip, deflate or none)"
+        logger.warning("sentrial: %s; spans go to the local store instead", fallback)
+        exporter = EXPORTER_STORE
     headers = parse_headers(_env(env.OTEL_EXPORTER_OTLP_HEADERS))
     headers.update(parse_headers(_env(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS)))
     # Seconds, as the Python OTLP exporters read these variables.
@@ -272,6 +289,7 @@ def resolve_settings(
     timeout = _float(env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, timeout)
     return Settings(
         exporter=exporter,
+        exporter_fallback=fallback,
         endpoint=endpoint,
         endpoint_source=source,
         protocol=proto,
