@@ -58,6 +58,14 @@ def store(tmp_path: Path) -> Path:
     return directory
 
 
+def cli_process(store: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in a process of its own, as a user starts it (its own logging set-up)."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SENTRIAL_"))}
+    full.update(PYTHONPATH=str(REPO / "src"), **env)
+    return subprocess.run([sys.executable, "-m", "sentrial_otel.cli", "--store", str(store), *args],
+                          capture_output=True, text=True, timeout=60, env=full, check=False)
+
+
 def run(store: Path, *args: str, input: str | None = None, env: dict | None = None):
     runner = CliRunner()
     return runner.invoke(main, ["--store", str(store), *args], input=input, env=env,
@@ -150,6 +158,23 @@ def test_help_everywhere(command: list[str]) -> None:
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0
     assert "Usage:" in result.output
+
+
+def test_warnings_are_printed_once_prefixed_once(store: Path) -> None:
+    active = store / "spans.jsonl"
+    with open(active, "ab") as handle:
+        handle.write(active.read_bytes().splitlines()[-1][:40])  # a writer killed mid-line
+    result = cli_process(store, "sessions", "list", SENTRIAL_API_URL="not-a-url")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"sentrial: skipped 1 incomplete or corrupt line(s) in the store {store} (a writer "
+        "was probably interrupted mid-write); the rest was read"]
+    result = cli_process(store, "doctor", SENTRIAL_API_URL="not-a-url")
+    assert result.stderr.splitlines()[0] == (
+        "sentrial: SENTRIAL_API_URL='not-a-url' is not a collector URL (not an http:// or "
+        "https:// URL); ignoring it")
+    assert all(line.startswith("sentrial: ") and "sentrial: sentrial" not in line
+               for line in result.stderr.splitlines())
 
 
 # --- show / replay -----------------------------------------------------------------------

@@ -27,8 +27,30 @@ __all__ = ["main"]
 @click.version_option(package_name="sentrial-otel", message="%(prog)s %(version)s")
 def main(store: Path, verbose: bool) -> None:
     """Browse, replay and export agent sessions recorded by sentrial-otel."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    log_to_stderr(verbose)
+
+
+class _LogFormatter(logging.Formatter):
+    """Messages of the ``sentrial`` logger tree as they are: each starts with ``sentrial:``
+    already (the package's convention, so that it stands out on stderr even without any
+    logging set up); other libraries' messages get their logger's name in front."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = super().format(record)
+        if record.name == "sentrial" or record.name.startswith("sentrial."):
+            return message
+        return f"{record.name}: {message}"
+
+
+def log_to_stderr(verbose: bool) -> None:
+    """Warnings (with ``-v`` everything) on stderr, unless the host set logging up already."""
+    root = logging.getLogger()
+    if root.handlers:
+        return  # e.g. a test runner, or an application calling main()
+    handler = logging.StreamHandler()
+    handler.setFormatter(_LogFormatter("%(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 main.add_command(sessions_group)

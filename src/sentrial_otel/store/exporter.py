@@ -43,7 +43,8 @@ from sentrial_otel.store.sidecar import (
     sidecar_path,
 )
 
-logger = logging.getLogger(__name__)
+# In the package's logger tree, which the docs and users configure (see misuse.py).
+logger = logging.getLogger("sentrial.store")
 
 DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -123,7 +124,7 @@ class LocalStoreExporter(SpanExporter):
         try:
             return batch_summaries(spans)
         except Exception as error:  # noqa: BLE001 - an exporter must not raise
-            logger.debug("could not summarise spans for the local store: %s", error)
+            logger.debug("sentrial: could not summarise spans for the local store: %s", error)
             return None
 
     def _append(self, line: bytes, summaries: list[SessionSummary] | None) -> None:
@@ -151,7 +152,7 @@ class LocalStoreExporter(SpanExporter):
                 self._sidecar_fd = open_private(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
             os.write(self._sidecar_fd, encode_entry(offset, length, summaries))
         except OSError as error:
-            logger.debug("could not append session summaries to the store: %s", error)
+            logger.debug("sentrial: could not append session summaries to the store: %s", error)
 
     def _active_fd(self) -> int:
         """Our descriptor on the active file, reopened if another writer rotated it.
@@ -208,10 +209,10 @@ class LocalStoreExporter(SpanExporter):
         if not self._failure_logged:
             self._failure_logged = True
             logger.warning(
-                "sentrial-otel could not write spans to the local store %s: %s "
+                "sentrial: could not write spans to the local store %s: %s "
                 "(further failures are logged at debug level)",
                 self.directory,
                 error,
             )
         else:
-            logger.debug("local store export failed: %s", error)
+            logger.debug("sentrial: local store export failed: %s", error)

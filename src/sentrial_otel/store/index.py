@@ -25,7 +25,8 @@ from sentrial_otel.store.reader import StoreReader, ends_a_line
 from sentrial_otel.store.records import SpanRecord
 from sentrial_otel.store.sessions import ROW_FIELDS, SessionSummary
 
-logger = logging.getLogger(__name__)
+# In the package's logger tree, which the docs and users configure (see misuse.py).
+logger = logging.getLogger("sentrial.store")
 
 INDEX_VERSION = 1
 
@@ -69,7 +70,7 @@ def _save(index_file: Path, inode: int, covered: int, rows: Iterable[list[Any]])
             )
         os.replace(temporary, index_file)
     except OSError as error:
-        logger.debug("could not save the session index %s: %s", index_file, error)
+        logger.debug("sentrial: could not save the session index %s: %s", index_file, error)
 
 
 def summarize_spans(

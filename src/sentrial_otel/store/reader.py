@@ -23,7 +23,8 @@ from sentrial_otel.store.layout import data_files
 from sentrial_otel.store.otlp_json import document_to_request, iter_span_dicts
 from sentrial_otel.store.records import SpanRecord
 
-logger = logging.getLogger(__name__)
+# In the package's logger tree, which the docs and users configure (see misuse.py).
+logger = logging.getLogger("sentrial.store")
 
 _REQUEST_START = b'{"resourceSpans"'
 
@@ -97,7 +98,7 @@ class StoreReader:
         if self.skipped_lines and not self._warned:
             self._warned = True
             logger.warning(
-                "skipped %d incomplete or corrupt line(s) in the store %s "
+                "sentrial: skipped %d incomplete or corrupt line(s) in the store %s "
                 "(a writer was probably interrupted mid-write); the rest was read",
                 self.skipped_lines,
                 self.directory,
