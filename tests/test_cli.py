@@ -206,7 +206,27 @@ def test_show_unknown_or_ambiguous_exits_1(store: Path) -> None:
     assert "no session matches" in result.output
     result = run(store, "sessions", "show", "alpha")
     assert result.exit_code == 1
-    assert "2 sessions match" in result.output
+    assert "Error: 2 sessions match 'alpha' (alpha-0001, alpha-0002); give more of the id" in (
+        result.output)  # every match listed: no "..."
+
+
+def test_an_ambiguous_prefix_names_how_many_it_leaves_out(tmp_path: Path) -> None:
+    provider = make_provider(LocalStoreExporter(tmp_path))
+    for n in range(7):
+        record_session(provider, SessionSpec(f"same-{n}", start_ns=BASE_NS + n * SECOND))
+    provider.shutdown()
+    result = run(tmp_path, "sessions", "show", "same")
+    assert result.exit_code == 1
+    assert "7 sessions match 'same' (same-0, same-1, same-2, same-3, same-4 and 2 more)" in (
+        result.output)
+
+
+def test_show_by_trace_id_in_any_case(store: Path) -> None:
+    trace_id = json.loads(run(store, "sessions", "list", "--json").output)[0]["trace_id"]
+    for given in (trace_id.upper(), trace_id[:12].upper()):
+        result = run(store, "sessions", "show", given)
+        assert result.exit_code == 0, result.output
+        assert "Session beta-0004" in result.output
 
 
 def test_sessions_of_an_emptied_store_file_are_gone(store: Path) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,10 @@ from sentrial_otel.store.sessions import ROW_FIELDS, SessionSummary
 logger = logging.getLogger("sentrial.store")
 
 INDEX_VERSION = 1
+
+ParseProgress = Callable[[str, int, int], None]
+"""Told ``(data file name, bytes parsed, bytes to parse)`` as a file without summaries is
+parsed (the slow first listing of a store the writers kept no summaries for)."""
 
 
 def _index_path(data_file: Path) -> Path:
@@ -74,20 +78,36 @@ def _save(index_file: Path, inode: int, covered: int, rows: Iterable[list[Any]])
 
 
 def summarize_spans(
-    reader: StoreReader, data_file: Path, start: int, summaries: dict[str, SessionSummary]
+    reader: StoreReader,
+    data_file: Path,
+    start: int,
+    summaries: dict[str, SessionSummary],
+    progress: ParseProgress | None = None,
 ) -> None:
     """Parse ``data_file`` from byte ``start`` on, folding each span into ``summaries``."""
     name = data_file.name
-    for document, _ in reader.documents(data_file, start):
+    to_parse = max(0, _size(data_file) - start) if progress else 0
+    for document, offset in reader.documents(data_file, start):
         for span_dict in iter_span_dicts(document):
             span = SpanRecord.from_dict(span_dict)
             known = summaries.get(span.trace_id)
             if known is None:
                 known = summaries[span.trace_id] = SessionSummary(span.trace_id, files=[name])
             known.add_span(span)
+        if progress:
+            progress(name, offset - start, to_parse)
 
 
-def file_summaries(reader: StoreReader, data_file: Path) -> dict[str, SessionSummary]:
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def file_summaries(
+    reader: StoreReader, data_file: Path, progress: ParseProgress | None = None
+) -> dict[str, SessionSummary]:
     """The per-trace summaries of one data file, from its index (updated if stale)."""
     try:
         info = os.stat(data_file)
@@ -113,7 +133,7 @@ def file_summaries(reader: StoreReader, data_file: Path) -> dict[str, SessionSum
         if start == info.st_size:
             return summaries
 
-    summarize_spans(reader, data_file, start, summaries)
+    summarize_spans(reader, data_file, start, summaries, progress)
     if reader.complete_offset != start or index is None:
         _save(index_file, info.st_ino, reader.complete_offset,
               (summary.to_row() for summary in summaries.values()))
