@@ -7,12 +7,15 @@ import os
 import socket
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import grpc
 import pytest
 from click.testing import CliRunner
+from opentelemetry import trace
 
+from sentrial_otel import semconv as sc
 from sentrial_otel.cli import main
 from sentrial_otel.store import LocalStoreExporter
 from tests.session_builder import (
@@ -100,6 +103,8 @@ def test_list_json_and_filters(store: Path) -> None:
         "alpha-0002", "beta-0003"]
     assert ids("--since", "1h") == []
     assert ids("--limit", "1") == ["beta-0004"]
+    assert ids("--status", "failed") == ["alpha-0002"]  # not the abandoned one
+    assert ids("--status", "open") == []
 
 
 def test_list_table(store: Path) -> None:
@@ -110,6 +115,71 @@ def test_list_table(store: Path) -> None:
                                 "LLM", "TOOLS", "TOKENS", "COST"]
     assert "\x1b[" not in result.output  # no colour when not a terminal
     assert "beta-0004" in lines[1] and "$0.0070" in lines[1]
+
+
+def test_list_says_how_many_sessions_the_limit_leaves_out(store: Path) -> None:
+    result = run(store, "sessions", "list", "--limit", "2")
+    assert result.exit_code == 0
+    assert len(result.stdout.splitlines()) == 3  # the header and two rows
+    assert result.stderr == "Showing the newest 2 of 4 matching sessions; --limit shows more.\n"
+    assert run(store, "sessions", "list", "--limit", "4").stderr == ""
+
+
+def test_a_session_of_a_killed_process_is_open_with_its_agent(tmp_path: Path) -> None:
+    """Its root never ended, so it was never stored; the children that ended were."""
+    provider = make_provider(LocalStoreExporter(tmp_path))
+    record_session(provider, SessionSpec("ended"))
+    tracer = provider.get_tracer("killed-agent")
+    common = {sc.SENTRIAL_SESSION_ID: "killed-1", sc.GEN_AI_AGENT_NAME: "night-agent"}
+    root = tracer.start_span("invoke_agent night-agent", start_time=BASE_NS + SECOND,
+                             attributes={sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, **common})
+    with trace.use_span(root):
+        tracer.start_span("execute_tool fetch", start_time=BASE_NS + 2 * SECOND, attributes={
+            sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: "fetch", **common,
+        }).end(end_time=BASE_NS + 3 * SECOND)
+    provider.shutdown()  # the root is left unended, as a SIGKILL leaves it
+    result = run(tmp_path, "sessions", "list", "--status", "open", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [(r["session_id"], r["agent"], r["tool_calls"]) for r in rows] == [
+        ("killed-1", "night-agent", 1)]
+    table_rows = run(tmp_path, "sessions", "list").stdout.splitlines()[1:]
+    assert "night-agent" in table_rows[0] and "open" in table_rows[0]
+
+
+def cells(text: str) -> int:
+    """Terminal cells ``text`` takes (a CJK character takes two), as a terminal shows it."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def test_list_table_aligns_wide_characters(tmp_path: Path) -> None:
+    provider = make_provider(LocalStoreExporter(tmp_path))
+    record_session(provider, SessionSpec("wide-1", agent="客服代理", user="ann"))
+    record_session(provider, SessionSpec("narrow-1", agent="support-agent", user="bob",
+                                         start_ns=BASE_NS + SECOND))
+    provider.shutdown()
+    header, *rows = run(tmp_path, "sessions", "list").stdout.splitlines()
+    user_column = cells(header[:header.index("USER")])
+    for row, user in zip(rows, ("bob", "ann")):
+        assert cells(row[:row.index(f"  {user}  ") + 2]) == user_column, (header, row)
+
+
+def test_tiny_costs_and_single_counts_read_right(tmp_path: Path) -> None:
+    provider = make_provider(LocalStoreExporter(tmp_path))
+    record_session(provider, SessionSpec("one-each", tools=1, llm_calls=1, decisions=1))
+    provider.shutdown()
+    provider = make_provider(LocalStoreExporter(tmp_path))
+    tracer = provider.get_tracer("cheap")  # a cheap model's short call costs this much
+    tracer.start_span("invoke_agent cheap", start_time=BASE_NS + SECOND, attributes={
+        sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: "cheap",
+        sc.SENTRIAL_SESSION_ID: "cheap-1", sc.SENTRIAL_SESSION_NAME: "cheap",
+        sc.SENTRIAL_SESSION_COST_USD: 0.0000123, sc.SENTRIAL_SESSION_SUCCESS: True,
+    }).end(end_time=BASE_NS + 2 * SECOND)
+    provider.shutdown()
+    listing = run(tmp_path, "sessions", "list").stdout
+    assert "$0.000012" in listing and "$0.0000" not in listing.replace("$0.000012", "")
+    header = run(tmp_path, "sessions", "show", "one-each").stdout.splitlines()[2]
+    assert "1 LLM call · 1 tool call · 1 decision · 130 tokens · $0.0030" in header, header
 
 
 def test_usage_errors_exit_2(store: Path) -> None:
@@ -186,7 +256,8 @@ def test_show_by_prefix(store: Path) -> None:
                      'arguments: {"order_id": "A0"}', "reasoning: The user asked about an order",
                      "alternatives: escalate, reply", "confidence: 0.90",
                      "error: payment API down", "100 in / 20 out tokens", "$0.0020",
-                     "input: user: Where is my order?"):
+                     "input: user: Where is my order?",
+                     "1 LLM call · 2 tool calls · 1 decision · 140 tokens"):
         assert expected in text, expected
 
     result = run(store, "sessions", "show", "beta-0003", "--json")
@@ -384,6 +455,37 @@ def test_store_env_variable_is_honoured(store: Path) -> None:
     result = CliRunner().invoke(main, ["sessions", "list", "--json"],
                                 env={"SENTRIAL_HOME": str(store)})
     assert len(json.loads(result.output)) == 4
+
+
+@pytest.mark.parametrize("where", [
+    ["sessions", "list", "--store", "{store}", "--json"],
+    ["sessions", "--store", "{store}", "list", "--json"],
+    ["--store", "{store}", "sessions", "list", "--json"],
+])
+def test_store_option_before_or_after_the_command(store: Path, where: list[str]) -> None:
+    args = [arg.format(store=store) for arg in where]
+    result = CliRunner().invoke(main, args, env={"SENTRIAL_HOME": "/nonexistent"})
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.output)) == 4
+
+
+def test_store_option_after_the_command_wins(store: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--store", str(tmp_path / "other"), "sessions", "show",
+                                       "--store", str(store), "beta-0004"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["doctor", "--json", "--store", str(store)])
+    assert json.loads(result.stdout)["store"]["sessions"] == 4
+
+
+@pytest.mark.parametrize("command", [["sessions", "list"], ["sessions", "show", "x"],
+                                     ["sessions", "replay", "x"],
+                                     ["export", "--endpoint", "http://127.0.0.1:9"]])
+def test_a_store_that_does_not_exist_is_an_error(tmp_path: Path, command: list[str]) -> None:
+    missing = tmp_path / "nonexist"
+    result = CliRunner().invoke(main, command, env={"SENTRIAL_HOME": str(missing)})
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: no local store at {missing} (from SENTRIAL_HOME)")
+    assert not missing.exists()  # looking did not create it
 
 
 def test_in_process_writer_is_visible_to_cli(tmp_path: Path) -> None:

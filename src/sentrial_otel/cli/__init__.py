@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 not found or failed, 2 usage error.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import click
@@ -13,20 +14,21 @@ import click
 from sentrial_otel.cli.demo import demo_command
 from sentrial_otel.cli.doctor import doctor_command
 from sentrial_otel.cli.export import export_command
-from sentrial_otel.cli.options import DEFAULT_STORE, STORE_ENV
+from sentrial_otel.cli.options import root_store_option
 from sentrial_otel.cli.sessions import sessions_group
 
 __all__ = ["main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--store", type=click.Path(file_okay=False, path_type=Path),
-              envvar=STORE_ENV, default=DEFAULT_STORE, show_default=True, show_envvar=True,
-              help="The local store directory.")
+@root_store_option
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (to stderr).")
 @click.version_option(package_name="sentrial-otel", message="%(prog)s %(version)s")
-def main(store: Path, verbose: bool) -> None:
+@click.pass_context
+def main(ctx: click.Context, store: Path, verbose: bool) -> None:
     """Browse, replay and export agent sessions recorded by sentrial-otel."""
+    if os.environ.get("NO_COLOR"):  # https://no-color.org; rich reads it by itself
+        ctx.color = False  # click.echo then strips styles even on a terminal
     log_to_stderr(verbose)
 
 

@@ -14,7 +14,7 @@ import click
 
 from sentrial_otel import environment_variables as env
 from sentrial_otel.cli.demo_langchain import langchain_available, run_langchain_agent
-from sentrial_otel.cli.options import STORE_ENV, store_path
+from sentrial_otel.cli.options import store_option, store_path
 
 ENDPOINT_VARIABLES = (
     env.SENTRIAL_API_URL,
@@ -89,13 +89,14 @@ def run_demo_agent() -> list[str]:
 
 
 @click.command("demo")
+@store_option
 @click.pass_context
 def demo_command(ctx: click.Context) -> None:
     """Run a bundled offline example agent into the store, then list and show it."""
     directory = store_path(ctx)
     # The demo always records into the local store (SENTRIAL_HOME), even where a collector
     # endpoint is configured, so that it can show what it recorded.
-    os.environ[STORE_ENV] = str(directory.absolute())
+    os.environ[env.SENTRIAL_HOME] = str(directory.absolute())
     for name in ENDPOINT_VARIABLES:
         os.environ.pop(name, None)
     try:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from sentrial_otel.cli.formatting import echo_json
-from sentrial_otel.cli.options import STORE_ENV, store_path
+from sentrial_otel.cli.options import store_option, store_origin, store_path
 from sentrial_otel.cli.settings import read_export_settings
 from sentrial_otel.store import data_files, load_summaries
 from sentrial_otel.store.undelivered import recent_undelivered
@@ -57,6 +57,7 @@ def undelivered_lines(reports: list[dict[str, Any]]) -> list[str]:
 @click.option("--timeout", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
               help="Seconds to wait for the collector to accept a connection.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@store_option
 @click.pass_context
 def doctor_command(ctx: click.Context, timeout: float, as_json: bool) -> None:
     """Show which exporter and endpoint are in effect and why, and check them.
@@ -102,7 +103,7 @@ def doctor_command(ctx: click.Context, timeout: float, as_json: bool) -> None:
             f"({settings.capture_content_reason})",
             f"local store:     {store['path']}"
             + ("" if store["exists"] else "  (does not exist yet)")
-            + f"  (from --store / {STORE_ENV} / default ./.sentrial)",
+            + f"  (from {store_origin(ctx)})",
             f"                 {store['size_bytes']} bytes in {store['files']} files, "
             f"{store['sessions']} sessions",
             *undelivered_lines(undelivered),

@@ -6,12 +6,19 @@ display and for ``--json`` output.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
 from sentrial_otel import semconv as sc
-from sentrial_otel.cli.formatting import cost_text, duration_text, status_text, value_text
+from sentrial_otel.cli.formatting import (
+    cost_text,
+    count_text,
+    duration_text,
+    status_text,
+    value_text,
+)
 from sentrial_otel.store.records import SpanRecord, parse_json_attribute
 from sentrial_otel.store.sessions import Session
 
@@ -94,13 +101,29 @@ def event_title(span: SpanRecord, kind: str) -> str:
     return span.name
 
 
-def event_lines(span: SpanRecord, kind: str, session_start_ns: int) -> list[str]:
-    """The event as text: a title line, then one indented line per detail."""
-    offset = (span.start_ns - session_start_ns) / 1e9
-    title = click.style(event_title(span, kind), bold=True)
-    status = f"  {click.style('✗ error', fg='red')}" if span.is_error else ""
-    lines = [f"+{offset:8.3f}s  {title}  ({duration_text(span.duration_ns)}){status}"]
-    indent = " " * 12
+@dataclass
+class EventView:
+    """One event as ``show`` and ``replay`` print it, before it is laid out as lines (for a
+    pipe) or as a node of a tree (for a terminal)."""
+
+    span: SpanRecord
+    kind: str
+    offset_s: float
+    title: str
+    duration: str
+    error: bool
+    details: list[tuple[str, str, str]] = field(default_factory=list)
+    """``(label, text, colour)``; the text may run over several lines."""
+    usage: str | None = None
+
+
+def event_view(span: SpanRecord, kind: str, session_start_ns: int) -> EventView:
+    """What there is to say about one event: title, details, tokens and cost."""
+    view = EventView(
+        span=span, kind=kind, offset_s=(span.start_ns - session_start_ns) / 1e9,
+        title=event_title(span, kind), duration=duration_text(span.duration_ns),
+        error=span.is_error,
+    )
     for label, key in _DETAILS:
         if key in span.attributes:
             value = parse_json_attribute(span.attributes[key])
@@ -109,29 +132,50 @@ def event_lines(span: SpanRecord, kind: str, session_start_ns: int) -> list[str]
             elif key == sc.SENTRIAL_DECISION_CONFIDENCE and isinstance(value, float):
                 text = f"{value:.2f}"
             else:
-                text = value_text(value, indent + " " * (len(label) + 2))
-            lines.append(f"{indent}{click.style(label + ':', fg='cyan')} {text}")
+                text = value_text(value)
+            view.details.append((label, text, "cyan"))
     if span.status_message and span.is_error:
-        lines.append(f"{indent}{click.style('error:', fg='red')} {span.status_message}")
+        view.details.append(("error", span.status_message, "red"))
     for event in span.events:
         if event.name == sc.EXCEPTION_EVENT:
-            lines.append(
-                f"{indent}{click.style('exception:', fg='red')} "
+            view.details.append((
+                "exception",
                 f"{event.attributes.get(sc.EXCEPTION_TYPE, '')}: "
-                f"{event.attributes.get(sc.EXCEPTION_MESSAGE, '')}"
-            )
+                f"{event.attributes.get(sc.EXCEPTION_MESSAGE, '')}",
+                "red",
+            ))
     usage = []
     tokens, cost = span_tokens(span), span_cost(span)
     inputs = span.attributes.get(sc.GEN_AI_USAGE_INPUT_TOKENS)
     outputs = span.attributes.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
     if kind == KIND_LLM and isinstance(inputs, int) and isinstance(outputs, int):
-        usage.append(f"{inputs} in / {outputs} out tokens")
+        usage.append(f"{inputs} in / {count_text(outputs, 'out token')}")
     elif tokens is not None:
-        usage.append(f"{tokens} tokens")
+        usage.append(count_text(tokens, "token"))
     if cost is not None:
         usage.append(cost_text(cost))
-    if usage:
-        lines.append(f"{indent}{' · '.join(usage)}")
+    view.usage = " · ".join(usage) or None
+    return view
+
+
+def event_views(session: Session) -> list[EventView]:
+    """Every event of the session, in time order (root first)."""
+    start = session.summary.start_ns
+    return [event_view(span, kind, start) for span, kind in ordered_events(session)]
+
+
+def event_lines(view: EventView) -> list[str]:
+    """The event as plain text: a title line, then one indented line per detail."""
+    title = click.style(view.title, bold=True)
+    status = f"  {click.style('✗ error', fg='red')}" if view.error else ""
+    lines = [f"+{view.offset_s:8.3f}s  {title}  ({view.duration}){status}"]
+    indent = " " * 12
+    for label, text, colour in view.details:
+        continued = "\n" + indent + " " * (len(label) + 2)
+        lines.append(f"{indent}{click.style(label + ':', fg=colour)} "
+                     f"{text.replace(chr(10), continued)}")
+    if view.usage:
+        lines.append(f"{indent}{view.usage}")
     return lines
 
 
@@ -164,8 +208,10 @@ def session_header(session: Session) -> list[str]:
         f"  agent {summary.agent or '-'} · user {summary.user or '-'}"
         + (f" · conversation {summary.convo}" if summary.convo else ""),
         f"  {status_text(summary.status)} · {duration_text(summary.duration_ns)} · "
-        f"{summary.llm_calls} LLM calls · {summary.tool_calls} tool calls · "
-        f"{summary.decisions} decisions · {summary.tokens} tokens · {cost_text(summary.cost)}",
+        f"{count_text(summary.llm_calls, 'LLM call')} · "
+        f"{count_text(summary.tool_calls, 'tool call')} · "
+        f"{count_text(summary.decisions, 'decision')} · {count_text(summary.tokens, 'token')} · "
+        f"{cost_text(summary.cost)}",
     ]
     return lines
 

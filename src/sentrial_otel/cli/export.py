@@ -11,7 +11,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 
-from sentrial_otel.cli.options import filter_options, session_filter, store_path
+from sentrial_otel.cli.options import existing_store, filter_options, session_filter, store_option
 from sentrial_otel.cli.otlp_sender import OtlpSender
 from sentrial_otel.config import PROTOCOL_GRPC, PROTOCOL_HTTP, endpoint_problem
 from sentrial_otel.store import list_sessions, requests_for_traces
@@ -45,6 +45,7 @@ def _parse_headers(ctx: click.Context, param: click.Parameter, values: tuple[str
               help="Attempts per request on transient failures (503, 429, UNAVAILABLE...).")
 @click.option("--initial-backoff", type=click.FloatRange(min=0), default=0.5,
               show_default=True, help="Seconds before the first retry; doubles each time.")
+@store_option
 @click.pass_context
 def export_command(
     ctx: click.Context,
@@ -66,7 +67,7 @@ def export_command(
         example = "localhost:4317" if protocol == PROTOCOL_GRPC else "http://localhost:4318"
         raise click.BadParameter(f"{endpoint!r}: {problem} (e.g. {example})",
                                  param_hint="'--endpoint'")
-    directory = store_path(ctx)
+    directory = existing_store(ctx)
     sessions = list_sessions(directory, session_filter(filters))
     if not sessions:
         click.echo("No stored sessions match; nothing to send.", err=True)

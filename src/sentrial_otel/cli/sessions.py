@@ -1,4 +1,5 @@
-"""``sentrial-otel sessions``: list, show and replay what the local store holds."""
+"""``sentrial-otel sessions``: list, show and replay sessions, read from a session source
+(``sources.py``: the local store)."""
 
 from __future__ import annotations
 
@@ -11,25 +12,21 @@ import click
 from sentrial_otel.cli.events import (
     event_json,
     event_lines,
-    ordered_events,
+    event_views,
     session_header,
 )
 from sentrial_otel.cli.formatting import (
     cost_text,
     duration_text,
     echo_json,
+    is_terminal,
     local_time_text,
     status_text,
     table,
 )
-from sentrial_otel.cli.options import filter_options, session_filter, store_path
-from sentrial_otel.store import (
-    Session,
-    SessionNotFound,
-    find_session,
-    list_sessions,
-    load_session,
-)
+from sentrial_otel.cli.options import filter_options, session_filter, store_option
+from sentrial_otel.cli.sources import session_source
+from sentrial_otel.store import Session, SessionNotFound
 
 LIST_HEADERS = ("START", "SESSION", "AGENT", "USER", "STATUS", "DURATION", "LLM", "TOOLS",
                 "TOKENS", "COST")
@@ -37,6 +34,7 @@ RIGHT_ALIGNED = {5, 6, 7, 8, 9}
 
 
 @click.group("sessions")
+@store_option
 def sessions_group() -> None:
     """Browse the sessions in the local store."""
 
@@ -46,15 +44,17 @@ def sessions_group() -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
               help="Show at most this many sessions (newest first).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@store_option
 @click.pass_context
 def list_command(ctx: click.Context, limit: int, as_json: bool, **filters: Any) -> None:
     """List sessions, newest first, with the dashboard's filters."""
-    found = list_sessions(store_path(ctx), session_filter(filters), limit=limit)
+    with session_source(ctx) as source:
+        page = source.list(session_filter(filters), limit)
     if as_json:
-        echo_json([summary.to_json() for summary in found])
+        echo_json([summary.to_json() for summary in page.sessions])
         return
-    if not found:
-        click.echo(f"No sessions in {store_path(ctx)} match.", err=True)
+    if not page.sessions:
+        click.echo(f"No sessions in {source.description} match.", err=True)
         return
     rows = [
         (
@@ -69,22 +69,31 @@ def list_command(ctx: click.Context, limit: int, as_json: bool, **filters: Any) 
             str(s.tokens),
             cost_text(s.cost),
         )
-        for s in found
+        for s in page.sessions
     ]
-    click.echo(table(LIST_HEADERS, rows, RIGHT_ALIGNED))
+    if is_terminal():
+        from sentrial_otel.cli.terminal import print_table  # rich: only for a terminal
+
+        print_table(LIST_HEADERS, rows, RIGHT_ALIGNED)
+    else:
+        click.echo(table(LIST_HEADERS, rows, RIGHT_ALIGNED))
+    if page.matching > len(page.sessions):
+        click.echo(f"Showing the newest {len(page.sessions):,} of {page.matching:,} matching "
+                   "sessions; --limit shows more.", err=True)
 
 
 def _load(ctx: click.Context, session_id: str) -> Session:
-    try:
-        summary = find_session(store_path(ctx), session_id)
-    except SessionNotFound as error:
-        click.echo(f"Error: {error}", err=True)
-        ctx.exit(1)
-    session = load_session(store_path(ctx), summary)
+    with session_source(ctx) as source:
+        try:
+            summary = source.find(session_id)
+        except SessionNotFound as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(1)
+        session = source.load(summary)
     if not session.spans:
         # Listed a moment ago, gone now: its file was rotated, cut or removed meanwhile.
-        click.echo(f"Error: the spans of session {session_id!r} are no longer in the store",
-                   err=True)
+        click.echo(f"Error: the spans of session {session_id!r} are no longer in "
+                   f"{source.description}", err=True)
         ctx.exit(1)
     return session
 
@@ -92,25 +101,31 @@ def _load(ctx: click.Context, session_id: str) -> Session:
 @sessions_group.command("show")
 @click.argument("session_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@store_option
 @click.pass_context
 def show_command(ctx: click.Context, session_id: str, as_json: bool) -> None:
-    """Show every event of a session in time order.
+    """Show every event of a session in time order (on a terminal, as a tree).
 
     SESSION_ID may be any unique prefix of the session id (or of the trace id).
     """
     session = _load(ctx, session_id)
-    start = session.summary.start_ns
-    events = ordered_events(session)
     if as_json:
+        start = session.summary.start_ns
         echo_json({
             "session": session.summary.to_json(),
-            "events": [event_json(span, kind, start) for span, kind in events],
+            "events": [event_json(view.span, view.kind, start)
+                       for view in event_views(session)],
         })
+        return
+    if is_terminal():
+        from sentrial_otel.cli.terminal import print_session_tree  # rich: only for a terminal
+
+        print_session_tree(session, session_header(session))
         return
     click.echo("\n".join(session_header(session)))
     click.echo()
-    for span, kind in events:
-        click.echo("\n".join(event_lines(span, kind, start)))
+    for view in event_views(session):
+        click.echo("\n".join(event_lines(view)))
 
 
 @sessions_group.command("replay")
@@ -118,26 +133,27 @@ def show_command(ctx: click.Context, session_id: str, as_json: bool) -> None:
 @click.option("--speed", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Replay speed: 1 is real time, 10 ten times faster, 0 no waiting.")
 @click.option("--step", is_flag=True, help="Wait for Enter between steps (q to stop).")
+@store_option
 @click.pass_context
 def replay_command(ctx: click.Context, session_id: str, speed: float, step: bool) -> None:
     """Replay a session step by step, in time order."""
     session = _load(ctx, session_id)
     start = session.summary.start_ns
-    events = ordered_events(session)
+    views = event_views(session)
     click.echo("\n".join(session_header(session)))
     previous_ns = start
-    for number, (span, kind) in enumerate(events, 1):
+    for number, view in enumerate(views, 1):
         if step and number > 1:
-            click.echo(click.style(f"-- step {number}/{len(events)}: Enter to go on, q to stop",
+            click.echo(click.style(f"-- step {number}/{len(views)}: Enter to go on, q to stop",
                                    dim=True), nl=False)
             answer = sys.stdin.readline()
             click.echo()
             if answer.strip().lower() == "q":
                 return
         elif speed > 0:
-            time.sleep(max(0, span.start_ns - previous_ns) / 1e9 / speed)
-        previous_ns = span.start_ns
-        click.echo("\n".join(event_lines(span, kind, start)))
+            time.sleep(max(0, view.span.start_ns - previous_ns) / 1e9 / speed)
+        previous_ns = view.span.start_ns
+        click.echo("\n".join(event_lines(view)))
     end_ns = session.summary.end_ns
     if not step and speed > 0:
         time.sleep(max(0, end_ns - previous_ns) / 1e9 / speed)

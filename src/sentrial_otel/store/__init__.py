@@ -13,7 +13,9 @@ from sentrial_otel.store.listing import load_summaries
 from sentrial_otel.store.otlp_json import decode_line, encode_line
 from sentrial_otel.store.query import (
     SessionNotFound,
+    SessionPage,
     find_session,
+    list_page,
     list_sessions,
     load_session,
     requests_for_traces,
@@ -35,6 +37,7 @@ __all__ = [
     "Session",
     "SessionFilter",
     "SessionNotFound",
+    "SessionPage",
     "SessionSummary",
     "SpanEvent",
     "SpanRecord",
@@ -44,6 +47,7 @@ __all__ = [
     "decode_line",
     "encode_line",
     "find_session",
+    "list_page",
     "list_sessions",
     "load_session",
     "load_summaries",

@@ -28,7 +28,7 @@ from sentrial_otel.store.sessions import ROW_FIELDS, SessionSummary
 # In the package's logger tree, which the docs and users configure (see misuse.py).
 logger = logging.getLogger("sentrial.store")
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: rows of sessions without a stored root name their agent
 
 ParseProgress = Callable[[str, int, int], None]
 """Told ``(data file name, bytes parsed, bytes to parse)`` as a file without summaries is

@@ -101,10 +101,12 @@ class SessionSummary:
         if span.start_ns and (not self.start_ns or span.start_ns < self.start_ns):
             self.start_ns = span.start_ns
         self.end_ns = max(self.end_ns, span.end_ns)
-        # Every span of a session carries these; the root's win (see _take_root).
+        # Every span of a session carries these; the root's win (see _take_root). Children
+        # name the agent too: all a session has whose process was killed before its end.
         self.session_id = self.session_id or _text(attrs.get(sc.SENTRIAL_SESSION_ID))
         self.user = self.user or _text(attrs.get(sc.USER_ID))
         self.convo = self.convo or _conversation(attrs)
+        self.agent = self.agent or _text(attrs.get(sc.GEN_AI_AGENT_NAME))
 
         rank = _root_rank(span)
         if rank > self.root_rank:
@@ -161,9 +163,9 @@ class SessionSummary:
     def merge(self, other: SessionSummary) -> None:
         """Fold in the summary of other spans of the same trace (e.g. from another file)."""
         root, rest = (other, self) if other.root_rank > self.root_rank else (self, other)
-        for name in ("root_rank", "root_status", "root_tokens", "root_cost", "agent"):
+        for name in ("root_rank", "root_status", "root_tokens", "root_cost"):
             setattr(self, name, getattr(root, name))
-        for name in ("session_id", "user", "convo"):
+        for name in ("session_id", "user", "convo", "agent"):
             setattr(self, name, getattr(root, name) or getattr(rest, name))
         starts = [s for s in (self.start_ns, other.start_ns) if s]
         self.start_ns = min(starts) if starts else 0
