@@ -435,6 +435,22 @@ def test_export_failure_exits_1_with_summary(store: Path, otlp_receiver) -> None
     assert otlp_receiver.spans() == []
 
 
+def test_export_to_a_dead_collector_says_what_it_waits_for(store: Path) -> None:
+    """Not on a terminal there is no progress bar: each retry is a line on stderr."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    result = run(store, "export", "--endpoint", f"http://127.0.0.1:{port}", "--max-attempts",
+                 "3", "--initial-backoff", "0.01")
+    assert result.exit_code == 1
+    notes = result.stderr.splitlines()[:2]
+    assert [note.split(": ")[0] for note in notes] == [
+        "retrying in 0.01s (attempt 2 of 3)", "retrying in 0.02s (attempt 3 of 3)"]
+    assert all(f": cannot reach http://127.0.0.1:{port}/v1/traces" in note for note in notes)
+    assert f"Sent 0 of {TOTAL_SPANS} spans from 4 sessions" in result.stdout
+    assert "(http/protobuf, 1 request); " in result.stdout
+
+
 def test_export_grpc_delivers_every_span(store: Path, otlp_grpc_receiver) -> None:
     otlp_grpc_receiver.fail_with(grpc.StatusCode.UNAVAILABLE, times=1)
     result = run(store, "export", "--endpoint", otlp_grpc_receiver.endpoint, "--protocol",

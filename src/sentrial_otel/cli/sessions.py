@@ -31,6 +31,7 @@ from sentrial_otel.store import Session, SessionNotFound
 LIST_HEADERS = ("START", "SESSION", "AGENT", "USER", "STATUS", "DURATION", "LLM", "TOOLS",
                 "TOKENS", "COST")
 RIGHT_ALIGNED = {5, 6, 7, 8, 9}
+FOLDED = {0, 1, 2, 3}  # on a narrow terminal: the start time, ids and names
 
 
 @click.group("sessions")
@@ -74,7 +75,7 @@ def list_command(ctx: click.Context, limit: int, as_json: bool, **filters: Any) 
     if is_terminal():
         from sentrial_otel.cli.terminal import print_table  # rich: only for a terminal
 
-        print_table(LIST_HEADERS, rows, RIGHT_ALIGNED)
+        print_table(LIST_HEADERS, rows, RIGHT_ALIGNED, FOLDED)
     else:
         click.echo(table(LIST_HEADERS, rows, RIGHT_ALIGNED))
     if page.matching > len(page.sessions):

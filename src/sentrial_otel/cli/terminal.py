@@ -40,19 +40,68 @@ def _stderr() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> None:
-    """A table that fits the terminal: long cells fold onto more lines, numbers never do.
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int],
+                fold: set[int]) -> None:
+    """A table that fits the terminal: the ``fold`` columns share what room the others
+    leave and fold their long cells onto more lines; the others never wrap.
 
     Cells may carry click's colour codes; they become rich styles.
     """
-    table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
+    console = _stdout()
+    cells = [[Text.from_ansi(cell) for cell in row] for row in rows]
+    natural = [max([len(Text(header))] + [row[i].cell_len for row in cells])
+               for i, header in enumerate(headers)]
+    gap = 2
+    widths: dict[int, int] = {}
+    if sum(natural) + gap * (len(headers) - 1) > console.width:
+        gap = 1
+        room = console.width - gap * (len(headers) - 1)
+        room -= sum(width for i, width in enumerate(natural) if i not in fold)
+        least = {i: min(FOLD_MIN, max(_longest_word(row[i]) for row in cells) if cells else 0)
+                 for i in fold}
+        widths = fair_shares({i: natural[i] for i in fold}, room, least)
+    table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False,
+                  padding=(0, gap, 0, 0))
     for i, header in enumerate(headers):
-        number = i in right
-        table.add_column(header, justify="right" if number else "left", no_wrap=number,
-                         overflow="fold")
-    for row in rows:
-        table.add_row(*(Text.from_ansi(cell) for cell in row))
-    _stdout().print(table)
+        table.add_column(header, justify="right" if i in right else "left",
+                         no_wrap=i not in fold, overflow="fold", width=widths.get(i))
+    for row in cells:
+        table.add_row(*row)
+    console.print(table)
+
+
+FOLD_MIN = 10
+"""A folded column keeps this many cells when it can, so a date or a short word stays whole."""
+
+
+def _longest_word(text: Text) -> int:
+    return max((Text(word).cell_len for word in text.plain.split()), default=0)
+
+
+def fair_shares(wants: dict[int, int], room: int, least: dict[int, int] | None = None
+                ) -> dict[int, int]:
+    """``room`` cells shared among columns that want ``wants`` cells: each gets its ``least``
+    first when they all fit, none more than it wants, the rest is split evenly; so short
+    cells stay whole and only long ones fold."""
+    least = least or {}
+    floor = {i: least.get(i, 0) for i in wants}
+    if sum(floor.values()) > room:
+        floor = dict.fromkeys(wants, 0)
+    room -= sum(floor.values())
+    shares = dict(floor)
+    left = {i: want - floor[i] for i, want in wants.items() if want > floor[i]}
+    while left:
+        fair = max(room // len(left), 1)
+        content = {i: want for i, want in left.items() if want <= fair}
+        if not content:
+            for i in left:
+                shares[i] = max(shares[i] + fair, 1)
+            break
+        for i, want in content.items():
+            shares[i] += want
+            room -= want
+            del left[i]
+    return {i: max(share, 1) for i, share in shares.items()}
 
 
 def print_session_tree(session: Session, header: Sequence[str]) -> None:
