@@ -388,8 +388,47 @@ def test_doctor_without_endpoint_uses_local_store(tmp_path: Path) -> None:
     result = run(tmp_path / "none", "doctor", "--json", env=env)
     assert result.exit_code == 0
     report = json.loads(result.output)
-    assert report["exporter"] == "local-store"
+    assert report["exporter"] == "store"  # the engine's name, as docs/troubleshooting.md says
     assert report["store"]["exists"] is False
+    text = run(tmp_path / "none", "doctor", env=env).output
+    assert "exporter:        store  (no collector endpoint is configured)\n" in text
+    assert "content capture: on  (default)\n" in text  # not "(default (captured))"
+
+
+def test_doctor_when_the_exporter_variable_chooses_the_store(tmp_path: Path) -> None:
+    env = {"OTEL_TRACES_EXPORTER": "store", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318",
+           "SENTRIAL_API_URL": "", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": ""}
+    report = json.loads(run(tmp_path, "doctor", "--json", env=env).output)
+    assert (report["exporter"], report["exporter_reason"]) == ("store", "OTEL_TRACES_EXPORTER=store")
+    assert report["endpoint_reason"] == (
+        "OTEL_EXPORTER_OTLP_ENDPOINT is set, but not used: the exporter is store")
+    assert report["collector_reachable"] is None  # no collector is used, none is checked
+    text = run(tmp_path, "doctor", env=env).output
+    assert "no collector endpoint is configured" not in text
+
+
+def test_doctor_says_where_spans_go_when_the_store_is_not_usable(tmp_path: Path) -> None:
+    """What it says is what the engine does: an agent run in the same environment writes to
+    the directory doctor names."""
+    (tmp_path / "a-file").write_text("not a directory")
+    home = tmp_path / "a-file" / "store"
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    result = cli_process(home, "doctor", SENTRIAL_HOME=str(home), TMPDIR=str(temp))
+    fallback = temp / f"sentrial-{os.getuid()}"
+    assert (f"not usable: it cannot be created: {tmp_path / 'a-file'} is not a directory; "
+            f"spans are written to {fallback} instead") in result.stdout
+    report = json.loads(cli_process(home, "doctor", "--json", TMPDIR=str(temp)).stdout)
+    assert report["store"]["fallback"] == str(fallback)
+
+    agent = ("import sentrial\n"
+             "c = sentrial.SentrialClient()\n"
+             "c.complete_session(c.create_session(name='n', agent_name='a', user_id='u'))\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SENTRIAL_"))}
+    env.update(PYTHONPATH=str(REPO / "src"), SENTRIAL_HOME=str(home), TMPDIR=str(temp))
+    subprocess.run([sys.executable, "-c", agent], env=env, check=True, timeout=60,
+                   capture_output=True)
+    assert [r["agent"] for r in json.loads(run(fallback, "sessions", "list", "--json").output)] == ["a"]
 
 
 # --- export ------------------------------------------------------------------------------

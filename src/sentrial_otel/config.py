@@ -213,8 +213,10 @@ def _resolve_exporter(endpoint: str | None) -> str:
     for name in (part.strip().lower() for part in raw.split(",")):
         if name in (EXPORTER_OTLP, EXPORTER_CONSOLE, EXPORTER_NONE, EXPORTER_STORE):
             return name
-    logger.warning("sentrial: OTEL_TRACES_EXPORTER=%r not supported, using otlp", raw)
-    return EXPORTER_OTLP if endpoint else EXPORTER_STORE
+    default = EXPORTER_OTLP if endpoint else EXPORTER_STORE
+    logger.warning("sentrial: OTEL_TRACES_EXPORTER=%r names no supported exporter, using %s",
+                   raw, default)
+    return default
 
 
 def unsupported_compression() -> str | None:
@@ -279,7 +281,7 @@ def resolve_settings(
         source = "OTLP default"
     fallback = None
     if exporter == EXPORTER_OTLP and (compression := unsupported_compression()):
-        fallback = f"{compression} is not supported (gzip, deflate or none)"
+        fallback = f"{compression} is not one of {', '.join(COMPRESSIONS)}"
         logger.warning("sentrial: %s; spans go to the local store instead", fallback)
         exporter = EXPORTER_STORE
     headers = parse_headers(_env(env.OTEL_EXPORTER_OTLP_HEADERS))

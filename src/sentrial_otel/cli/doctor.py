@@ -11,7 +11,9 @@ import click
 from sentrial_otel.cli.formatting import echo_json
 from sentrial_otel.cli.options import store_option, store_origin, store_path
 from sentrial_otel.cli.settings import read_export_settings
+from sentrial_otel.config import EXPORTER_OTLP, EXPORTER_STORE
 from sentrial_otel.store import data_files, load_summaries
+from sentrial_otel.store.layout import fallback_directory, store_problem
 from sentrial_otel.store.undelivered import recent_undelivered
 
 
@@ -25,17 +27,38 @@ def collector_answers(host: str, port: int, timeout: float) -> tuple[bool, str]:
 
 
 def store_report(directory: Path) -> dict[str, Any]:
-    """Path, existence, size on disk, file and session counts of the store."""
+    """Path, existence, size on disk, file and session counts of the store; and, when the
+    engine could not write there, why and where it writes instead."""
     files = data_files(directory)
     size = sum(p.stat().st_size for p in directory.rglob("*") if p.is_file()) if (
         directory.is_dir()) else 0
+    problem = store_problem(directory)
+    fallback = fallback_directory() if problem else None
     return {
         "path": str(directory.absolute()),
         "exists": directory.is_dir(),
         "size_bytes": size,
         "files": len(files),
         "sessions": len(load_summaries(directory)) if files else 0,
+        "problem": problem,
+        "fallback": str(fallback) if fallback else None,
+        "fallback_problem": store_problem(fallback) if fallback else None,
     }
+
+
+def store_lines(store: dict[str, Any], origin: str, in_use: bool) -> list[str]:
+    """The store's part of the report (``in_use``: spans go there)."""
+    lines = [f"local store:     {store['path']}"
+             + ("" if store["exists"] else "  (does not exist yet)") + f"  (from {origin})"]
+    if store["problem"] and in_use:
+        where = (f"spans are written to {store['fallback']} instead" if not
+                 store["fallback_problem"] else
+                 f"nor can {store['fallback']} ({store['fallback_problem']}): spans are not stored")
+        lines.append(f"                 {click.style('not usable', fg='yellow')}: "
+                     f"{store['problem']}; {where}")
+    lines.append(f"                 {store['size_bytes']} bytes in {store['files']} files, "
+                 f"{store['sessions']} sessions")
+    return lines
 
 
 def undelivered_lines(reports: list[dict[str, Any]]) -> list[str]:
@@ -67,7 +90,7 @@ def doctor_command(ctx: click.Context, timeout: float, as_json: bool) -> None:
     settings = read_export_settings()
     reachable: bool | None = None
     reach_detail = "no collector configured"
-    target = settings.host_port if settings.exporter == "otlp" else None
+    target = settings.host_port if settings.exporter == EXPORTER_OTLP else None
     if target:
         reachable, reach_detail = collector_answers(*target, timeout=timeout)
     store = store_report(store_path(ctx))
@@ -101,11 +124,7 @@ def doctor_command(ctx: click.Context, timeout: float, as_json: bool) -> None:
                                    else "SENTRIAL_API_KEY is not set"),
             f"content capture: {'on' if settings.capture_content else 'off'}  "
             f"({settings.capture_content_reason})",
-            f"local store:     {store['path']}"
-            + ("" if store["exists"] else "  (does not exist yet)")
-            + f"  (from {store_origin(ctx)})",
-            f"                 {store['size_bytes']} bytes in {store['files']} files, "
-            f"{store['sessions']} sessions",
+            *store_lines(store, store_origin(ctx), settings.exporter == EXPORTER_STORE),
             *undelivered_lines(undelivered),
         ]
         click.echo("\n".join(lines))
