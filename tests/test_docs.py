@@ -217,7 +217,7 @@ def test_configuration_names_every_argument():
 
 def python_blocks() -> list[tuple[str, str]]:
     blocks = []
-    for page in sorted(DOCS.glob("*.md")):
+    for page in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]:
         for code in re.findall(r"```python\n(.*?)```", page.read_text(), re.S):
             if code.startswith("import"):
                 blocks.append((page.name, code))
