@@ -333,8 +333,12 @@ def test_replay_waits_scaled_real_time(store: Path) -> None:
     import time
 
     started = time.monotonic()
-    run(store, "sessions", "replay", "alpha-0001", "--speed", "10")
+    result = run(store, "sessions", "replay", "alpha-0001", "--speed", "10")
     assert time.monotonic() - started >= 0.25 * 0.9  # 2.5 s session at 10x
+    assert result.exit_code == 0, result.output
+    steps = [line for line in result.output.splitlines() if line.startswith("+")]
+    assert len(steps) == 1 + 4 + 1  # the session, its four events, the end
+    assert steps[-1] == "+   2.500s  END ✓ success"
 
 
 # --- doctor ------------------------------------------------------------------------------

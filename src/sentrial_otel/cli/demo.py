@@ -14,6 +14,7 @@ import click
 
 from sentrial_otel import environment_variables as env
 from sentrial_otel.cli.demo_langchain import langchain_available, run_langchain_agent
+from sentrial_otel.cli.formatting import count_text
 from sentrial_otel.cli.options import store_option, store_path
 
 ENDPOINT_VARIABLES = (
@@ -106,7 +107,7 @@ def demo_command(ctx: click.Context) -> None:
         ctx.exit(1)
     from sentrial_otel.cli.sessions import list_command, show_command
 
-    click.echo(click.style(f"Recorded {len(session_ids)} sessions in {directory}.\n",
+    click.echo(click.style(f"Recorded {count_text(len(session_ids), 'session')} in {directory}.\n",
                            bold=True))
     ctx.invoke(list_command, limit=10, as_json=False)
     for session_id in session_ids:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from sentrial_otel.cli.formatting import echo_json
+from sentrial_otel.cli.formatting import count_text, echo_json
 from sentrial_otel.cli.options import store_option, store_origin, store_path
 from sentrial_otel.cli.settings import read_export_settings
 from sentrial_otel.config import EXPORTER_OTLP, EXPORTER_STORE
@@ -56,8 +56,8 @@ def store_lines(store: dict[str, Any], origin: str, in_use: bool) -> list[str]:
                  f"nor can {store['fallback']} ({store['fallback_problem']}): spans are not stored")
         lines.append(f"                 {click.style('not usable', fg='yellow')}: "
                      f"{store['problem']}; {where}")
-    lines.append(f"                 {store['size_bytes']} bytes in {store['files']} files, "
-                 f"{store['sessions']} sessions")
+    lines.append(f"                 {count_text(store['size_bytes'], 'byte')} in "
+                 f"{count_text(store['files'], 'file')}, {count_text(store['sessions'], 'session')}")
     return lines
 
 
