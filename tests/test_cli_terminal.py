@@ -36,14 +36,13 @@ def store(tmp_path: Path) -> Path:
     return directory
 
 
-def cli(store: Path, *args: str, columns: int = 80, stderr_to_terminal: bool = True,
-        **env: str) -> TerminalRun:
+def cli(store: Path, *args: str, columns: int = 80, **env: str) -> TerminalRun:
     full = {k: v for k, v in os.environ.items()
             if not k.startswith(("OTEL_", "SENTRIAL_")) and k not in ("COLUMNS", "LINES",
                                                                       "NO_COLOR")}
     full.update(PYTHONPATH=str(REPO / "src"), TERM="xterm-256color", **env)
     return run_in_terminal([sys.executable, "-m", "sentrial_otel.cli", "--store", str(store),
-                            *args], full, columns=columns, stderr_to_terminal=stderr_to_terminal)
+                            *args], full, columns=columns)
 
 
 def colour_codes(raw: str) -> list[str]:

@@ -25,8 +25,6 @@ class TerminalRun:
     returncode: int
     raw: str
     """Everything written to the terminal, escape codes included, ``\\r\\n`` as ``\\n``."""
-    stderr: str | None = None
-    """When stderr was a pipe rather than the terminal."""
 
     @property
     def text(self) -> str:
@@ -39,17 +37,13 @@ def run_in_terminal(
     env: Mapping[str, str],
     columns: int = 80,
     rows: int = 24,
-    stderr_to_terminal: bool = True,
     timeout: float = 60,
 ) -> TerminalRun:
-    """Run ``argv`` with stdin, stdout (and stderr) on a new pseudo-terminal."""
+    """Run ``argv`` with stdin, stdout and stderr on a new pseudo-terminal."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    process = subprocess.Popen(
-        list(argv), stdin=slave, stdout=slave,
-        stderr=slave if stderr_to_terminal else subprocess.PIPE,
-        env=dict(env), start_new_session=True,
-    )
+    process = subprocess.Popen(list(argv), stdin=slave, stdout=slave, stderr=slave,
+                               env=dict(env), start_new_session=True)
     os.close(slave)
     chunks: list[bytes] = []
     deadline = time.monotonic() + timeout
@@ -70,11 +64,8 @@ def run_in_terminal(
         else:
             process.kill()
             raise TimeoutError(f"{argv} did not finish within {timeout}s")
-        stderr = process.stderr.read().decode() if process.stderr else None
         returncode = process.wait(timeout=10)
     finally:
         os.close(master)
-        if process.stderr:
-            process.stderr.close()
     raw = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
-    return TerminalRun(returncode, raw, stderr)
+    return TerminalRun(returncode, raw)

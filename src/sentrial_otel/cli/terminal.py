@@ -40,6 +40,14 @@ def _stderr() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+FOLD_MIN = 10
+"""A folded column keeps this many cells when it can, so a date or a short word stays whole."""
+
+
+def _longest_word(text: Text) -> int:
+    return max((Text(word).cell_len for word in text.plain.split()), default=0)
+
+
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int],
                 fold: set[int]) -> None:
     """A table that fits the terminal: the ``fold`` columns share what room the others
@@ -49,7 +57,7 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: se
     """
     console = _stdout()
     cells = [[Text.from_ansi(cell) for cell in row] for row in rows]
-    natural = [max([len(Text(header))] + [row[i].cell_len for row in cells])
+    natural = [max([Text(header).cell_len] + [row[i].cell_len for row in cells])
                for i, header in enumerate(headers)]
     gap = 2
     widths: dict[int, int] = {}
@@ -68,14 +76,6 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: se
     for row in cells:
         table.add_row(*row)
     console.print(table)
-
-
-FOLD_MIN = 10
-"""A folded column keeps this many cells when it can, so a date or a short word stays whole."""
-
-
-def _longest_word(text: Text) -> int:
-    return max((Text(word).cell_len for word in text.plain.split()), default=0)
 
 
 def fair_shares(wants: dict[int, int], room: int, least: dict[int, int] | None = None
