@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from sentrial_otel import ids
+from tests.support import documented_ids
 
 
 def test_ids_are_distinct_version_4_uuids() -> None:
@@ -87,15 +88,16 @@ def test_a_session_id_gives_its_trace_and_root_span_by_value(session_id, trace_h
     assert context.is_remote and context.trace_flags.sampled
 
 
-def test_the_documented_recipe_gives_the_trace_id():
-    """docs/concepts.md: sha256("sentrial-trace:" + id), first 16 bytes; a UUID as written by
-    str(uuid.UUID(...)). Computed here from that sentence, for ids never seen before."""
-    import hashlib
-
+def test_the_documented_recipe_gives_the_ids_of_any_session() -> None:
+    """tests/support/documented_ids follows docs/concepts.md's sentence; every spelling of a
+    UUID is one session."""
     for _ in range(200):
         session_id = str(uuid.uuid4())
-        expected = hashlib.sha256(f"sentrial-trace:{session_id}".encode()).hexdigest()[:32]
-        assert f"{ids.trace_id_for(session_id.upper()):032x}" == expected
+        for spelling in (session_id, session_id.upper(), session_id.replace("-", "")):
+            assert ids.trace_id_for(spelling) == documented_ids.trace_id(session_id)
+            assert ids.root_span_id_for(spelling) == documented_ids.root_span_id(session_id)
+        own = f"order-{session_id[:8]}"
+        assert ids.trace_id_for(own) == documented_ids.trace_id(own)
 
 
 def test_a_root_known_by_id_is_sampled_as_the_sampler_decides_for_that_session() -> None:
