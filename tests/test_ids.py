@@ -86,6 +86,7 @@ def test_a_session_id_gives_its_trace_and_root_span_by_value(session_id, trace_h
     context = ids.root_span_context(session_id)
     assert (f"{context.trace_id:032x}", f"{context.span_id:016x}") == (trace_hex, root_hex)
     assert context.is_remote and context.trace_flags.sampled
+    assert context.trace_flags.random_trace_id  # W3C: its low 56 bits are uniform
 
 
 def test_the_documented_recipe_gives_the_ids_of_any_session() -> None:

@@ -87,7 +87,8 @@ def root_span_context(session_id: str, tracer: Any = None) -> SpanContext:
     ask), so the spans another process parents to it are kept or dropped with the session.
     """
     trace_id = trace_id_for(session_id)
-    # Set on the root too (the SDK's generator calls its trace ids random): the hash is.
+    # W3C's random-trace-id flag, as on the root itself (PlannedIdGenerator): a hash's bits
+    # are uniform.
     flags = TraceFlags.RANDOM_TRACE_ID
     if _root_sampled(tracer, trace_id):
         flags |= TraceFlags.SAMPLED
