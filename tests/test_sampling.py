@@ -131,6 +131,8 @@ def test_a_ratio_sampler_keeps_its_share_of_sessions_whole(tmp_path, sampler, ra
             "OTEL_EXPORTER_OTLP_ENDPOINT": rx.endpoint,
             "OTEL_TRACES_SAMPLER": sampler,
             "OTEL_TRACES_SAMPLER_ARG": str(ratio),
+            # Room for every span even if the export thread falls behind on a busy machine.
+            "OTEL_BSP_MAX_QUEUE_SIZE": "100000",
             "SENTRIAL_HOME": str(tmp_path),
         }
         origin = run(ORIGIN, env, [json.dumps(COUNTS)])

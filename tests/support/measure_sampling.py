@@ -50,6 +50,7 @@ def measure(src: str, sampler: str, ratio: str, sessions: int) -> str:
             OTEL_EXPORTER_OTLP_ENDPOINT=rx.endpoint,
             OTEL_TRACES_SAMPLER=sampler,
             OTEL_TRACES_SAMPLER_ARG=ratio,
+            OTEL_BSP_MAX_QUEUE_SIZE="100000",  # no span dropped for a slow export thread
             SENTRIAL_HOME=home,
             PYTHONPATH=src,
         )
