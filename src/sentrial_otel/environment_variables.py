@@ -47,6 +47,9 @@ OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = (
 )
 OTEL_SERVICE_NAME: Final = "OTEL_SERVICE_NAME"
 OTEL_RESOURCE_ATTRIBUTES: Final = "OTEL_RESOURCE_ATTRIBUTES"
+# Read by the SDK's TracerProvider, in one we build and in an application's own.
+OTEL_TRACES_SAMPLER: Final = "OTEL_TRACES_SAMPLER"
+OTEL_TRACES_SAMPLER_ARG: Final = "OTEL_TRACES_SAMPLER_ARG"
 
 # name -> one-line description, for `sentrial-otel doctor` and the configuration docs.
 ALL: Final = {
@@ -75,4 +78,7 @@ ALL: Final = {
     "capture off; SPAN_ONLY/SPAN_AND_EVENT/true keep it (default on)",
     OTEL_SERVICE_NAME: "service.name of the resource",
     OTEL_RESOURCE_ATTRIBUTES: "extra resource attributes, 'k1=v1,k2=v2'",
+    OTEL_TRACES_SAMPLER: "head sampler, e.g. 'parentbased_traceidratio' (default "
+    "parentbased_always_on); a session is kept or dropped whole",
+    OTEL_TRACES_SAMPLER_ARG: "the sampler's ratio, e.g. '0.25'",
 }

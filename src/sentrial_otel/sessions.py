@@ -60,7 +60,7 @@ class SessionHandle:
         """A context whose current span is the session's root, known by its derived ids."""
         if self._remote_root is None:
             self._remote_root = trace.set_span_in_context(
-                trace.NonRecordingSpan(ids.root_span_context(self.session_id))
+                trace.NonRecordingSpan(ids.root_span_context(self.session_id, self.engine.tracer))
             )
         return self._remote_root
 
@@ -73,7 +73,8 @@ class SessionHandle:
         this session; then the session's root.
         """
         if trace_id is not None:
-            parent = ids.remote_parent(str(trace_id), str(span_id) if span_id else None)
+            root = trace.get_current_span(self.root_context()).get_span_context()
+            parent = ids.remote_parent(str(trace_id), str(span_id) if span_id else None, root)
             if parent is not None:
                 return trace.set_span_in_context(parent), None
             try:
