@@ -82,6 +82,13 @@ def local_time_text(nanoseconds: int) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def iso_time(nanoseconds: int) -> str | None:
+    """A time as ISO 8601 in UTC, for ``--json`` (None for no time)."""
+    if not nanoseconds:
+        return None
+    return datetime.fromtimestamp(nanoseconds / 1e9, tz=timezone.utc).isoformat()
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
     """A plain aligned table, one line per row; ``right``: the right-aligned columns.
 

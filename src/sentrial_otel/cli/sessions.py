@@ -13,6 +13,8 @@ from sentrial_otel.cli.events import (
     event_json,
     event_lines,
     event_views,
+    finding_json,
+    score_json,
     session_header,
 )
 from sentrial_otel.cli.formatting import (
@@ -116,6 +118,8 @@ def show_command(ctx: click.Context, session_id: str, as_json: bool) -> None:
             "session": session.summary.to_json(),
             "events": [event_json(view.span, view.kind, start)
                        for view in event_views(session)],
+            "findings": [finding_json(finding, start) for finding in session.findings],
+            "scores": [score_json(score, start) for score in session.scores],
         })
         return
     if is_terminal():

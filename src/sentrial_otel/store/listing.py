@@ -70,7 +70,9 @@ def _merged(
             else:
                 existing.merge(summary)
     reader.finish()
-    return merged
+    # Scores of a session none of whose spans are stored (sent elsewhere, or not yet
+    # exported) stay on disk, but there is no session here to list.
+    return {trace_id: summary for trace_id, summary in merged.items() if summary.span_count}
 
 
 def _file_summaries(
