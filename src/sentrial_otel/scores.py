@@ -40,15 +40,20 @@ from sentrial_otel.version import __version__
 
 
 
-def check_session_id(session_id: Any, report: MisuseReporter) -> bool:
-    """Whether ``session_id`` can name a session (a non-empty str); reports it otherwise."""
-    if not isinstance(session_id, str):
-        report(TypeError, f"session_id must be a str, not {type(session_id).__name__}")
+def check_text(value: Any, argument: str, report: MisuseReporter) -> bool:
+    """Whether ``value`` is a non-empty (not blank) str; reports what it is otherwise."""
+    if not isinstance(value, str):
+        report(TypeError, f"{argument} must be a str, not {type(value).__name__}")
         return False
-    if not session_id.strip():
-        report(ValueError, f"session_id must be a non-empty str, got {session_id!r}")
+    if not value.strip():
+        report(ValueError, f"{argument} must be a non-empty str, got {value!r}")
         return False
     return True
+
+
+def check_session_id(session_id: Any, report: MisuseReporter) -> bool:
+    """Whether ``session_id`` can name a session (a non-empty str); reports it otherwise."""
+    return check_text(session_id, "session_id", report)
 
 
 class ScoreRecorder:
@@ -113,11 +118,7 @@ class ScoreRecorder:
         self, session_id: str, name: Any, value: Any, label: Any, explanation: Any
     ) -> dict[str, Any] | None:
         report = self.report
-        if not isinstance(name, str):
-            report(TypeError, f"score name must be a str, not {type(name).__name__}")
-            return None
-        if not name.strip():
-            report(ValueError, f"score name must be a non-empty str, got {name!r}")
+        if not check_text(name, "score name", report):
             return None
         attributes: dict[str, Any] = {
             sc.GEN_AI_EVALUATION_NAME: coerce_name(name, ""),

@@ -554,13 +554,7 @@ class OtlpReceiver:
         Raises:
             TimeoutError: fewer than ``n`` arrived within ``timeout`` seconds.
         """
-        deadline = time.monotonic() + timeout
-        with self._arrived:
-            while self._log_count < n:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._arrived.wait(left)
+        self._wait_until(lambda: self._log_count >= n, timeout)
         records = self.log_records()
         if len(records) < n:
             raise TimeoutError(f"expected >= {n} log records within {timeout}s, got "
@@ -579,13 +573,7 @@ class OtlpReceiver:
             TimeoutError: fewer than ``n`` arrived within ``timeout`` seconds (the message
                 says how many and which).
         """
-        deadline = time.monotonic() + timeout
-        with self._arrived:
-            while self._span_count < n:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._arrived.wait(left)
+        self._wait_until(lambda: self._span_count >= n, timeout)
         spans = self.spans()
         if len(spans) < n:
             names = sorted({s.name for s in spans})
@@ -593,6 +581,16 @@ class OtlpReceiver:
                 f"expected >= {n} spans within {timeout}s, got {len(spans)} {names}"
             )
         return spans
+
+    def _wait_until(self, arrived: Any, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) until ``arrived()`` holds, under the lock."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while not arrived():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._arrived.wait(left)
 
     def wait_for_attempts(self, n: int, timeout: float = 10.0) -> list[Attempt]:
         """Block until at least ``n`` attempts (of any outcome) arrived; raise TimeoutError."""

@@ -123,10 +123,14 @@ class EventView:
 
 
 def event_view(
-    span: SpanRecord, kind: str, session_start_ns: int, findings: Sequence[Finding] = ()
+    span: SpanRecord,
+    kind: str,
+    session_start_ns: int,
+    findings: Sequence[Finding] = (),
+    compact: bool = False,
 ) -> EventView:
     """What there is to say about one event: title, details, tokens, cost and the findings
-    about it."""
+    about it. ``compact``: JSON values on one line, however long."""
     view = EventView(
         span=span, kind=kind, offset_s=(span.start_ns - session_start_ns) / 1e9,
         title=event_title(span, kind), duration=duration_text(span.duration_ns),
@@ -140,7 +144,7 @@ def event_view(
             elif key == sc.SENTRIAL_DECISION_CONFIDENCE and isinstance(value, float):
                 text = f"{value:.2f}"
             else:
-                text = value_text(value)
+                text = value_text(value, compact)
             view.details.append((label, text, "cyan"))
     if span.status_message and span.is_error:
         view.details.append(("error", span.status_message, "red"))
@@ -169,7 +173,7 @@ def event_view(
     return view
 
 
-def event_views(session: Session) -> list[EventView]:
+def event_views(session: Session, compact: bool = False) -> list[EventView]:
     """Every event of the session, in time order (root first), each with the findings
     about it (a finding about no stored step, or the whole session, goes to the root)."""
     start = session.summary.start_ns
@@ -184,8 +188,14 @@ def event_views(session: Session) -> list[EventView]:
         findings = by_span.get(span.span_id, [])
         if kind == KIND_SESSION:
             findings = by_span.get("", []) + findings
-        views.append(event_view(span, kind, start, findings))
+        views.append(event_view(span, kind, start, findings, compact))
     return views
+
+
+def issues_text(issues: dict[str, int] | None) -> str:
+    """``slow_step tool_loop×3``: the kinds found, with how many when more than one."""
+    return " ".join(kind + (f"×{count}" if count > 1 else "")
+                    for kind, count in sorted((issues or {}).items()))
 
 
 def finding_text(finding: Finding) -> str:
@@ -274,10 +284,8 @@ def session_header(session: Session) -> list[str]:
         f"{cost_text(summary.cost)}",
     ]
     if summary.issue_count:
-        kinds = ", ".join(f"{kind} ×{count}" if count > 1 else kind
-                          for kind, count in sorted((summary.issues or {}).items()))
-        lines.append("  " + click.style(f"⚠ {count_text(summary.issue_count, 'issue')}: {kinds}",
-                                        fg="yellow"))
+        lines.append("  " + click.style(f"⚠ {count_text(summary.issue_count, 'issue')}: "
+                                        f"{issues_text(summary.issues)}", fg="yellow"))
     for score in session.scores:
         lines.append(f"  {click.style('score', fg='magenta')} {score_text(score)}")
     return lines
