@@ -17,6 +17,8 @@ string, neither a value nor a label) gets one warning and nothing is sent; in st
 
 The log records go through the logger provider the engine was given, else the one built
 next to our own trace pipeline (``log_export.py``), else the application's global one.
+In the move to ``_internal/`` this sits beside ``spans/metrics.py``: one recorder per
+engine, reached from a session the way its metrics are.
 """
 
 from __future__ import annotations
