@@ -110,6 +110,8 @@ BAD_SCORES = [
                  "score value must be a finite number, got nan", id="nan"),
     pytest.param(dict(name="x", value=-math.inf), ValueError,
                  "score value must be a finite number, got -inf", id="infinite"),
+    pytest.param(dict(name="x", value=10**400), ValueError,
+                 "score value must be a finite number, got 1000", id="beyond any float"),
     pytest.param(dict(name="x", value="0.9"), TypeError, "score value must be a number, not str",
                  id="value a string"),
     pytest.param(dict(name="x", value=True), TypeError, "score value must be a number, not bool",
@@ -139,6 +141,18 @@ def test_bad_input_raises_in_strict_mode(scores, arguments, error, message):
     with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
         client.score(**{"session_id": "sess-1", **arguments})
     assert scores.records() == []
+
+
+def test_numbers_of_any_kind_are_sent_as_floats(scores):
+    from decimal import Decimal
+    from fractions import Fraction
+
+    telemetry = sentrial_otel.Telemetry(logger_provider=scores.provider)
+    for value in (3, Fraction(1, 4), Decimal("0.5"), 2.5):
+        telemetry.score("sess-1", "x", value=value)
+    values = [r.attributes[sc.GEN_AI_EVALUATION_SCORE_VALUE] for r in scores.records()]
+    assert values == [3.0, 0.25, 0.5, 2.5]
+    assert all(type(v) is float for v in values)
 
 
 def test_a_degraded_interaction_scores_nothing(scores):

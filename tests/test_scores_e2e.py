@@ -161,6 +161,25 @@ def test_with_its_own_tracer_provider_and_no_logger_provider_one_warning(tmp_pat
     assert "logger_provider=" in warnings[0]
 
 
+def test_each_destination_keeps_its_own_scores(tmp_path):
+    script = f"""
+        import sentrial_otel
+        first = sentrial_otel.Telemetry(sentrial_otel.resolve_settings(home={str(tmp_path / "a")!r}))
+        second = sentrial_otel.Telemetry(sentrial_otel.resolve_settings(home={str(tmp_path / "b")!r}))
+        for engine, agent in ((first, "agent-a"), (second, "agent-b")):
+            with engine.session(agent) as session:
+                pass
+            session.score("grade", label=agent)
+    """
+    result = run_script(script, {})
+    assert result.returncode == 0, result.stderr
+    for store, agent in ((tmp_path / "a", "agent-a"), (tmp_path / "b", "agent-b")):
+        listed = cli(store, "sessions", "list", "--json")
+        (session,) = json.loads(listed.stdout)
+        assert (session["agent"], session["scores"]) == (
+            agent, [{"name": "grade", "value": None, "label": agent}])
+
+
 def cli(store: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SENTRIAL_"))}
     env["PYTHONPATH"] = str(REPO / "src")

@@ -39,6 +39,7 @@ from sentrial_otel.misuse import logger
 from sentrial_otel.store.log_exporter import LogExporterBase, LogExportResult
 
 _KNOWN = (EXPORTER_OTLP, EXPORTER_CONSOLE, EXPORTER_NONE, EXPORTER_STORE)
+_MARK = "_sentrial_scores"  # on the logger providers we build
 _EXPLICIT_TO_US = ("api_url argument", env.SENTRIAL_API_URL)
 
 
@@ -88,9 +89,12 @@ def logs_endpoint(settings: Settings) -> str:
 
 
 def build_logger_provider(settings: Settings, resource: Resource, span_exporter: Any) -> Any:
-    """Our logger provider for these settings, installed globally; None when the
-    application has one (use it) or none could be built (scores then go nowhere)."""
-    if is_configured(_logs.get_logger_provider()):
+    """Our logger provider for these settings, installed globally unless one of ours is
+    already; None when the application has one (use it) or none could be built (scores
+    then go nowhere)."""
+    current = _logs.get_logger_provider()
+    ours_is_global = getattr(current, _MARK, False)
+    if is_configured(current) and not ours_is_global:
         return None
     try:
         from opentelemetry.sdk._logs import LoggerProvider
@@ -111,7 +115,10 @@ def build_logger_provider(settings: Settings, resource: Resource, span_exporter:
     except Exception:  # noqa: BLE001 - scores are a bonus; traces must still work
         logger.info("sentrial: OTLP logs unavailable; scores are not exported", exc_info=True)
         return None
-    _logs.set_logger_provider(provider)
+    setattr(provider, _MARK, True)
+    if not ours_is_global:
+        # A second destination's scores go with its own spans, not the first one's.
+        _logs.set_logger_provider(provider)
     return provider
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import numbers
 import time
+from decimal import Decimal
 from typing import Any
 
 from opentelemetry import _logs, trace
@@ -127,12 +128,15 @@ class ScoreRecorder:
             sc.SENTRIAL_SESSION_ID: session_id,
         }
         if value is not None:
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            if isinstance(value, bool) or not isinstance(value, (numbers.Real, Decimal)):
                 report(TypeError, f"score value must be a number, not {type(value).__name__}"
                                   + (" (give 1.0 / 0.0, or a label)" if isinstance(value, bool)
                                      else ""))
                 return None
-            number = float(value)
+            try:
+                number = float(value)
+            except OverflowError:  # an int beyond any float
+                number = math.inf
             if not math.isfinite(number):
                 report(ValueError, f"score value must be a finite number, got {value!r}")
                 return None
