@@ -112,7 +112,7 @@ def test_list_table(store: Path) -> None:
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0].split() == ["START", "SESSION", "AGENT", "USER", "STATUS", "DURATION",
-                                "LLM", "TOOLS", "TOKENS", "COST"]
+                                "LLM", "TOOLS", "TOKENS", "COST", "ISSUES"]
     assert "\x1b[" not in result.output  # no colour when not a terminal
     assert "beta-0004" in lines[1] and "$0.0070" in lines[1]
 

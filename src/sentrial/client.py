@@ -26,7 +26,8 @@ class SentrialClient:
     to the local store otherwise. ``api_key`` is sent as ``Authorization: Bearer <key>``.
     ``langfuse`` is accepted for compatibility and ignored (send OTLP to Langfuse instead).
 
-    Beyond the Sentrial SDK: ``tracer_provider`` (use this provider), ``capture_content``,
+    Beyond the Sentrial SDK: ``tracer_provider`` (use this provider), ``logger_provider``
+    (for scores), ``capture_content``,
     ``protocol`` (``"grpc"`` or ``"http/protobuf"``) and ``shutdown_timeout`` (seconds).
     """
 
@@ -40,6 +41,7 @@ class SentrialClient:
         batching: Any = None,
         *,
         tracer_provider: trace.TracerProvider | None = None,
+        logger_provider: Any = None,
         capture_content: bool | None = None,
         protocol: str | None = None,
         shutdown_timeout: float | None = None,
@@ -56,7 +58,9 @@ class SentrialClient:
         # True unless the argument or SENTRIAL_FAIL_SILENTLY says otherwise.
         self.fail_silently = settings.fail_silently
         self.strict = not settings.fail_silently
-        self.telemetry = Telemetry(settings, tracer_provider=tracer_provider, pii=pii)
+        self.telemetry = Telemetry(
+            settings, tracer_provider=tracer_provider, logger_provider=logger_provider, pii=pii
+        )
         self.api_url = settings.endpoint
         if langfuse is not None:
             logger.info("sentrial: the langfuse option is ignored; point OTLP at Langfuse instead")
@@ -248,6 +252,24 @@ class SentrialClient:
             provider, model, input, output, prompt_tokens, completion_tokens, estimated_cost,
             finish_reason, stream, **kwargs,
         )
+
+    @guarded(fallback=dict)
+    def score(
+        self,
+        session_id: Any,
+        name: Any,
+        value: Any = None,
+        label: Any = None,
+        explanation: Any = None,
+    ) -> dict[str, Any]:
+        """Score a session (user feedback, an evaluation), now or later, from any process.
+
+        ``value``: a finite number; ``label``: a string (``"good"``, ``"pass"``); at least
+        one of them. ``explanation`` is content (absent when capture is off). Sent as a
+        ``gen_ai.evaluation.result`` log record on the session's root span; returns its
+        ids, or ``{}`` when the input was refused.
+        """
+        return self.telemetry.score(session_id, name, value, label, explanation)
 
     @guarded()
     def update_state(self, key: Any, value: Any) -> None:

@@ -145,6 +145,15 @@ class Interaction:
             return {}
         return self.session.track_llm_call(provider, model, **kwargs)
 
+    @guarded(fallback=dict)
+    def score(
+        self, name: Any, value: Any = None, label: Any = None, explanation: Any = None
+    ) -> dict[str, Any]:
+        """Score this interaction (see ``SentrialClient.score``); works after ``finish`` too."""
+        if self.session is None:
+            return {}
+        return self.session.score(name, value, label, explanation)
+
     def __enter__(self) -> Interaction:
         return self
 

@@ -49,7 +49,12 @@ _default_lock = threading.Lock()
 
 
 def configure(
-    *, tracer_provider: Any = None, meter_provider: Any = None, pii: Any = None, **settings: Any
+    *,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
+    logger_provider: Any = None,
+    pii: Any = None,
+    **settings: Any,
 ) -> Telemetry:
     """Build the default engine from arguments, environment and defaults (see ``resolve_settings``)."""
     global _default
@@ -57,6 +62,7 @@ def configure(
         resolve_settings(**settings),
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,
+        logger_provider=logger_provider,
         pii=pii,
     )
     with _default_lock:

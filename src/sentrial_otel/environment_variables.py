@@ -39,6 +39,8 @@ OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: Final = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"
 OTEL_EXPORTER_OTLP_COMPRESSION: Final = "OTEL_EXPORTER_OTLP_COMPRESSION"
 OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: Final = "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION"
 OTEL_TRACES_EXPORTER: Final = "OTEL_TRACES_EXPORTER"
+OTEL_LOGS_EXPORTER: Final = "OTEL_LOGS_EXPORTER"
+OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"
 OTEL_BSP_SCHEDULE_DELAY: Final = "OTEL_BSP_SCHEDULE_DELAY"
 OTEL_BSP_MAX_QUEUE_SIZE: Final = "OTEL_BSP_MAX_QUEUE_SIZE"
 OTEL_BSP_MAX_EXPORT_BATCH_SIZE: Final = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
@@ -71,6 +73,10 @@ ALL: Final = {
     OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: "the same, traces only",
     OTEL_TRACES_EXPORTER: "'otlp', 'console' or 'none' (default: otlp with an endpoint, "
     "else the local store)",
+    OTEL_LOGS_EXPORTER: "where scores go: 'otlp', 'console', 'none' or 'store' (default: "
+    "where the traces go)",
+    OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: "full OTLP logs endpoint for scores, used as is "
+    "(default: the traces' endpoint, '/v1/logs' for http)",
     OTEL_BSP_SCHEDULE_DELAY: "batch delay in ms (default 5000)",
     OTEL_BSP_MAX_QUEUE_SIZE: "spans held before dropping (default 2048)",
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "spans per export request (default 512)",

@@ -1,11 +1,13 @@
-"""Which tracer (and meter) provider our spans go through, built or borrowed.
+"""Which tracer (and meter and logger) provider our spans (metrics, scores) go through,
+built or borrowed.
 
 Rules (DESIGN.md, "Coexist with existing OpenTelemetry"): an explicit ``tracer_provider``
 wins; else an application's global provider is reused and never replaced (we add an
 exporter to it only when the user named an endpoint to *us*, with ``api_url`` /
 ``SENTRIAL_API_URL``); else we build one from the settings and install it globally, so that
 other instrumentation nests under sessions. Pipelines we build are shared by every engine
-with the same destination and shut down by us at exit, within the shutdown budget.
+with the same destination and shut down by us at exit, within the shutdown budget. The
+logger provider for scores is ``log_export.py``'s business.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sentrial_otel.delivery import (
     our_export,
 )
 from sentrial_otel.exporters import build_exporter
+from sentrial_otel.log_export import build_logger_provider
 from sentrial_otel.misuse import logger
 from sentrial_otel.store.undelivered import record_undelivered
 
@@ -44,26 +47,36 @@ class Pipeline:
     delivery: DeliveryProcessor | None
     owned: bool
     meter_provider: Any = None  # an SDK MeterProvider we built, if any
+    logger_provider: Any = None  # an SDK LoggerProvider we built (for scores), if any
 
     def shutdown(self, budget_s: float) -> None:
-        """Stop exporting: traces within the budget, metrics alongside in the same budget."""
+        """Stop exporting: traces within the budget, metrics and scores alongside in the
+        same budget."""
         deadline = time.monotonic() + budget_s
-        metrics_thread = None
+        millis = int(budget_s * 1000)
+        side_threads = []
+        side_shutdowns = []
         if self.meter_provider is not None:
-            millis = int(budget_s * 1000)
-            metrics_thread = threading.Thread(
+            side_shutdowns.append(
+                ("metrics", lambda: self.meter_provider.shutdown(timeout_millis=millis))
+            )
+        if self.logger_provider is not None:
+            side_shutdowns.append(("logs", self.logger_provider.shutdown))
+        for signal, shutdown in side_shutdowns:
+            side_thread = threading.Thread(
                 target=_quietly,
-                args=(lambda: self.meter_provider.shutdown(timeout_millis=millis),),
-                name=f"{WORKER_THREAD_PREFIX}metrics-shutdown",
+                args=(shutdown,),
+                name=f"{WORKER_THREAD_PREFIX}{signal}-shutdown",
                 daemon=True,
             )
-            metrics_thread.start()
+            side_thread.start()
+            side_threads.append(side_thread)
         if self.owned:
             _quietly(self.tracer_provider.shutdown)  # type: ignore[attr-defined]
         elif self.delivery is not None:
             _quietly(self.delivery.shutdown)
-        if metrics_thread is not None:
-            metrics_thread.join(max(deadline - time.monotonic(), 0))
+        for side_thread in side_threads:
+            side_thread.join(max(deadline - time.monotonic(), 0))
 
 
 _OWN: dict[tuple[Any, ...], Pipeline] = {}
@@ -180,7 +193,10 @@ def _build(settings: Settings) -> Pipeline:
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     provider.add_span_processor(delivery)
     setattr(provider, _MARK, settings.export_key())
-    return Pipeline(provider, delivery, True, _meter_provider(settings, resource))
+    return Pipeline(
+        provider, delivery, True, _meter_provider(settings, resource),
+        build_logger_provider(settings, resource, delivery.exporter),
+    )
 
 
 def _add_to_application_provider(provider: trace.TracerProvider, settings: Settings) -> Pipeline:

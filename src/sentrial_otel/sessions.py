@@ -290,6 +290,15 @@ class SessionHandle:
             target.end()
         return self._event_result(target, self.session_id, "error")
 
+    def score(
+        self, name: Any, value: Any = None, label: Any = None, explanation: Any = None
+    ) -> dict[str, Any]:
+        """Score this session (feedback, an evaluation): a ``gen_ai.evaluation.result`` log
+        record on its root (``scores.py``); ``{}`` when the input was refused."""
+        root = trace.get_current_span(self.root_context()).get_span_context()
+        return self.engine.scores.record(self.session_id, name, value, label, explanation,
+                                         root=root)
+
     def _note_error_on(self, span: trace.Span, error_type: str) -> None:
         """Remember an error recorded on a span we do not end here (sessions override)."""
 

@@ -25,6 +25,7 @@ from sentrial_otel.metrics import AgentMetrics
 from sentrial_otel.misuse import MisuseReporter, logger
 from sentrial_otel.pipeline import owned_pipelines, release, select_pipeline
 from sentrial_otel.redaction import PiiConfig, pii_config_from
+from sentrial_otel.scores import ScoreRecorder, check_session_id
 from sentrial_otel.sessions import RemoteSession, Session, SessionHandle, current_session
 from sentrial_otel.stamping import install_session_stamping
 from sentrial_otel.version import __version__
@@ -44,6 +45,7 @@ class Telemetry:
         *,
         tracer_provider: trace.TracerProvider | None = None,
         meter_provider: Any = None,
+        logger_provider: Any = None,
         pii: Any = None,
     ) -> None:
         self.settings = settings or resolve_settings()
@@ -64,6 +66,9 @@ class Telemetry:
         self.provider = self.pipeline.tracer_provider
         self.delivery = self.pipeline.delivery
         self.metrics = AgentMetrics(meter_provider or self.pipeline.meter_provider)
+        self.scores = ScoreRecorder(
+            logger_provider or self.pipeline.logger_provider, self.content, self.report
+        )
         self.tracer = self.provider.get_tracer("sentrial_otel", __version__)
         self.plans_ids = plan_ids_on(self.tracer)
         if not self.plans_ids:
@@ -148,6 +153,25 @@ class Telemetry:
             return RemoteSession(self, session_id, known[0], known[1])
         return RemoteSession(self, session_id)
 
+    def score(
+        self,
+        session_id: Any,
+        name: Any,
+        value: Any = None,
+        label: Any = None,
+        explanation: Any = None,
+    ) -> dict[str, Any]:
+        """Score a session by id, open here, ended, or begun in another process.
+
+        A ``gen_ai.evaluation.result`` log record on the session's root (``scores.py``);
+        returns its ids, or ``{}`` when the input was refused (with one warning).
+        """
+        if not check_session_id(session_id, self.report):
+            return {}
+        session = self._sessions.get(session_id)
+        root = session.span.get_span_context() if session is not None else None
+        return self.scores.record(session_id, name, value, label, explanation, root=root)
+
     def open_session(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
 
@@ -197,12 +221,14 @@ class Telemetry:
 
     # --- delivery ------------------------------------------------------------------------
     def flush(self, timeout_s: float = 5.0) -> bool:
-        """Export everything queued so far; returns False if that did not finish in time."""
+        """Export everything queued so far (spans and scores); returns False if that did
+        not finish in time."""
         flush = getattr(self.provider, "force_flush", None)
-        if flush is None:
-            return True
         try:
-            return bool(flush(int(timeout_s * 1000)))
+            scores_flushed = self.scores.flush(timeout_s)
+            if flush is None:
+                return scores_flushed
+            return bool(flush(int(timeout_s * 1000))) and scores_flushed
         except Exception:  # noqa: BLE001
             logger.debug("sentrial: flush failed", exc_info=True)
             return False

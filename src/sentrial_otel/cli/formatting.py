@@ -82,6 +82,13 @@ def local_time_text(nanoseconds: int) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def iso_time(nanoseconds: int) -> str | None:
+    """A time as ISO 8601 in UTC, for ``--json`` (None for no time)."""
+    if not nanoseconds:
+        return None
+    return datetime.fromtimestamp(nanoseconds / 1e9, tz=timezone.utc).isoformat()
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
     """A plain aligned table, one line per row; ``right``: the right-aligned columns.
 
@@ -107,16 +114,29 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]
     return "\n".join([header] + [line(row, plain) for row, plain in zip(rows, plain_rows)])
 
 
-def value_text(value: Any) -> str:
+def echo_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int],
+               fold: set[int]) -> None:
+    """Print a table: on a terminal fitted to its width (``fold``: the columns that may fold),
+    in a pipe as :func:`table`."""
+    if is_terminal():
+        from sentrial_otel.cli.terminal import print_table  # rich: only for a terminal
+
+        print_table(headers, rows, right, fold)
+    else:
+        click.echo(table(headers, rows, right))
+
+
+def value_text(value: Any, compact: bool = False) -> str:
     """A decoded attribute value for reading: messages as ``role: text``, JSON otherwise
-    (on several lines when long); the caller indents the lines after the first."""
+    (on several lines when long, unless ``compact``); the caller indents the lines after
+    the first."""
     messages = _messages_text(value)
     if messages is not None:
         return messages
     if isinstance(value, (dict, list)):
-        compact = json.dumps(value, ensure_ascii=False)
-        if len(compact) <= 100:
-            return compact
+        one_line = json.dumps(value, ensure_ascii=False)
+        if compact or len(one_line) <= 100:
+            return one_line
         return json.dumps(value, ensure_ascii=False, indent=2)
     return str(value)
 

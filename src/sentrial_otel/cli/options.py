@@ -83,7 +83,8 @@ def existing_store(ctx: click.Context) -> Path:
 
 
 def filter_options(command: F) -> F:
-    """Add ``--since/--until/--agent/--user/--status/--convo`` to a command."""
+    """Add ``--since/--until/--agent/--user/--status/--convo/--issue/--has-issues`` to a
+    command."""
     options = [
         click.option("--since", type=TimeParam(),
                      help="Sessions started at or after: a duration ago (2h, 30m, 7d) or an "
@@ -95,6 +96,12 @@ def filter_options(command: F) -> F:
                      help="Only sessions with this outcome (open: not ended, or its process "
                           "was killed)."),
         click.option("--convo", help="Only this conversation id."),
+        click.option("--issue", metavar="KIND",
+                     help="Only sessions with a detected issue of this kind (tool_loop, "
+                          "tool_error_streak, low_confidence, empty_output, "
+                          "truncated_output, over_budget, slow_step, or one of your own)."),
+        click.option("--has-issues", is_flag=True,
+                     help="Only sessions with at least one detected issue."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -110,4 +117,6 @@ def session_filter(params: dict[str, Any]) -> SessionFilter:
         user=params.get("user"),
         status=params.get("status"),
         convo=params.get("convo"),
+        issue=params.get("issue"),
+        has_issues=bool(params.get("has_issues")),
     )

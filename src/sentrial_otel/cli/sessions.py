@@ -1,5 +1,5 @@
-"""``sentrial-otel sessions``: list, show and replay sessions, read from a session source
-(``sources.py``: the local store)."""
+"""``sentrial-otel sessions``: list, show, replay and diagnose sessions and count their
+detected issues, read from a session source (``sources.py``: the local store)."""
 
 from __future__ import annotations
 
@@ -13,24 +13,28 @@ from sentrial_otel.cli.events import (
     event_json,
     event_lines,
     event_views,
+    finding_json,
+    score_json,
     session_header,
 )
 from sentrial_otel.cli.formatting import (
     cost_text,
     duration_text,
     echo_json,
+    echo_table,
     is_terminal,
     local_time_text,
     status_text,
-    table,
 )
+from sentrial_otel.cli.diagnose import ask_model, diagnosis_brief, print_answer
+from sentrial_otel.cli.issues import issues_command
 from sentrial_otel.cli.options import filter_options, session_filter, store_option
 from sentrial_otel.cli.sources import session_source
 from sentrial_otel.store import Session, SessionNotFound
 
 LIST_HEADERS = ("START", "SESSION", "AGENT", "USER", "STATUS", "DURATION", "LLM", "TOOLS",
-                "TOKENS", "COST")
-RIGHT_ALIGNED = {5, 6, 7, 8, 9}
+                "TOKENS", "COST", "ISSUES")
+RIGHT_ALIGNED = {5, 6, 7, 8, 9, 10}
 FOLDED = {0, 1, 2, 3}  # on a narrow terminal: the start time, ids and names
 
 
@@ -69,15 +73,14 @@ def list_command(ctx: click.Context, limit: int, as_json: bool, **filters: Any) 
             str(s.tool_calls),
             str(s.tokens),
             cost_text(s.cost),
+            f"{s.issue_count:,}" if s.issue_count else "-",
         )
         for s in page.sessions
     ]
-    if is_terminal():
-        from sentrial_otel.cli.terminal import print_table  # rich: only for a terminal
-
-        print_table(LIST_HEADERS, rows, RIGHT_ALIGNED, FOLDED)
-    else:
-        click.echo(table(LIST_HEADERS, rows, RIGHT_ALIGNED))
+    shown = len(LIST_HEADERS)
+    if is_terminal() and not any(s.issue_count for s in page.sessions):
+        shown -= 1  # room is short on a terminal: the issues column only when there are some
+    echo_table(LIST_HEADERS[:shown], [row[:shown] for row in rows], RIGHT_ALIGNED, FOLDED)
     if page.matching > len(page.sessions):
         click.echo(f"Showing the newest {len(page.sessions):,} of {page.matching:,} matching "
                    "sessions; --limit shows more.", err=True)
@@ -116,6 +119,8 @@ def show_command(ctx: click.Context, session_id: str, as_json: bool) -> None:
             "session": session.summary.to_json(),
             "events": [event_json(view.span, view.kind, start)
                        for view in event_views(session)],
+            "findings": [finding_json(finding, start) for finding in session.findings],
+            "scores": [score_json(score, start) for score in session.scores],
         })
         return
     if is_terminal():
@@ -159,3 +164,27 @@ def replay_command(ctx: click.Context, session_id: str, speed: float, step: bool
     if not step and speed > 0:
         time.sleep(max(0, end_ns - previous_ns) / 1e9 / speed)
     click.echo(f"+{(end_ns - start) / 1e9:8.3f}s  END {status_text(session.summary.status)}")
+
+
+@sessions_group.command("diagnose")
+@click.argument("session_id")
+@click.option("--model", metavar="PROVIDER:MODEL",
+              help="Send the brief to this chat model (LangChain's init_chat_model, e.g. "
+                   "openai:gpt-4o, anthropic:claude-sonnet-4-5, ollama:llama3.2; needs "
+                   "LangChain and the provider's package) and print its answer.")
+@store_option
+@click.pass_context
+def diagnose_command(ctx: click.Context, session_id: str, model: str | None) -> None:
+    """Print a compact markdown brief of a session, ready to paste into an LLM: its steps,
+    errors, detected issues and scores, with content only as it was captured.
+
+    With --model, ask that model to diagnose it instead and print the answer.
+    """
+    brief = diagnosis_brief(_load(ctx, session_id))
+    if model is None:
+        click.echo(brief, nl=False)
+        return
+    print_answer(ask_model(model, brief))
+
+
+sessions_group.add_command(issues_command)

@@ -28,7 +28,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from sentrial_otel.cli.events import EventView, event_views
+from sentrial_otel.cli.events import EventView, event_views, issue_mark
 from sentrial_otel.store.sessions import Session
 
 
@@ -120,6 +120,8 @@ def _event_label(view: EventView) -> Text:
     label.append(f"  ({view.duration})")
     if view.error:
         label.append("  ✗ error", style="red")
+    if view.issues:
+        label.append(f"  {issue_mark(view.issues)}", style="yellow")
     for name, text, colour in view.details:
         label.append("\n")
         label.append(f"{name}:", style=colour)

@@ -92,14 +92,21 @@ class LocalStoreExporter(SpanExporter):
         if not spans:
             return SpanExportResult.SUCCESS
         try:
-            line = encode_line(spans)
-            summaries = self._summaries(spans)
-            with self._thread_lock:
-                self._append(line, summaries)
+            self.write_line(encode_line(spans), self._summaries(spans))
         except Exception as error:  # noqa: BLE001 - an exporter must not raise
-            self._log_failure(error)
+            self.log_failure(error)
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
+
+    def write_line(self, line: bytes, summaries: list[SessionSummary] | None) -> None:
+        """Append one encoded store line and its summaries (the log exporter's way in).
+
+        Raises ``OSError`` when it cannot be written.
+        """
+        with self._thread_lock:
+            if self._shutdown:
+                raise OSError("the local store exporter is shut down")
+            self._append(line, summaries)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Nothing is buffered: every export is already written to the file."""
@@ -205,12 +212,14 @@ class LocalStoreExporter(SpanExporter):
         finally:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
-    def _log_failure(self, error: BaseException) -> None:
+    def log_failure(self, error: BaseException, what: str = "spans") -> None:
+        """Log a failed write: once as a warning, then at debug level."""
         if not self._failure_logged:
             self._failure_logged = True
             logger.warning(
-                "sentrial: could not write spans to the local store %s: %s "
+                "sentrial: could not write %s to the local store %s: %s "
                 "(further failures are logged at debug level)",
+                what,
                 self.directory,
                 error,
             )

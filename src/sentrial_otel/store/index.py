@@ -23,12 +23,13 @@ from sentrial_otel.store.layout import DIR_MODE, INDEX_DIR, open_private
 from sentrial_otel.store.otlp_json import iter_span_dicts
 from sentrial_otel.store.reader import StoreReader, ends_a_line
 from sentrial_otel.store.records import SpanRecord
+from sentrial_otel.store.scores import iter_scores
 from sentrial_otel.store.sessions import ROW_FIELDS, SessionSummary
 
 # In the package's logger tree, which the docs and users configure (see misuse.py).
 logger = logging.getLogger("sentrial.store")
 
-INDEX_VERSION = 2  # 2: rows of sessions without a stored root name their agent
+INDEX_VERSION = 3  # 2: rows of sessions without a stored root name their agent; 3: issues, scores
 
 ParseProgress = Callable[[str, int, int], None]
 """Told ``(data file name, bytes parsed, bytes to parse)`` as a file without summaries is
@@ -84,16 +85,23 @@ def summarize_spans(
     summaries: dict[str, SessionSummary],
     progress: ParseProgress | None = None,
 ) -> None:
-    """Parse ``data_file`` from byte ``start`` on, folding each span into ``summaries``."""
+    """Parse ``data_file`` from byte ``start`` on, folding each span and score into
+    ``summaries``."""
     name = data_file.name
     to_parse = max(0, _size(data_file) - start) if progress else 0
+
+    def summary_of(trace_id: str) -> SessionSummary:
+        known = summaries.get(trace_id)
+        if known is None:
+            known = summaries[trace_id] = SessionSummary(trace_id, files=[name])
+        return known
+
     for document, offset in reader.documents(data_file, start):
         for span_dict in iter_span_dicts(document):
             span = SpanRecord.from_dict(span_dict)
-            known = summaries.get(span.trace_id)
-            if known is None:
-                known = summaries[span.trace_id] = SessionSummary(span.trace_id, files=[name])
-            known.add_span(span)
+            summary_of(span.trace_id).add_span(span)
+        for score in iter_scores(document):
+            summary_of(score.trace_id).add_score(score)
         if progress:
             progress(name, offset - start, to_parse)
 

@@ -18,6 +18,7 @@ from sentrial_otel.store.listing import load_summaries, select_summaries
 from sentrial_otel.store.otlp_json import document_to_request, iter_span_dicts
 from sentrial_otel.store.reader import StoreReader
 from sentrial_otel.store.records import SpanRecord
+from sentrial_otel.store.scores import StoredScore, iter_scores
 from sentrial_otel.store.sessions import Session, SessionFilter, SessionSummary
 
 
@@ -94,8 +95,10 @@ def load_session(directory: str | os.PathLike[str], summary: SessionSummary) -> 
     trace id are parsed.
     """
     reader = StoreReader(directory)
+    # Spans and log records (scores) both name their trace so.
     needle = f'"traceId":"{summary.trace_id}"'.encode()
     spans: list[SpanRecord] = []
+    scores: list[StoredScore] = []
     for name in summary.files:
         for document, _ in reader.documents(Path(directory) / name, must_contain=needle):
             spans.extend(
@@ -103,10 +106,12 @@ def load_session(directory: str | os.PathLike[str], summary: SessionSummary) -> 
                 for span in iter_span_dicts(document)
                 if span.get("traceId") == summary.trace_id
             )
+            scores.extend(s for s in iter_scores(document) if s.trace_id == summary.trace_id)
     reader.finish()
     # At equal starts the enclosing span (which ends later) comes first.
     spans.sort(key=lambda span: (span.start_ns, -span.end_ns))
-    return Session(summary=summary, spans=spans)
+    scores.sort(key=lambda score: (score.time_ns, score.name))
+    return Session(summary=summary, spans=spans, scores=scores)
 
 
 def requests_for_traces(

@@ -26,7 +26,7 @@ from sentrial_otel.store.records import SpanRecord
 # In the package's logger tree, which the docs and users configure (see misuse.py).
 logger = logging.getLogger("sentrial.store")
 
-_REQUEST_START = b'{"resourceSpans"'
+_REQUEST_STARTS = (b'{"resourceSpans"', b'{"resourceLogs"')
 
 
 class StoreReader:
@@ -87,10 +87,11 @@ class StoreReader:
         self.finish()
 
     def requests(self) -> Iterator[ExportTraceServiceRequest]:
-        """Every line of the store decoded as an ``ExportTraceServiceRequest``."""
+        """Every span line of the store decoded as an ``ExportTraceServiceRequest``."""
         for path in self.files():
             for document, _ in self.documents(path):
-                yield document_to_request(document)
+                if "resourceSpans" in document:  # not a line of scores (log records)
+                    yield document_to_request(document)
         self.finish()
 
     def finish(self) -> None:
@@ -130,7 +131,7 @@ def _parse(line: bytes) -> dict[str, Any] | None:
     except ValueError:
         # A fragment left by an interrupted writer, followed by a whole request that a
         # later writer appended: recover that request.
-        start = line.rfind(_REQUEST_START)
+        start = max(line.rfind(marker) for marker in _REQUEST_STARTS)
         if start <= 0:
             return None
         try:

@@ -1,7 +1,8 @@
 """Sessions as the CLI shows them: the spans of one trace, summed up.
 
 One session is one trace (DESIGN.md). Its root is the ``invoke_agent`` span carrying
-``sentrial.session.id``; children are tool (``execute_tool``), decision and LLM spans.
+``sentrial.session.id`` (and the detected issues, SEMCONV.md); children are tool
+(``execute_tool``), decision and LLM spans; scores are log records of the same trace.
 Spans are exported as they end, so children are usually stored before their root, and a
 session may straddle two files. A :class:`SessionSummary` is therefore a *partial*
 aggregate that can be built from any subset of a trace's spans and merged with another
@@ -17,6 +18,7 @@ from typing import Any
 
 from sentrial_otel import semconv as sc
 from sentrial_otel.store.records import SpanRecord
+from sentrial_otel.store.scores import StoredScore, score_row_json
 
 STATUS_SUCCESS = "success"
 STATUS_FAILED = "failed"
@@ -60,6 +62,13 @@ class SessionSummary:
     decisions: int = 0
     errors: int = 0
     span_count: int = 0
+    # None rather than an empty dict or list: most sessions have neither, and a listing
+    # holds 100,000 summaries and more.
+    issues: dict[str, int] | None = None
+    """Findings on the root, by kind (``sentrial.session.issues``, ``sentrial.issue`` events)."""
+    issue_count: int = 0
+    scores: list[list[Any]] | None = None
+    """``StoredScore.to_row()`` of each score, in no particular order."""
     files: list[str] = field(default_factory=list)
 
     # --- derived ------------------------------------------------------------------------
@@ -128,9 +137,15 @@ class SessionSummary:
         if span.is_error:
             self.errors += 1
 
+    def add_score(self, score: StoredScore) -> None:
+        """Fold one score of this trace into the summary."""
+        self.session_id = self.session_id or score.session_id
+        self.scores = (self.scores or []) + [score.to_row()]
+
     def _take_root(self, span: SpanRecord, rank: int) -> None:
         attrs = span.attributes
         self.root_rank = rank
+        self.issues, self.issue_count = root_issues(span)
         self.session_id = _text(attrs.get(sc.SENTRIAL_SESSION_ID)) or self.session_id
         self.agent = (
             _text(attrs.get(sc.GEN_AI_AGENT_NAME))
@@ -163,7 +178,8 @@ class SessionSummary:
     def merge(self, other: SessionSummary) -> None:
         """Fold in the summary of other spans of the same trace (e.g. from another file)."""
         root, rest = (other, self) if other.root_rank > self.root_rank else (self, other)
-        for name in ("root_rank", "root_status", "root_tokens", "root_cost"):
+        for name in ("root_rank", "root_status", "root_tokens", "root_cost", "issues",
+                     "issue_count"):
             setattr(self, name, getattr(root, name))
         for name in ("session_id", "user", "convo", "agent"):
             setattr(self, name, getattr(root, name) or getattr(rest, name))
@@ -173,6 +189,8 @@ class SessionSummary:
         for name in ("leaf_tokens", "leaf_cost", "llm_calls", "tool_calls", "decisions",
                      "errors", "span_count"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.scores:
+            self.scores = (self.scores or []) + other.scores
         self.files = self.files + [f for f in other.files if f not in self.files]
 
     # --- index rows ---------------------------------------------------------------------
@@ -207,7 +225,14 @@ class SessionSummary:
             "tokens": self.tokens,
             "cost_usd": round(self.cost, 8),
             "span_count": self.span_count,
+            "issue_count": self.issue_count,
+            "issues": dict(sorted((self.issues or {}).items())),
+            "scores": [score_row_json(row) for row in self.ordered_scores()],
         }
+
+    def ordered_scores(self) -> list[list[Any]]:
+        """The score rows, oldest first."""
+        return sorted(self.scores or (), key=lambda row: (row[0], row[1]))
 
 
 ROW_FIELDS = tuple(f.name for f in fields(SessionSummary))
@@ -223,10 +248,12 @@ def summarize(spans: list[SpanRecord]) -> SessionSummary:
 
 @dataclass
 class Session:
-    """One session with all its stored spans, in start-time order."""
+    """One session with all its stored spans, in start-time order, and its scores."""
 
     summary: SessionSummary
     spans: list[SpanRecord]
+    scores: list[StoredScore] = field(default_factory=list)
+    """Oldest first."""
 
     @property
     def root(self) -> SpanRecord | None:
@@ -236,6 +263,34 @@ class Session:
             if _root_rank(span) > (_root_rank(best) if best else _RANK_NONE):
                 best = span
         return best
+
+    @property
+    def findings(self) -> list[Finding]:
+        """What the detectors found: the ``sentrial.issue`` events of the root, in order."""
+        root = self.root
+        if root is None:
+            return []
+        return [
+            Finding(
+                kind=_text(event.attributes.get(sc.SENTRIAL_ISSUE_KIND)) or "?",
+                span_id=_text(event.attributes.get(sc.SENTRIAL_ISSUE_SPAN_ID)).lower(),
+                detail=_text(event.attributes.get(sc.SENTRIAL_ISSUE_DETAIL)),
+                time_ns=event.time_ns,
+            )
+            for event in root.events
+            if event.name == sc.SENTRIAL_ISSUE_EVENT
+        ]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One detected issue of a session (SEMCONV.md "Detected issues")."""
+
+    kind: str
+    span_id: str
+    """Hex id of the offending span; ``""`` for a finding about the whole session."""
+    detail: str
+    time_ns: int
 
 
 # --- filters -----------------------------------------------------------------------------
@@ -249,6 +304,10 @@ class SessionFilter:
     user: str | None = None
     status: str | None = None
     convo: str | None = None
+    issue: str | None = None
+    """Only sessions with a finding of this kind."""
+    has_issues: bool = False
+    """Only sessions with at least one finding."""
 
     def matches(self, summary: SessionSummary) -> bool:
         """True when the session passes every filter that is set."""
@@ -262,6 +321,8 @@ class SessionFilter:
             and (self.user is None or summary.user == self.user)
             and (self.status is None or summary.status == self.status)
             and (self.convo is None or summary.convo == self.convo)
+            and (self.issue is None or self.issue in (summary.issues or ()))
+            and (not self.has_issues or summary.issue_count > 0)
         )
 
 
@@ -299,6 +360,33 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
 
 
 # --- helpers -----------------------------------------------------------------------------
+def root_issues(root: SpanRecord) -> tuple[dict[str, int] | None, int]:
+    """``(findings by kind or None, number of findings)`` recorded on a session's root.
+
+    Kinds come from ``sentrial.session.issues``, counts from the ``sentrial.issue`` events
+    (at least one a kind: events may have been dropped by a span event limit), and the
+    total from ``sentrial.session.issue_count`` when given.
+    """
+    attrs = root.attributes
+    kinds = attrs.get(sc.SENTRIAL_SESSION_ISSUES)
+    counts: dict[str, int] = {}
+    for event in root.events:
+        if event.name == sc.SENTRIAL_ISSUE_EVENT:
+            kind = _text(event.attributes.get(sc.SENTRIAL_ISSUE_KIND))
+            if kind:
+                counts[kind] = counts.get(kind, 0) + 1
+    if isinstance(kinds, str):
+        kinds = [kinds]
+    if isinstance(kinds, list):
+        for kind in kinds:
+            if isinstance(kind, str) and kind:
+                counts[kind] = max(counts.get(kind, 0), 1)
+    total = attrs.get(sc.SENTRIAL_SESSION_ISSUE_COUNT)
+    if isinstance(total, bool) or not isinstance(total, int) or total < sum(counts.values()):
+        total = sum(counts.values())
+    return counts or None, total
+
+
 def _root_rank(span: SpanRecord) -> int:
     if not span.parent_span_id:
         return _RANK_PARENTLESS

@@ -25,8 +25,10 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
+from sentrial_otel import semconv as sc
 from sentrial_otel.store.layout import SUMMARY_DIR
-from sentrial_otel.store.records import STATUS_ERROR, SpanRecord
+from sentrial_otel.store.records import STATUS_ERROR, SpanEvent, SpanRecord
+from sentrial_otel.store.scores import iter_scores
 from sentrial_otel.store.sessions import SessionSummary
 
 
@@ -49,11 +51,28 @@ def batch_summaries(spans: Sequence[ReadableSpan]) -> list[SessionSummary]:
     return list(by_trace.values())
 
 
+def score_summaries(document: dict[str, Any]) -> list[SessionSummary]:
+    """The partial summary of each trace scored in one stored logs document."""
+    by_trace: dict[str, SessionSummary] = {}
+    for score in iter_scores(document):
+        summary = by_trace.get(score.trace_id)
+        if summary is None:
+            summary = by_trace[score.trace_id] = SessionSummary(score.trace_id)
+        summary.add_score(score)
+    return list(by_trace.values())
+
+
 def _summary_view(span: ReadableSpan) -> SpanRecord:
-    # Only what SessionSummary.add_span reads (no events, no hex ids): this runs in the
-    # export thread for every span. A plain dict of the attributes reads faster than the
-    # SDK's BoundedAttributes, which add_span queries a dozen times.
+    # Only what SessionSummary.add_span reads (no hex ids, and events only on a root with
+    # findings): this runs in the export thread for every span. A plain dict of the
+    # attributes reads faster than the SDK's BoundedAttributes, which add_span queries a
+    # dozen times.
     parent = span.parent
+    attributes = dict(span.attributes) if span.attributes else {}
+    events = []
+    if sc.SENTRIAL_SESSION_ISSUES in attributes:
+        events = [SpanEvent(event.name, event.timestamp, dict(event.attributes or {}))
+                  for event in span.events if event.name == sc.SENTRIAL_ISSUE_EVENT]
     return SpanRecord(
         trace_id="",
         span_id="",
@@ -62,8 +81,9 @@ def _summary_view(span: ReadableSpan) -> SpanRecord:
         kind=0,
         start_ns=span.start_time or 0,
         end_ns=span.end_time or 0,
-        attributes=dict(span.attributes) if span.attributes else {},
+        attributes=attributes,
         status_code=STATUS_ERROR if span.status.status_code is StatusCode.ERROR else 0,
+        events=events,
     )
 
 
