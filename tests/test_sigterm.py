@@ -9,7 +9,10 @@ mid-run. See docs/containers.md.
 from __future__ import annotations
 
 import re
+import shutil
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -160,3 +163,30 @@ def test_sigterm_while_our_lock_is_held_by_the_interrupted_code(tmp_path):
         assert took < 2 + 5, took
         (long_root,) = _roots(rx, "long-running")
         assert long_root.attributes["sentrial.session.abandoned"] is True
+
+
+def _can_be_pid_1() -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    done = subprocess.run(["unshare", "-fp", "true"], capture_output=True, timeout=30, check=False)
+    return done.returncode == 0
+
+
+@pytest.mark.skipif(not _can_be_pid_1(), reason="needs unshare of a PID namespace (root)")
+def test_sigterm_as_pid_1_of_a_container_delivers_and_exits_143(tmp_path):
+    """PID 1 ignores default-action signals: a plain Python program there ignored SIGTERM."""
+    script = write_script(tmp_path, AGENT)
+    with OtlpReceiver() as rx:
+        agent = subprocess.Popen(
+            ["unshare", "-fp", "--kill-child", sys.executable, str(script)],
+            env=agent_env(rx.endpoint, tmp_path), text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        assert agent.stdout is not None
+        assert agent.stdout.readline().strip() == "ready"
+        (pid_1,) = subprocess.check_output(["pgrep", "-P", str(agent.pid)], text=True).split()
+        subprocess.run(["kill", "-TERM", pid_1], check=True)
+        _, stderr = agent.communicate(timeout=60)
+        assert agent.returncode == 128 + signal.SIGTERM, stderr  # what `docker ps` shows
+        (long_root,) = _roots(rx, "long-running")
+    assert long_root.attributes["sentrial.session.abandoned"] is True

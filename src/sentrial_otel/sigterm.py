@@ -89,9 +89,10 @@ def die(signum: int) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
-    # Not reached with the default action in place; if something re-installed a handler,
-    # leave with the status the signal would have given.
-    time.sleep(1.0)
+    # Still here: we are PID 1 of a container, whose default-action signals the kernel
+    # ignores (or something put a handler back). Leave with the status a shell reports for
+    # death by this signal (143 for SIGTERM).
+    time.sleep(0.1)
     os._exit(128 + signum)
 
 
