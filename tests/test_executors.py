@@ -97,6 +97,8 @@ def test_another_patch_on_top_of_ours_is_left_alone():
     try:
         executors.uninstrument()
         assert ThreadPoolExecutor.submit is theirs  # not ours to undo any more
+        with ThreadPoolExecutor(1) as pool:
+            assert pool.submit(look_up, 1).result() == {"found": 1}  # and still works
     finally:
         ThreadPoolExecutor.submit = ORIGINAL_THREAD_SUBMIT
 

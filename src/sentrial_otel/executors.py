@@ -23,11 +23,12 @@ Done when sentrial builds the tracer provider, unless ``SENTRIAL_INSTRUMENT_EXEC
 from __future__ import annotations
 
 import contextvars
+import functools
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from opentelemetry import context as otel_context
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
@@ -41,13 +42,14 @@ from sentrial_otel.sessions import _CURRENT, RemoteSession, current_session
 from sentrial_otel.stamping import SESSION_INDEX
 
 if TYPE_CHECKING:
+    from sentrial_otel.sessions import Session
     from sentrial_otel.telemetry import Telemetry
 
 # W3C whatever the application's global propagator is: both ends are ours.
 _PROPAGATOR = CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
 _OURS = "_sentrial_carries_context"
 _LOCK = threading.Lock()
-_ORIGINALS: dict[type, Callable[..., Future[Any]]] = {}
+_ORIGINALS: dict[type[Any], Callable[..., Future[Any]]] = {}
 # Engines a process-pool worker built for sessions of its parent (kept for the worker's life).
 _WORKER_ENGINES: list[Telemetry] = []
 
@@ -55,12 +57,16 @@ _WORKER_ENGINES: list[Telemetry] = []
 def instrument() -> None:
     """Carry context into ``ThreadPoolExecutor`` and ``ProcessPoolExecutor`` work."""
     with _LOCK:
-        for pool, wrapper in ((ThreadPoolExecutor, _thread_submit), (ProcessPoolExecutor, _process_submit)):
+        pools: tuple[tuple[type[Any], Callable[..., Any]], ...] = (
+            (ThreadPoolExecutor, _thread_submit),
+            (ProcessPoolExecutor, _process_submit),
+        )
+        for pool, wrap in pools:
             current = pool.submit
             if getattr(current, _OURS, False):
                 continue
             _ORIGINALS[pool] = current
-            pool.submit = wrapper  # type: ignore[method-assign]
+            setattr(pool, "submit", wrap(current))  # noqa: B010 - mypy refuses a method assignment
 
 
 def uninstrument() -> None:
@@ -68,27 +74,34 @@ def uninstrument() -> None:
     with _LOCK:
         for pool, original in list(_ORIGINALS.items()):
             if getattr(pool.submit, _OURS, False):
-                pool.submit = original  # type: ignore[method-assign]
+                setattr(pool, "submit", original)  # noqa: B010
             del _ORIGINALS[pool]
 
 
 def is_instrumented() -> bool:
-    return getattr(ThreadPoolExecutor.submit, _OURS, False) and getattr(
-        ProcessPoolExecutor.submit, _OURS, False
+    return bool(
+        getattr(ThreadPoolExecutor.submit, _OURS, False)
+        and getattr(ProcessPoolExecutor.submit, _OURS, False)
     )
 
 
-def _original(pool: type) -> Callable[..., Future[Any]]:
-    return _ORIGINALS.get(pool) or getattr(pool.submit, "__wrapped__", pool.submit)
+def _ours(wrapper: Callable[..., Future[Any]], original: Callable[..., Future[Any]]) -> Callable[..., Future[Any]]:
+    # Each wrapper keeps the submit it wraps: a patch another library put on top of ours
+    # keeps working after uninstrument() (which then leaves both in place).
+    functools.update_wrapper(wrapper, original)
+    setattr(wrapper, _OURS, True)
+    return wrapper
 
 
 # --- threads ---------------------------------------------------------------------------------
-def _thread_submit(self: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-    original = _original(ThreadPoolExecutor)
-    if _crosses_interpreters(self):
-        return original(self, fn, *args, **kwargs)
-    # One copy per task: a context can be entered by one thread at a time.
-    return original(self, contextvars.copy_context().run, fn, *args, **kwargs)
+def _thread_submit(original: Callable[..., Future[Any]]) -> Callable[..., Future[Any]]:
+    def submit(self: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if _crosses_interpreters(self):
+            return original(self, fn, *args, **kwargs)
+        # One copy per task: a context can be entered by one thread at a time.
+        return original(self, contextvars.copy_context().run, fn, *args, **kwargs)
+
+    return _ours(submit, original)
 
 
 def _crosses_interpreters(pool: ThreadPoolExecutor) -> bool:
@@ -134,16 +147,18 @@ def current_carrier() -> Carrier | None:
     return Carrier(headers, ref)
 
 
-def _process_submit(self: ProcessPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-    original = _original(ProcessPoolExecutor)
-    try:
-        carrier = current_carrier()
-    except Exception:  # noqa: BLE001 - the work must be submitted whatever happens here
-        logger.debug("sentrial: could not capture the context for a process pool", exc_info=True)
-        carrier = None
-    if carrier is None:
-        return original(self, fn, *args, **kwargs)
-    return original(self, run_in_worker, carrier, fn, *args, **kwargs)
+def _process_submit(original: Callable[..., Future[Any]]) -> Callable[..., Future[Any]]:
+    def submit(self: ProcessPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        try:
+            carrier = current_carrier()
+        except Exception:  # noqa: BLE001 - the work must be submitted whatever happens here
+            logger.debug("sentrial: could not capture the context for a process pool", exc_info=True)
+            carrier = None
+        if carrier is None:
+            return original(self, fn, *args, **kwargs)
+        return original(self, run_in_worker, carrier, fn, *args, **kwargs)
+
+    return _ours(submit, original)
 
 
 class WorkerSession(RemoteSession):
@@ -164,7 +179,9 @@ def run_in_worker(carrier: Carrier, fn: Callable[..., Any], /, *args: Any, **kwa
         if carrier.session is not None:
             session = _worker_session(carrier.session)
         if session is not None:
-            session_token = _CURRENT.set(session)
+            # Stands in for the parent's Session: what current_session() callers use of it
+            # (session_id, the event methods, tool()) a handle on the trace has too.
+            session_token = _CURRENT.set(cast("Session", session))
             if SESSION_INDEX.attributes_for(session.trace_id) is None:
                 # Other instrumentations' spans in this task carry the session's ids too.
                 SESSION_INDEX.register(session.trace_id, session._stamp)
@@ -192,7 +209,3 @@ def _worker_session(ref: SessionRef) -> WorkerSession | None:
         engine = Telemetry(ref.settings, pii=ref.pii)
         _WORKER_ENGINES.append(engine)
     return WorkerSession(engine, ref)
-
-
-for _wrapper in (_thread_submit, _process_submit):
-    setattr(_wrapper, _OURS, True)

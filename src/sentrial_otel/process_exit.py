@@ -37,6 +37,7 @@ from sentrial_otel import sigterm
 from sentrial_otel.config import DEFAULT_SHUTDOWN_TIMEOUT
 from sentrial_otel.misuse import logger
 from sentrial_otel.pipeline import Pipeline, owned_pipelines, release
+from sentrial_otel.stamping import SESSION_INDEX
 
 if TYPE_CHECKING:
     from sentrial_otel.delivery import DeliveryProcessor
@@ -64,7 +65,7 @@ class _ExitState:
 
 
 _STATE = _ExitState()
-_REGISTERED_IN: int | None = None  # pid that registered the atexit and fork hooks
+_HOOKS_REGISTERED = False  # atexit and fork hooks, once per interpreter (children inherit them)
 _ARMED_IN: int | None = None  # pid whose multiprocessing exit runs run_exit
 
 
@@ -77,13 +78,13 @@ _ANCHOR = _Anchor()
 
 def register(engine: Telemetry) -> None:
     """Watch a new engine: its sessions end and its spans leave when the process does."""
-    global _REGISTERED_IN
+    global _HOOKS_REGISTERED
     _ENGINES.add(engine)
-    if _REGISTERED_IN is None:
+    if not _HOOKS_REGISTERED:
+        _HOOKS_REGISTERED = True
         atexit.register(run_exit)
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=_in_forked_child)
-    _REGISTERED_IN = os.getpid()
     _arm_multiprocessing_exit()
     if engine.settings.handle_sigterm:
         sigterm.install(_SIGNAL_DOOR)
@@ -105,7 +106,10 @@ def _in_forked_child() -> None:
     _STATE = _ExitState()
     _ARMED_IN = None
     for engine in engines():
+        # A lock another thread held at the fork would stay held in the child for good.
+        engine._sessions_lock = threading.Lock()
         engine._sessions.clear()
+    SESSION_INDEX._lock = threading.Lock()
     util = sys.modules.get("multiprocessing.util")
     if util is not None:
         # Runs in the child's _bootstrap if this fork is a multiprocessing start (fork or

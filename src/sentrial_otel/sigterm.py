@@ -27,12 +27,12 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-_WORKER_PREFIX = "sentrial-otel-"
+from sentrial_otel.delivery import WORKER_THREAD_PREFIX
+
 # No progress for this long while ending sessions: the interrupted frame holds a lock.
 STALL_S = 0.25
 # Past the budget: what the reaper grants the work before killing regardless.
 _GRACE_S = 0.5
-
 
 
 class ExitWork(Protocol):
@@ -106,13 +106,13 @@ def _on_signal(signum: int, work: ExitWork) -> None:
     allowed = work.budget() + _GRACE_S
 
     def reap() -> None:
-        worker = threading.Thread(target=work.run, name=f"{_WORKER_PREFIX}exit", daemon=True)
+        worker = threading.Thread(target=work.run, name=f"{WORKER_THREAD_PREFIX}exit", daemon=True)
         worker.start()
         worker.join(allowed)
         die(signum)
 
     try:
-        threading.Thread(target=reap, name=f"{_WORKER_PREFIX}reaper", daemon=True).start()
+        threading.Thread(target=reap, name=f"{WORKER_THREAD_PREFIX}reaper", daemon=True).start()
     except RuntimeError:  # no new threads (the interpreter is finalizing)
         die(signum)
     steps, _, _ = work.progress()

@@ -217,6 +217,8 @@ class Telemetry:
 
     def shutdown(self) -> None:
         """End open sessions, deliver what is queued (within the budget) and stop."""
+        if self.delivery is not None:
+            self.delivery.make_room(len(self._sessions))  # their roots are never dropped
         self.end_open_sessions()
         if self.pipeline.owned or self.pipeline.delivery is not None:
             release(self.pipeline, self.settings.shutdown_timeout_s)
