@@ -12,7 +12,8 @@ OTLP/HTTP, the default 5 s shutdown budget unless ``--budget``):
 - **begin**: ``client.begin()`` latency (median, p99, max over ``--samples`` calls, each
   finished right after) with N other sessions open.
 - **memory**: bytes allocated per open session (tracemalloc, 10,000 sessions opened with
-  ``client.begin()``), with the store exporter off (``OTEL_TRACES_EXPORTER=none``).
+  ``client.begin()``), then the time to end each one as abandoned, as the exit does
+  (``OTEL_TRACES_EXPORTER=none``: the engine's cost alone).
 
 Goals (issue 16): exit within the budget (+0.5 s with a dead collector) whatever is open,
 every abandoned root delivered with a healthy collector; ``begin()`` flat in N; at most
@@ -97,7 +98,14 @@ MEMORY_AGENT = textwrap.dedent(
     gc.collect()
     after = tracemalloc.take_snapshot()
     total = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
-    print(json.dumps({"bytes_per_session": total / count}), flush=True)
+    tracemalloc.stop()
+    gc.disable()  # as the exit work does
+    import time
+    started = time.perf_counter()
+    ended = client.telemetry.end_open_sessions()  # what the exit does to each one
+    per_session_us = (time.perf_counter() - started) / ended * 1e6
+    print(json.dumps({"bytes_per_session": total / count, "end_us_per_session": per_session_us}),
+          flush=True)
     import os
     os._exit(0)
     """
@@ -215,9 +223,12 @@ def measure_begin(sizes: list[int], samples: int, rounds: int, home: str) -> dic
 
 
 def measure_memory(count: int, rounds: int, home: str) -> dict:
-    runs = [one_line_run(MEMORY_AGENT, [str(count)], home)["bytes_per_session"] for _ in range(rounds)]
-    print(f"memory: bytes per open session {fmt(spread(runs), digits=0)}", flush=True)
-    return {"sessions": count, "bytes_per_session": spread(runs)}
+    runs = [one_line_run(MEMORY_AGENT, [str(count)], home) for _ in range(rounds)]
+    memory = spread([r["bytes_per_session"] for r in runs])
+    ending = spread([r["end_us_per_session"] for r in runs])
+    print(f"memory: bytes per open session {fmt(memory, digits=0)}; ending one at exit "
+          f"{fmt(ending, ' µs', digits=1)}", flush=True)
+    return {"sessions": count, "bytes_per_session": memory, "end_us_per_session": ending}
 
 
 def ints(text: str) -> list[int]:
