@@ -39,23 +39,8 @@ import time
 
 from _common import REPO, emit, fmt, spread, versions  # noqa: I001 - sets sys.path first
 
+from tests.support.agent_process import EXIT_AGENT
 from tests.support.otlp_receiver import OtlpReceiver
-
-EXIT_AGENT = textwrap.dedent(
-    """
-    import json, sys, time
-    import sentrial
-    completed, still_open = int(sys.argv[1]), int(sys.argv[2])
-    client = sentrial.SentrialClient()
-    for i in range(completed):
-        sid = client.create_session(name="done", agent_name="agent", user_id="u")
-        client.track_tool_call(sid, "tool", {"i": i}, {"ok": True})
-        client.complete_session(sid)
-    for i in range(still_open):
-        client.create_session(name="open", agent_name="agent", user_id="u")
-    print(json.dumps({"leaving_at": time.time()}), flush=True)
-    """
-)
 
 BEGIN_AGENT = textwrap.dedent(
     """

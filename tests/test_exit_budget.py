@@ -13,29 +13,15 @@ import time
 
 import pytest
 
-from tests.support.agent_process import agent_env, start_agent, write_script
+from tests.support.agent_process import EXIT_AGENT, agent_env, start_agent, write_script
 from tests.support.otlp_receiver import OtlpReceiver
 
 pytestmark = pytest.mark.slow
 
-AGENT = """
-    import json, sys, time
-    import sentrial
-    completed, still_open = int(sys.argv[1]), int(sys.argv[2])
-    client = sentrial.SentrialClient()
-    for i in range(completed):
-        sid = client.create_session(name="done", agent_name="agent", user_id="u")
-        client.track_tool_call(sid, "tool", {"i": i}, {"ok": True})
-        client.complete_session(sid)
-    for i in range(still_open):
-        client.create_session(name="open", agent_name="agent", user_id="u")
-    print(json.dumps({"leaving_at": time.time()}), flush=True)
-"""
-
 
 def _exit(tmp_path, endpoint: str, completed: int, still_open: int, **env: str) -> tuple[float, str]:
     """(seconds from the agent's last line to its end, its stderr)."""
-    script = write_script(tmp_path, AGENT)
+    script = write_script(tmp_path, EXIT_AGENT)
     agent = start_agent(script, agent_env(endpoint, tmp_path, **env), str(completed), str(still_open))
     out, err = agent.communicate(timeout=120)
     ended_at = time.time()
