@@ -190,3 +190,19 @@ def test_sigterm_as_pid_1_of_a_container_delivers_and_exits_143(tmp_path):
         assert agent.returncode == 128 + signal.SIGTERM, stderr  # what `docker ps` shows
         (long_root,) = _roots(rx, "long-running")
     assert long_root.attributes["sentrial.session.abandoned"] is True
+
+
+def test_sigterm_delivers_through_a_collector_sidecar(tmp_path, otlp_receiver, rotel_collector):
+    """The container setup docs/containers.md recommends: a collector close by (rotel)."""
+    run = Run(rotel_collector.http_endpoint, tmp_path)
+    run.signal_after(50)
+    assert run.process.returncode == -signal.SIGTERM, run.stderr
+    # Accepted by the sidecar before the agent died; it forwards on its own schedule.
+    def arrived() -> bool:
+        loops = [r for r in _roots(otlp_receiver, "loop") if r.attributes["sentrial.session.success"]]
+        return len(loops) >= run.completed and bool(_roots(otlp_receiver, "long-running"))
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not arrived():
+        time.sleep(0.1)
+    _assert_everything_delivered(otlp_receiver, run)
