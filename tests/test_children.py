@@ -21,13 +21,21 @@ AGENT = """
     import multiprocessing, os, sys
     import sentrial
 
+    if os.environ.get("CLIENT_AT_IMPORT"):
+        # Built at import: spawn and forkserver children build theirs while they import
+        # this module, before multiprocessing bootstraps them.
+        client = sentrial.SentrialClient()
+        begin = client.begin
+    else:
+        begin = sentrial.begin  # the default client, built on first use
+
     @sentrial.tool
     def look_up(i):
         return {"found": i}
 
     def record(tag):
         for i in range(SESSIONS):
-            interaction = sentrial.begin(user_id="u", event=tag)
+            interaction = begin(user_id="u", event=tag)
             look_up(i)
             interaction.finish(output="ok")
         return interaction.client
@@ -79,25 +87,38 @@ def _sessions_by_agent(rx: OtlpReceiver) -> dict[str, int]:
     return dict(collections.Counter(r.attributes["gen_ai.agent.name"] for r in roots.values()))
 
 
+def _run(tmp_path, method: str, mode: str, **env: str) -> tuple[dict[str, int], str]:
+    """Sessions delivered per agent name, and the agent's stderr."""
+    script = write_script(tmp_path, AGENT)
+    with OtlpReceiver() as rx:
+        agent = start_agent(script, agent_env(rx.endpoint, tmp_path, **env), method, mode)
+        out, err = agent.communicate(timeout=120)
+        assert agent.returncode == 0 and "done" in out, err
+        return _sessions_by_agent(rx), err
+
+
+def _every_session(*tasks: str) -> dict[str, int]:
+    return {tag: SESSIONS_PER_TASK for tag in ("parent", *tasks)}
+
+
+ALL_TASKS = ("task-0", "task-1", "task-2", "task-3")
+
+
 @pytest.mark.parametrize("mode", ["process", "pool", "with_pool"])
 @pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
 def test_sessions_finished_in_children_are_delivered(tmp_path, method, mode):
-    script = write_script(tmp_path, AGENT)
-    with OtlpReceiver() as rx:
-        agent = start_agent(script, agent_env(rx.endpoint, tmp_path), method, mode)
-        out, err = agent.communicate(timeout=120)
-        assert agent.returncode == 0 and "done" in out, err
-        counts = _sessions_by_agent(rx)
-    tasks = ["task-0", "task-1"] if mode == "process" else ["task-0", "task-1", "task-2", "task-3"]
-    assert counts == {"parent": SESSIONS_PER_TASK, **{tag: SESSIONS_PER_TASK for tag in tasks}}
-    assert "not delivered" not in err, err
+    counts, stderr = _run(tmp_path, method, mode)
+    assert counts == _every_session(*(ALL_TASKS[:2] if mode == "process" else ALL_TASKS))
+    assert "not delivered" not in stderr, stderr
+
+
+@pytest.mark.parametrize("mode", ["process", "with_pool"])
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+def test_a_client_built_at_import_delivers_from_children(tmp_path, method, mode):
+    counts, _ = _run(tmp_path, method, mode, CLIENT_AT_IMPORT="1")
+    assert counts == _every_session(*(ALL_TASKS[:2] if mode == "process" else ALL_TASKS))
 
 
 def test_a_child_ending_with_os_exit_delivers_what_it_flushed(tmp_path):
-    script = write_script(tmp_path, AGENT)
-    with OtlpReceiver() as rx:
-        agent = start_agent(script, agent_env(rx.endpoint, tmp_path), "fork", "os_exit")
-        out, err = agent.communicate(timeout=120)
-        assert agent.returncode == 0 and "done" in out, err
-        counts = _sessions_by_agent(rx)
-    assert counts == {"parent": SESSIONS_PER_TASK, "task-0": SESSIONS_PER_TASK, "task-1": SESSIONS_PER_TASK}
+    counts, _ = _run(tmp_path, "fork", "os_exit")
+    assert counts == _every_session("task-0", "task-1")

@@ -40,6 +40,18 @@ AGENT = """
         with client.telemetry._sessions_lock:
             print("holding", flush=True)
             time.sleep(2)
+    if "--main-misses-it" in sys.argv:
+        # SIGTERM reaches another thread while the main thread sleeps in a lock, so no wait
+        # of the main thread's is interrupted (what glibc's lost wake-ups also cause).
+        import threading
+        never = threading.Lock()
+        never.acquire()
+        def lands_here():
+            time.sleep(0.5)
+            signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+        threading.Thread(target=lands_here, daemon=True).start()
+        print("blocked", flush=True)
+        never.acquire()
     print("ready", flush=True)
     completed = 0
     while True:
@@ -163,6 +175,17 @@ def test_sigterm_while_our_lock_is_held_by_the_interrupted_code(tmp_path):
         assert took < 2 + 5, took
         (long_root,) = _roots(rx, "long-running")
         assert long_root.attributes["sentrial.session.abandoned"] is True
+
+
+def test_sigterm_the_main_thread_missed_still_runs_the_handler(tmp_path):
+    """Else the process would sleep on, and a pool's terminate() would wait for it forever."""
+    with OtlpReceiver() as rx:
+        run = Run(rx.endpoint, tmp_path, "--main-misses-it")
+        run.wait_for("blocked")
+        _, run.stderr = run.process.communicate(timeout=60)
+        assert run.process.returncode == -signal.SIGTERM, run.stderr
+        (long_root,) = _roots(rx, "long-running")
+    assert long_root.attributes["sentrial.session.abandoned"] is True
 
 
 def _can_be_pid_1() -> bool:

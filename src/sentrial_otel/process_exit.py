@@ -67,6 +67,7 @@ class _ExitState:
 _STATE = _ExitState()
 _HOOKS_REGISTERED = False  # atexit and fork hooks, once per interpreter (children inherit them)
 _ARMED_IN: int | None = None  # pid whose multiprocessing exit runs run_exit
+_IN_AFTER_FORK_REGISTRY = False  # _arm_after_fork is in multiprocessing's after-fork registry
 
 
 class _Anchor:
@@ -86,6 +87,7 @@ def register(engine: Telemetry) -> None:
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=_in_forked_child)
     _arm_multiprocessing_exit()
+    _watch_multiprocessing_start()
     if engine.settings.handle_sigterm:
         sigterm.install(_SIGNAL_DOOR)
 
@@ -110,11 +112,20 @@ def _in_forked_child() -> None:
         engine._sessions_lock = threading.Lock()
         engine._sessions.clear()
     SESSION_INDEX._lock = threading.Lock()
+    _watch_multiprocessing_start()
+
+
+def _watch_multiprocessing_start() -> None:
+    """Arm the exit from ``_bootstrap`` of a multiprocessing child this process becomes or
+    forks: an engine built before it (inherited through fork, or built while a spawn or
+    forkserver child imports its parent's main module) would otherwise see its finalizer
+    cleared there. multiprocessing runs these callbacks after clearing the registry."""
+    global _IN_AFTER_FORK_REGISTRY
     util = sys.modules.get("multiprocessing.util")
-    if util is not None:
-        # Runs in the child's _bootstrap if this fork is a multiprocessing start (fork or
-        # forkserver), after the finalizer registry was cleared.
-        util.register_after_fork(_ANCHOR, _arm_after_fork)
+    if util is None or _IN_AFTER_FORK_REGISTRY:
+        return  # (the flag is copied by fork together with the registry it describes)
+    util.register_after_fork(_ANCHOR, _arm_after_fork)
+    _IN_AFTER_FORK_REGISTRY = True
 
 
 def _arm_after_fork(_anchor: object) -> None:

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from sentrial_otel import signal_watch
 from sentrial_otel.delivery import WORKER_THREAD_PREFIX
 
 # No progress for this long while ending sessions: the interrupted frame holds a lock.
@@ -69,6 +70,7 @@ def install(work: ExitWork) -> bool:
     except (ValueError, OSError):  # not the main interpreter, or no signals here
         return False
     _installed = on_sigterm
+    signal_watch.start(installed)  # the handler runs even if the main thread misses it
     return True
 
 
@@ -97,6 +99,7 @@ def die(signum: int) -> None:
 
 
 def _on_signal(signum: int, work: ExitWork) -> None:
+    signal_watch.handler_entered()
     signal.signal(signum, signal.SIG_DFL)  # a second SIGTERM kills at once, as before
     work.die_when_done(signum)
     if work.started():
