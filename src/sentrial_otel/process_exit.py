@@ -8,10 +8,11 @@ A process ends through one of these doors, and each one leads to :func:`run_exit
   after ``BaseProcess._bootstrap``, so atexit never runs; ``_bootstrap`` calls
   ``multiprocessing.util._exit_function()`` first, which runs the
   ``multiprocessing.util.Finalize`` finalizers registered in the child. Ours is registered
-  when an engine is built in the child, or, for engines inherited through ``fork``, by a
-  ``multiprocessing.util.register_after_fork`` callback: ``_bootstrap`` clears the finalizer
-  registry (``_after_fork``) *before* it runs those callbacks, so a finalizer registered
-  any earlier would be lost.
+  when an engine is built in the child's ``run()``; an engine that exists before
+  ``_bootstrap`` (inherited through ``fork``, or built while a spawn or forkserver child
+  imports its parent's main module) is armed by a ``multiprocessing.util.register_after_fork``
+  callback instead: ``_bootstrap`` clears the finalizer registry (``_after_fork``) *before*
+  it runs those callbacks, so a finalizer registered any earlier would be lost.
 - **SIGTERM** with the default disposition: sigterm.py.
 
 A bare ``os._exit`` runs none of them: call ``flush()`` before it.
