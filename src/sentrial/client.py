@@ -27,8 +27,9 @@ class SentrialClient:
     ``langfuse`` is accepted for compatibility and ignored (send OTLP to Langfuse instead).
 
     Beyond the Sentrial SDK: ``tracer_provider`` (use this provider), ``logger_provider``
-    (for scores), ``capture_content``,
-    ``protocol`` (``"grpc"`` or ``"http/protobuf"``) and ``shutdown_timeout`` (seconds).
+    (for scores), ``capture_content``, ``protocol`` (``"grpc"`` or ``"http/protobuf"``),
+    ``shutdown_timeout`` (seconds), ``handle_sigterm`` and ``instrument_executors``
+    (``False`` turns either off).
     """
 
     def __init__(
@@ -45,6 +46,8 @@ class SentrialClient:
         capture_content: bool | None = None,
         protocol: str | None = None,
         shutdown_timeout: float | None = None,
+        handle_sigterm: bool | None = None,
+        instrument_executors: bool | None = None,
     ) -> None:
         settings = resolve_settings(
             api_url=api_url,
@@ -54,6 +57,8 @@ class SentrialClient:
             fail_silently=fail_silently,
             batching=batching,
             shutdown_timeout=shutdown_timeout,
+            handle_sigterm=handle_sigterm,
+            instrument_executors=instrument_executors,
         )
         # True unless the argument or SENTRIAL_FAIL_SILENTLY says otherwise.
         self.fail_silently = settings.fail_silently

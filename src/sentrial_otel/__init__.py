@@ -23,6 +23,8 @@ from typing import Any
 from sentrial_otel.config import Settings, resolve_settings
 from sentrial_otel.redaction import PiiBuiltinPatterns, PiiConfig, PiiCustomPattern
 from sentrial_otel.calls import LlmCall, ToolCall
+from sentrial_otel.executors import instrument as instrument_executors
+from sentrial_otel.executors import uninstrument as uninstrument_executors
 from sentrial_otel.sessions import RemoteSession, Session, current_session
 from sentrial_otel.telemetry import Telemetry
 from sentrial_otel.version import __version__
@@ -41,7 +43,9 @@ __all__ = [
     "configure",
     "current_session",
     "get_telemetry",
+    "instrument_executors",
     "resolve_settings",
+    "uninstrument_executors",
 ]
 
 _default: Telemetry | None = None

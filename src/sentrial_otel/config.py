@@ -57,6 +57,10 @@ class Settings:
     shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT
     export_timeout_s: float = DEFAULT_EXPORT_TIMEOUT
     batch: BatchSettings = field(default_factory=BatchSettings)
+    # Process lifecycle: our SIGTERM handler (sigterm.py), context into executor pools
+    # (executors.py).
+    handle_sigterm: bool = True
+    instrument_executors: bool = True
 
     @property
     def export_headers(self) -> dict[str, str]:
@@ -268,6 +272,8 @@ def resolve_settings(
     home: str | os.PathLike[str] | None = None,
     shutdown_timeout: float | None = None,
     max_content_length: int | None = None,
+    handle_sigterm: bool | None = None,
+    instrument_executors: bool | None = None,
 ) -> Settings:
     """Resolve every setting: argument, then ``SENTRIAL_*``, then ``OTEL_*``, then default."""
     proto = _resolve_protocol(protocol)
@@ -318,4 +324,14 @@ def resolve_settings(
         ),
         export_timeout_s=timeout,
         batch=_resolve_batch(batching),
+        handle_sigterm=(
+            handle_sigterm
+            if handle_sigterm is not None
+            else parse_bool(_env(env.SENTRIAL_HANDLE_SIGTERM), True)
+        ),
+        instrument_executors=(
+            instrument_executors
+            if instrument_executors is not None
+            else parse_bool(_env(env.SENTRIAL_INSTRUMENT_EXECUTORS), True)
+        ),
     )

@@ -91,6 +91,8 @@ class DeliveryStats:
     dropped_queue_full: int = 0
     dropped_after_shutdown: int = 0
     abandoned_at_shutdown: int = 0
+    # Root spans of sessions still open at exit that the exit budget did not reach.
+    not_ended_at_exit: int = 0
 
     @property
     def undelivered(self) -> int:
@@ -99,6 +101,7 @@ class DeliveryStats:
             + self.dropped_queue_full
             + self.dropped_after_shutdown
             + self.abandoned_at_shutdown
+            + self.not_ended_at_exit
         )
 
     def summary(self) -> str:
@@ -111,6 +114,8 @@ class DeliveryStats:
             parts.append(f"{self.abandoned_at_shutdown} still queued at shutdown")
         if self.dropped_after_shutdown:
             parts.append(f"{self.dropped_after_shutdown} ended after shutdown")
+        if self.not_ended_at_exit:
+            parts.append(f"{self.not_ended_at_exit} sessions not ended within the exit budget")
         return ", ".join(parts)
 
 
@@ -138,6 +143,7 @@ class DeliveryProcessor(SpanProcessor):
         self._batch_size = max(max_export_batch_size, 1)
         self._max_queue = max(max_queue_size, self._batch_size)
         self._shutdown_timeout = shutdown_timeout_s
+        self._exit_deadline: float | None = None  # set by process_exit.py
         self._queue: collections.deque[ReadableSpan] = collections.deque()
         self._lock = threading.Lock()
         self._export_lock = threading.Lock()
@@ -235,11 +241,24 @@ class DeliveryProcessor(SpanProcessor):
                 return True
         return not self._queue
 
+    # --- at process exit (process_exit.py) -----------------------------------------------
+    def make_room(self, spans: int) -> None:
+        """Let the queue take ``spans`` more: the roots of the sessions ended at exit are
+        never dropped for a full queue (they exist already; the budget bounds the wait)."""
+        with self._lock:
+            self._max_queue += max(spans, 0)
+
+    def finish_by(self, deadline: float) -> None:
+        """Make :meth:`shutdown` end by this ``time.monotonic()`` deadline, the exit's."""
+        self._exit_deadline = deadline
+
     def shutdown(self) -> None:
         """Deliver what is queued within the budget, then give up on the rest."""
         if self._stopping:
             return
         deadline = time.monotonic() + self._shutdown_timeout
+        if self._exit_deadline is not None:
+            deadline = min(deadline, self._exit_deadline)
         self._stopping = True
         self._wake.set()
         # The worker drains the queue until the deadline.

@@ -28,6 +28,16 @@ SENTRIAL_MAX_CONTENT_LENGTH: Final = "SENTRIAL_MAX_CONTENT_LENGTH"
 SENTRIAL_FAIL_SILENTLY: Final = "SENTRIAL_FAIL_SILENTLY"
 """``false`` turns on strict mode (misuse raises) when ``fail_silently`` is not given."""
 
+SENTRIAL_HANDLE_SIGTERM: Final = "SENTRIAL_HANDLE_SIGTERM"
+"""``false`` keeps our SIGTERM handler out. When on (the default) and SIGTERM still has its
+default disposition, SIGTERM ends open sessions as abandoned and delivers within the
+shutdown budget, then the process dies by the signal as before."""
+
+SENTRIAL_INSTRUMENT_EXECUTORS: Final = "SENTRIAL_INSTRUMENT_EXECUTORS"
+"""``false`` leaves ``concurrent.futures`` alone. When on (the default) and sentrial builds
+the tracer provider, work submitted to thread and process pools runs in the submitter's
+OpenTelemetry context and session."""
+
 OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
 OTEL_EXPORTER_OTLP_PROTOCOL: Final = "OTEL_EXPORTER_OTLP_PROTOCOL"
@@ -61,6 +71,8 @@ ALL: Final = {
     SENTRIAL_SHUTDOWN_TIMEOUT: "seconds allowed for delivery at exit (default 5)",
     SENTRIAL_MAX_CONTENT_LENGTH: "longest string kept in content attributes (default 16384)",
     SENTRIAL_FAIL_SILENTLY: "'false' makes misuse raise (default true)",
+    SENTRIAL_HANDLE_SIGTERM: "'false' keeps our SIGTERM handler out (default true)",
+    SENTRIAL_INSTRUMENT_EXECUTORS: "'false' leaves thread and process pools alone (default true)",
     OTEL_EXPORTER_OTLP_ENDPOINT: "base OTLP endpoint ('/v1/traces' added for http)",
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "full OTLP traces endpoint, used as is",
     OTEL_EXPORTER_OTLP_PROTOCOL: "'http/protobuf' (default) or 'grpc'",

@@ -23,6 +23,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
 from sentrial_otel import environment_variables as env
+from sentrial_otel import executors
 from sentrial_otel.config import EXPORTER_OTLP, PROTOCOL_GRPC, Settings
 from sentrial_otel.delivery import (
     WORKER_THREAD_PREFIX,
@@ -193,6 +194,9 @@ def _build(settings: Settings) -> Pipeline:
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     provider.add_span_processor(delivery)
     setattr(provider, _MARK, settings.export_key())
+    if settings.instrument_executors:
+        # Our provider, so the process's OpenTelemetry setup is ours to complete.
+        executors.instrument()
     return Pipeline(
         provider, delivery, True, _meter_provider(settings, resource),
         build_logger_provider(settings, resource, delivery.exporter),

@@ -536,7 +536,9 @@ class Session(SessionHandle):
         # A session is its own trace; a link leads back to whatever was current when it
         # began (the HTTP request that started the agent, say).
         started_from = trace.get_current_span().get_span_context()
-        if started_from.is_valid:
+        linked = {(link.context.trace_id, link.context.span_id) for link in links}
+        if started_from.is_valid and (started_from.trace_id, started_from.span_id) not in linked:
+            # (Begun inside its parent session, a pool thread included: linked once.)
             links.append(Link(started_from))
         SESSION_INDEX.register(self.trace_id, stamp)
         # The root starts in an empty context: a session is its own trace.

@@ -1,15 +1,13 @@
 """The engine: one configured pipeline (provider, tracer, content policy) and its sessions.
 
-Which provider is used is pipeline.py's business; this module keeps the open sessions, the
-per-thread state, and the exit hook that ends abandoned sessions before delivery stops.
+Which provider is used is pipeline.py's business, how the process ends process_exit.py's;
+this module keeps the open sessions and the per-thread state.
 """
 
 from __future__ import annotations
 
-import atexit
-import os
+import itertools
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,21 +15,20 @@ from typing import Any
 
 from opentelemetry import trace
 
+from sentrial_otel import process_exit
 from sentrial_otel import semconv as sc
 from sentrial_otel.config import Settings, resolve_settings
 from sentrial_otel.content import ContentPolicy
 from sentrial_otel.ids import plan_ids_on
 from sentrial_otel.metrics import AgentMetrics
 from sentrial_otel.misuse import MisuseReporter, logger
-from sentrial_otel.pipeline import owned_pipelines, release, select_pipeline
+from sentrial_otel.pipeline import release, select_pipeline
 from sentrial_otel.redaction import PiiConfig, pii_config_from
 from sentrial_otel.scores import ScoreRecorder, check_session_id
 from sentrial_otel.sessions import RemoteSession, Session, SessionHandle, current_session
 from sentrial_otel.stamping import install_session_stamping
 from sentrial_otel.version import __version__
 
-_ENGINES: weakref.WeakSet[Telemetry] = weakref.WeakSet()
-_ATEXIT_REGISTERED = False
 _RECENT_SESSIONS = 1024
 MAX_OPEN_SESSIONS = 50_000
 
@@ -84,7 +81,8 @@ class Telemetry:
         self._state = threading.local()
         # Set by the first update_state: until then events skip the state lookup.
         self.has_state = False
-        _register(self)
+        # Ended and delivered at exit, SIGTERM and multiprocessing child exit.
+        process_exit.register(self)
 
     # --- sessions ------------------------------------------------------------------------
     def start_session(
@@ -114,7 +112,7 @@ class Telemetry:
         with self._sessions_lock:
             self._sessions[session.session_id] = session
             overflow = len(self._sessions) - MAX_OPEN_SESSIONS
-            oldest = list(self._sessions.values())[:overflow] if overflow > 0 else []
+            oldest = list(itertools.islice(self._sessions.values(), overflow)) if overflow > 0 else []
         for stale in oldest:
             # Sessions begun and never finished would otherwise grow memory forever.
             self.report.warn(
@@ -245,42 +243,10 @@ class Telemetry:
 
     def shutdown(self) -> None:
         """End open sessions, deliver what is queued (within the budget) and stop."""
+        if self.delivery is not None:
+            self.delivery.make_room(len(self._sessions))  # their roots are never dropped
         self.end_open_sessions()
         if self.pipeline.owned or self.pipeline.delivery is not None:
             release(self.pipeline, self.settings.shutdown_timeout_s)
         else:
             self.flush(self.settings.shutdown_timeout_s)
-
-
-def _register(engine: Telemetry) -> None:
-    global _ATEXIT_REGISTERED
-    _ENGINES.add(engine)
-    if not _ATEXIT_REGISTERED:
-        _ATEXIT_REGISTERED = True
-        atexit.register(_at_exit)
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=_forget_parent_sessions)
-
-
-def _forget_parent_sessions() -> None:
-    """In a forked child, sessions open in the parent are the parent's to end, not ours."""
-    for engine in list(_ENGINES):
-        engine._sessions.clear()
-
-
-def _at_exit() -> None:
-    """Nothing lost at exit: end open sessions as abandoned, then deliver within budget."""
-    engines = list(_ENGINES)
-    for engine in engines:
-        try:
-            engine.end_open_sessions()
-        except Exception:  # noqa: BLE001 - exit must go on
-            pass
-    # An application's own provider flushes itself at exit; an exporter we added to it, and
-    # every pipeline we built, is ours to stop within its budget.
-    for engine in engines:
-        if not engine.pipeline.owned and engine.pipeline.delivery is not None:
-            release(engine.pipeline, engine.settings.shutdown_timeout_s)
-    budget = max((e.settings.shutdown_timeout_s for e in engines), default=5.0)
-    for pipeline in owned_pipelines():
-        release(pipeline, budget)
