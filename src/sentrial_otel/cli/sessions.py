@@ -23,13 +23,8 @@ from sentrial_otel.cli.formatting import (
     table,
 )
 from sentrial_otel.cli.options import filter_options, session_filter, store_path
-from sentrial_otel.store import (
-    Session,
-    SessionNotFound,
-    find_session,
-    list_sessions,
-    load_session,
-)
+from sentrial_otel.cli.sources import open_source, source_errors, source_option
+from sentrial_otel.store import Session
 
 LIST_HEADERS = ("START", "SESSION", "AGENT", "USER", "STATUS", "DURATION", "LLM", "TOOLS",
                 "TOKENS", "COST")
@@ -38,23 +33,27 @@ RIGHT_ALIGNED = {5, 6, 7, 8, 9}
 
 @click.group("sessions")
 def sessions_group() -> None:
-    """Browse the sessions in the local store."""
+    """Browse the sessions in the local store, or in Jaeger (--source)."""
 
 
 @sessions_group.command("list")
 @filter_options
+@source_option
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
               help="Show at most this many sessions (newest first).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_context
-def list_command(ctx: click.Context, limit: int, as_json: bool, **filters: Any) -> None:
+def list_command(ctx: click.Context, limit: int, as_json: bool, source_spec: str = "local",
+                 **filters: Any) -> None:
     """List sessions, newest first, with the dashboard's filters."""
-    found = list_sessions(store_path(ctx), session_filter(filters), limit=limit)
+    source = open_source(ctx, source_spec, store_path(ctx))
+    with source_errors(ctx):
+        found = source.list_sessions(session_filter(filters), limit=limit)
     if as_json:
         echo_json([summary.to_json() for summary in found])
         return
     if not found:
-        click.echo(f"No sessions in {store_path(ctx)} match.", err=True)
+        click.echo(f"No sessions in {source.description} match.", err=True)
         return
     rows = [
         (
@@ -74,25 +73,26 @@ def list_command(ctx: click.Context, limit: int, as_json: bool, **filters: Any) 
     click.echo(table(LIST_HEADERS, rows, RIGHT_ALIGNED))
 
 
-def _load(ctx: click.Context, session_id: str) -> Session:
-    try:
-        summary = find_session(store_path(ctx), session_id)
-    except SessionNotFound as error:
-        click.echo(f"Error: {error}", err=True)
-        ctx.exit(1)
-    return load_session(store_path(ctx), summary)
+def _load(ctx: click.Context, session_id: str, source_spec: str) -> Session:
+    source = open_source(ctx, source_spec, store_path(ctx))
+    with source_errors(ctx):
+        return source.load_session(session_id)
+    raise AssertionError("unreachable")  # source_errors exits
 
 
 @sessions_group.command("show")
 @click.argument("session_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@source_option
 @click.pass_context
-def show_command(ctx: click.Context, session_id: str, as_json: bool) -> None:
+def show_command(ctx: click.Context, session_id: str, as_json: bool,
+                 source_spec: str = "local") -> None:
     """Show every event of a session in time order.
 
-    SESSION_ID may be any unique prefix of the session id (or of the trace id).
+    SESSION_ID may be any unique prefix of the session id (or of the trace id); Jaeger
+    needs the whole id.
     """
-    session = _load(ctx, session_id)
+    session = _load(ctx, session_id, source_spec)
     start = session.summary.start_ns
     events = ordered_events(session)
     if as_json:
@@ -112,10 +112,12 @@ def show_command(ctx: click.Context, session_id: str, as_json: bool) -> None:
 @click.option("--speed", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Replay speed: 1 is real time, 10 ten times faster, 0 no waiting.")
 @click.option("--step", is_flag=True, help="Wait for Enter between steps (q to stop).")
+@source_option
 @click.pass_context
-def replay_command(ctx: click.Context, session_id: str, speed: float, step: bool) -> None:
+def replay_command(ctx: click.Context, session_id: str, speed: float, step: bool,
+                   source_spec: str = "local") -> None:
     """Replay a session step by step, in time order."""
-    session = _load(ctx, session_id)
+    session = _load(ctx, session_id, source_spec)
     start = session.summary.start_ns
     events = ordered_events(session)
     click.echo("\n".join(session_header(session)))
