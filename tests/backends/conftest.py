@@ -10,13 +10,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.support.backends import BACKENDS_SCRIPT, Jaeger, binary
-
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
@@ -36,8 +33,3 @@ def jaeger(engines_built: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
     """One Jaeger for the whole run: tests keep apart by service name and session ids."""
     with Jaeger(workdir=tmp_path_factory.mktemp("jaeger")) as engine:
         yield engine
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    return tmp_path

@@ -1,4 +1,4 @@
-"""Scale-out on the real collector: tier 1 (otelcol-tier1.yaml: API keys, ``loadbalancing``
+"""Scale-out on the real collector: tier 1 (otelcol-tier1.yaml: API keys, ``load_balancing``
 by trace id, static resolver from TIER2_HOSTNAMES) -> two tier-2 collectors
 (otelcol-tier2.yaml: tail sampling) -> Jaeger, every file unchanged.
 

@@ -1,4 +1,4 @@
-"""spanmetrics on the real collector: the Prometheus endpoint (PROMETHEUS_ENDPOINT) shows
+"""The span_metrics connector on the real collector: the Prometheus endpoint (PROMETHEUS_ENDPOINT) shows
 call counts and duration histograms by ``gen_ai.agent.name`` and ``gen_ai.operation.name``
 that match the spans sent (read from the collector's own output, every session kept).
 """
