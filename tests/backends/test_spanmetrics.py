@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.backends.agents import agent_env, run_program
+from tests.backends.agents import FRONT_DOORS_SPANS, SPANS, agent_env, kind_of, run_program
 from tests.support.backends import Jaeger, Otelcol
 from tests.support.otlp_receiver import OtlpReceiver
 
@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
 
 SAMPLE = re.compile(r"^([a-z_]+)\{([^}]*)\} ([0-9.e+]+)$")
 LABEL = re.compile(r'([a-z_]+)="((?:[^"\\]|\\.)*)"')
+MIX = 12
 FLUSH_S = 15  # otelcol.yaml's metrics_flush_interval
 # A cumulative counter's first point is 0 (so that rate() sees the first increase): the
 # counts show from the second flush on, up to two intervals after the spans.
@@ -49,10 +50,10 @@ def test_spanmetrics_count_calls_and_durations_by_agent_and_operation(
             env={"DECISION_WAIT": "1s", "BASELINE_SAMPLING_PERCENTAGE": "100"}) as otelcol:
         env = agent_env(otelcol.http_endpoint, service, tmp_path / "home", SENTRIAL_API_KEY="k")
         run_program(env, "front-doors", uuid.uuid4().hex)
-        run_program(env, "mix", "12", uuid.uuid4().hex)
-        sent = output.wait_for_spans(1, timeout=30)
-        time.sleep(2)  # the rest of the batch
-        sent = output.spans()
+        run_program(env, "mix", str(MIX), uuid.uuid4().hex)
+        # Every span has gone through tail sampling (all kept) to the collector's output.
+        sent = output.wait_for_spans(
+            FRONT_DOORS_SPANS + sum(SPANS[kind_of(i)] for i in range(MIX)), timeout=60)
         expected = Counter(
             (str(s.attributes.get("gen_ai.agent.name", "")),
              str(s.attributes.get("gen_ai.operation.name", "")))
