@@ -54,10 +54,27 @@ _inside_our_export = threading.local()
 class _QuietOurExportsFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         ours = getattr(_inside_our_export, "active", False)
+        if ours and record.levelno >= logging.ERROR:
+            # Why the export failed, for our own once-only warning (see failure_reason).
+            _inside_our_export.last_error = record.getMessage()
         return not ours or logger.isEnabledFor(logging.DEBUG)
 
 
 _QUIET_FILTER = _QuietOurExportsFilter()
+# What the OTLP exporters log when the collector refuses the credentials.
+_REFUSED_MARKERS = ("code: 401", "code: 403", "UNAUTHENTICATED", "PERMISSION_DENIED")
+
+
+def failure_reason() -> str:
+    """Why the last export on this thread failed, as text for our warning ("" if unknown);
+    a refused API key is said in so many words."""
+    reason = getattr(_inside_our_export, "last_error", "")
+    _inside_our_export.last_error = ""
+    if not reason:
+        return ""
+    if any(marker in reason for marker in _REFUSED_MARKERS):
+        return f" (the collector refused the API key: {reason})"
+    return f" ({reason})"
 
 
 def quiet_exporter_logs() -> None:
@@ -65,7 +82,9 @@ def quiet_exporter_logs() -> None:
     for name in _EXPORTER_LOGGERS:
         target = logging.getLogger(name)
         if _QUIET_FILTER not in target.filters:
-            target.addFilter(_QUIET_FILTER)
+            # First in line: the SDK's DuplicateFilter on the same logger would hide a trace
+            # export's error that repeats a metrics export's (same format string) from us.
+            target.filters.insert(0, _QUIET_FILTER)
 
 
 @contextlib.contextmanager
@@ -341,6 +360,7 @@ class DeliveryProcessor(SpanProcessor):
         except Exception:  # noqa: BLE001 - an exporter bug must not kill the worker
             logger.debug("sentrial: exporter raised", exc_info=True)
             result = SpanExportResult.FAILURE
+        reason = failure_reason()
         if self._stopped:
             return  # counted as abandoned by shutdown()
         if result is SpanExportResult.SUCCESS:
@@ -353,7 +373,8 @@ class DeliveryProcessor(SpanProcessor):
         if not self._warned_failure:
             self._warned_failure = True
             logger.warning(
-                "sentrial: could not export spans to %s; the agent is not affected. "
+                "sentrial: could not export spans to %s%s; the agent is not affected. "
                 "Failed spans are counted and reported at exit.",
                 self.destination,
+                reason,
             )

@@ -25,6 +25,10 @@ SENTRIAL_SHUTDOWN_TIMEOUT: Final = "SENTRIAL_SHUTDOWN_TIMEOUT"
 SENTRIAL_MAX_CONTENT_LENGTH: Final = "SENTRIAL_MAX_CONTENT_LENGTH"
 """Longest string kept inside a content attribute, in characters (default 16384)."""
 
+SENTRIAL_SOURCE: Final = "SENTRIAL_SOURCE"
+"""Where ``sentrial-otel sessions`` reads: ``local`` (default) or ``jaeger=http://HOST:16686``.
+Read by the CLI only."""
+
 SENTRIAL_FAIL_SILENTLY: Final = "SENTRIAL_FAIL_SILENTLY"
 """``false`` turns on strict mode (misuse raises) when ``fail_silently`` is not given."""
 
@@ -73,6 +77,7 @@ ALL: Final = {
     SENTRIAL_FAIL_SILENTLY: "'false' makes misuse raise (default true)",
     SENTRIAL_HANDLE_SIGTERM: "'false' keeps our SIGTERM handler out (default true)",
     SENTRIAL_INSTRUMENT_EXECUTORS: "'false' leaves thread and process pools alone (default true)",
+    SENTRIAL_SOURCE: "where `sentrial-otel sessions` reads: 'local' or 'jaeger=URL' (CLI only)",
     OTEL_EXPORTER_OTLP_ENDPOINT: "base OTLP endpoint ('/v1/traces' added for http)",
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "full OTLP traces endpoint, used as is",
     OTEL_EXPORTER_OTLP_PROTOCOL: "'http/protobuf' (default) or 'grpc'",

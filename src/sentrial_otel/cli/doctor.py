@@ -8,10 +8,11 @@ from typing import Any
 
 import click
 
+from sentrial_otel.cli.export_probe import probe_export
 from sentrial_otel.cli.formatting import count_text, echo_json
 from sentrial_otel.cli.options import store_option, store_origin, store_path
 from sentrial_otel.cli.settings import read_export_settings
-from sentrial_otel.config import EXPORTER_OTLP, EXPORTER_STORE
+from sentrial_otel.config import EXPORTER_OTLP, EXPORTER_STORE, resolve_settings
 from sentrial_otel.store import data_files, load_summaries
 from sentrial_otel.store.layout import fallback_directory, store_problem
 from sentrial_otel.store.undelivered import recent_undelivered
@@ -85,7 +86,7 @@ def undelivered_lines(reports: list[dict[str, Any]]) -> list[str]:
 def doctor_command(ctx: click.Context, timeout: float, as_json: bool) -> None:
     """Show which exporter and endpoint are in effect and why, and check them.
 
-    Exits 1 when the configured collector does not answer.
+    Exits 1 when the configured collector does not answer, or refuses the API key.
     """
     settings = read_export_settings()
     reachable: bool | None = None
@@ -93,6 +94,12 @@ def doctor_command(ctx: click.Context, timeout: float, as_json: bool) -> None:
     target = settings.host_port if settings.exporter == EXPORTER_OTLP else None
     if target:
         reachable, reach_detail = collector_answers(*target, timeout=timeout)
+    accepted: bool | None = None
+    accept_detail = "not tried (no collector answers)"
+    if reachable:
+        engine = resolve_settings()
+        accepted, accept_detail = probe_export(engine.endpoint or "", engine.protocol,
+                                               engine.export_headers, timeout)
     store = store_report(store_path(ctx))
     undelivered = recent_undelivered(store_path(ctx))
     report = {
@@ -104,6 +111,8 @@ def doctor_command(ctx: click.Context, timeout: float, as_json: bool) -> None:
         "protocol_reason": settings.protocol_reason,
         "collector_reachable": reachable,
         "collector_detail": reach_detail,
+        "export_accepted": accepted,
+        "export_detail": accept_detail,
         "api_key_present": settings.api_key_present,
         "capture_content": settings.capture_content,
         "capture_content_reason": settings.capture_content_reason,
@@ -120,6 +129,8 @@ def doctor_command(ctx: click.Context, timeout: float, as_json: bool) -> None:
             f"protocol:        {settings.protocol}  ({settings.protocol_reason})",
             f"collector:       {ok if reachable else bad if reachable is False else '-'}  "
             f"({reach_detail})",
+            f"export:          {ok if accepted else bad if accepted is False else '-'}  "
+            f"({accept_detail})",
             "api key:         " + ("SENTRIAL_API_KEY is set" if settings.api_key_present
                                    else "SENTRIAL_API_KEY is not set"),
             f"content capture: {'on' if settings.capture_content else 'off'}  "
@@ -128,5 +139,5 @@ def doctor_command(ctx: click.Context, timeout: float, as_json: bool) -> None:
             *undelivered_lines(undelivered),
         ]
         click.echo("\n".join(lines))
-    if reachable is False:
+    if reachable is False or accepted is False:
         ctx.exit(1)

@@ -15,7 +15,7 @@ import click
 
 from sentrial_otel.cli.formatting import count_text, echo_json, echo_table
 from sentrial_otel.cli.options import filter_options, session_filter, store_option
-from sentrial_otel.cli.sources import session_source
+from sentrial_otel.cli.sources import note_page, session_source, source_option
 from sentrial_otel.store import SessionSummary
 
 HEADERS = ("KIND", "AGENT", "FINDINGS", "SESSIONS", "EXAMPLES")
@@ -65,6 +65,7 @@ def count_issues(summaries: Iterable[SessionSummary], examples: int) -> list[Iss
               help="Session ids shown per row (the newest).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @store_option
+@source_option
 @click.pass_context
 def issues_command(ctx: click.Context, examples: int, as_json: bool, **filters: Any) -> None:
     """Count detected issues by kind and agent, most frequent first.
@@ -74,6 +75,7 @@ def issues_command(ctx: click.Context, examples: int, as_json: bool, **filters: 
     """
     with session_source(ctx) as source:
         page = source.list(session_filter(filters), None)
+    note_page(page)
     counts = count_issues(page.sessions, examples)
     if as_json:
         echo_json([count.to_json() for count in counts])

@@ -1,5 +1,5 @@
 """``sentrial-otel sessions``: list, show, replay and diagnose sessions and count their
-detected issues, read from a session source (``sources.py``: the local store)."""
+detected issues, read from a session source (``sources.py``: the local store or Jaeger)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from sentrial_otel.cli.formatting import (
 from sentrial_otel.cli.diagnose import ask_model, diagnosis_brief, print_answer
 from sentrial_otel.cli.issues import issues_command
 from sentrial_otel.cli.options import filter_options, session_filter, store_option
-from sentrial_otel.cli.sources import session_source
+from sentrial_otel.cli.sources import note_page, session_source, source_option
 from sentrial_otel.store import Session, SessionNotFound
 
 LIST_HEADERS = ("START", "SESSION", "AGENT", "USER", "STATUS", "DURATION", "LLM", "TOOLS",
@@ -40,8 +40,9 @@ FOLDED = {0, 1, 2, 3}  # on a narrow terminal: the start time, ids and names
 
 @click.group("sessions")
 @store_option
+@source_option
 def sessions_group() -> None:
-    """Browse the sessions in the local store."""
+    """Browse the sessions in the local store, or in Jaeger (--source)."""
 
 
 @sessions_group.command("list")
@@ -50,11 +51,13 @@ def sessions_group() -> None:
               help="Show at most this many sessions (newest first).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @store_option
+@source_option
 @click.pass_context
 def list_command(ctx: click.Context, limit: int, as_json: bool, **filters: Any) -> None:
     """List sessions, newest first, with the dashboard's filters."""
     with session_source(ctx) as source:
         page = source.list(session_filter(filters), limit)
+    note_page(page)
     if as_json:
         echo_json([summary.to_json() for summary in page.sessions])
         return
@@ -106,11 +109,13 @@ def _load(ctx: click.Context, session_id: str) -> Session:
 @click.argument("session_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @store_option
+@source_option
 @click.pass_context
 def show_command(ctx: click.Context, session_id: str, as_json: bool) -> None:
     """Show every event of a session in time order (on a terminal, as a tree).
 
-    SESSION_ID may be any unique prefix of the session id (or of the trace id).
+    SESSION_ID may be any unique prefix of the session id (or of the trace id); Jaeger
+    needs the whole id.
     """
     session = _load(ctx, session_id)
     if as_json:
@@ -140,6 +145,7 @@ def show_command(ctx: click.Context, session_id: str, as_json: bool) -> None:
               help="Replay speed: 1 is real time, 10 ten times faster, 0 no waiting.")
 @click.option("--step", is_flag=True, help="Wait for Enter between steps (q to stop).")
 @store_option
+@source_option
 @click.pass_context
 def replay_command(ctx: click.Context, session_id: str, speed: float, step: bool) -> None:
     """Replay a session step by step, in time order."""
@@ -173,6 +179,7 @@ def replay_command(ctx: click.Context, session_id: str, speed: float, step: bool
                    "openai:gpt-4o, anthropic:claude-sonnet-4-5, ollama:llama3.2; needs "
                    "LangChain and the provider's package) and print its answer.")
 @store_option
+@source_option
 @click.pass_context
 def diagnose_command(ctx: click.Context, session_id: str, model: str | None) -> None:
     """Print a compact markdown brief of a session, ready to paste into an LLM: its steps,

@@ -35,6 +35,9 @@ class SessionPage:
 
     sessions: list[SessionSummary]
     matching: int
+    note: str = ""
+    """What the source has to say about the answer (Jaeger: it returned only so many
+    traces), for stderr; empty when the count is complete."""
 
 
 def list_page(
