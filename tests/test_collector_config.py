@@ -210,7 +210,7 @@ def test_components_list_is_exactly_the_builder_manifest() -> None:
 
 
 # Every value of these keys, in every collector config, is a ${env:NAME:-default}.
-CONFIGURABLE_KEYS = {"endpoint", "filename", "hostnames", "host", "port", "decision_wait",
+CONFIGURABLE_KEYS = {"endpoint", "filename", "path", "hostnames", "host", "port", "decision_wait",
                      "sampling_percentage", "max_traces"}
 
 
@@ -312,11 +312,26 @@ def test_tier1_routes_by_trace_id_to_tier2() -> None:
 def test_privacy_drops_exactly_the_content_keys() -> None:
     actions = load("privacy.yaml")["processors"]["attributes/drop-content"]["actions"]
     assert all(a["action"] == "delete" for a in actions)
-    assert {a["key"] for a in actions} == set(semconv.CONTENT_KEYS)
+    assert {a["key"] for a in actions} == set(semconv.CONTENT_KEYS | semconv.LOG_CONTENT_KEYS)
     for name in ("otelcol.yaml+privacy.yaml", "otelcol-tier2.yaml+privacy.yaml"):
-        processors = CONFIGS[name]["service"]["pipelines"]["traces/sampling"]["processors"]
+        pipelines = CONFIGS[name]["service"]["pipelines"]
+        processors = pipelines["traces/sampling"]["processors"]
         # Before sampling and export, so content never leaves this collector.
         assert processors.index("attributes/drop-content") < processors.index("tail_sampling")
+        # The scores' explanations too.
+        assert "attributes/drop-content" in pipelines["logs"]["processors"]
+
+
+def test_scores_have_a_logs_pipeline_wherever_the_sdk_sends() -> None:
+    """The SDK sends scores (log records) where it sends spans: every collector that
+    receives from it has a logs pipeline; tier 1 hands them to tier 2, which writes them as
+    otelcol.yaml does (test_tier2_samples_and_exports_exactly_like_the_single_collector)."""
+    for name in ("otelcol.yaml", "otelcol-tier1.yaml", "otelcol-tier2.yaml"):
+        logs = CONFIGS[name]["service"]["pipelines"]["logs"]
+        assert logs["receivers"] == ["otlp"], name
+    assert CONFIGS["otelcol.yaml"]["service"]["pipelines"]["logs"]["exporters"] == ["file/scores"]
+    assert CONFIGS["otelcol-tier1.yaml"]["service"]["pipelines"]["logs"]["exporters"] == [
+        "otlp_grpc/tier2"]
 
 
 def test_spanmetrics_dimensions_are_semconv_keys() -> None:
@@ -378,11 +393,14 @@ def test_compose_ports_agree_with_configs() -> None:
 
 def test_compose_mounts_exist() -> None:
     for compose_file in ("docker-compose.yaml", "docker-compose.scale-out.yaml"):
-        for name, service in load(compose_file)["services"].items():
+        compose = load(compose_file)
+        for name, service in compose["services"].items():
             for volume in service.get("volumes", []):
                 source = volume.split(":")[0]
                 if source.startswith("./") and source != "./api-keys":
                     assert (CONFIG_DIR / source).exists(), f"{compose_file} {name}: {source}"
+                elif not source.startswith("./"):  # a named volume: declared in the file
+                    assert source in (compose.get("volumes") or {}), f"{compose_file} {name}"
     assert (CONFIG_DIR / "api-keys.example").exists()
 
 

@@ -5,9 +5,10 @@
 Each prints one JSON line on stdout (what it recorded) and exits; the SDK flushes at exit.
 Programs:
 
-- ``front-doors RUN``: one session through each front door: the Sentrial facade, the
-  native API, and a LangChain ``create_agent`` loop traced by the instrumentor inside a
-  native session. Prints ``{"facade": sid, "native": sid, "langchain": sid}``.
+- ``front-doors RUN``: one session through each front door: the Sentrial facade (scored
+  once after it ends: ``helpfulness`` 0.9 ``good``, explained), the native API, and a
+  LangChain ``create_agent`` loop traced by the instrumentor inside a native session.
+  Prints ``{"facade": sid, "native": sid, "langchain": sid}``.
 - ``mix COUNT RUN``: COUNT facade sessions of four kinds by ``i % 10``: 0-1 failed,
   2 abandoned (left open: ended as abandoned at exit), 3 costly (cost above the
   collector's 0.50 USD policy), 4-9 healthy. Prints ``{"sessions": [[sid, kind], ...],
@@ -69,6 +70,7 @@ def front_doors(run: str) -> dict[str, str]:
                           alternatives=["escalate", "answer"], confidence=0.9)
     client.complete_session(session_id=facade, success=True, user_input="Where is my order?",
                             assistant_output="It has shipped.")
+    client.score(facade, "helpfulness", 0.9, "good", explanation="Answered at once.")
 
     telemetry = sentrial_otel.configure()
     with telemetry.session("native-agent", user_id="user-native", input="hello",

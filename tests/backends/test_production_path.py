@@ -1,6 +1,7 @@
 """The production path for real: agents configured only by OTEL_* variables and the API
 key -> otelcol.yaml (API keys, tail sampling, batch) -> Jaeger, read back through Jaeger's
-HTTP query API, as Jaeger decoded them.
+HTTP query API, as Jaeger decoded them; the score a session gets -> the collector's logs
+pipeline -> its scores file.
 
 One session through each front door: the Sentrial facade, the native API, and a LangChain
 ``create_agent`` loop traced by the instrumentor inside a native session.
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.backends.agents import FRONT_DOORS_SPANS, agent_env, run_program
+from tests.support import documented_ids
 from tests.support.backends import Jaeger, Otelcol
 
 pytestmark = pytest.mark.slow
@@ -57,13 +59,15 @@ def delivered(jaeger: Jaeger, tmp_path_factory: pytest.TempPathFactory) -> dict[
         ids, stderr = run_program(env, "front-doors", run)
         traces = jaeger.wait_for_traces(service, {"sentrial.metadata.run": run}, count=3,
                                         spans=FRONT_DOORS_SPANS, settle=1.0)
+        scores = otelcol.wait_for_scores(1)
+    # No warning: spans and the score (a log record, which needs the logs pipeline) went in.
     assert "sentrial:" not in stderr, stderr
     found = {}
     for door, sid in ids.items():
         matching = jaeger.traces(service, {"sentrial.session.id": sid})
         assert len(matching) == 1, (door, [t["traceID"] for t in matching])
         found[door] = matching[0]
-    return {"ids": ids, "service": service, "traces": found, "all": traces}
+    return {"ids": ids, "service": service, "traces": found, "all": traces, "scores": scores}
 
 
 def test_each_session_is_one_trace_with_a_root_and_its_children(delivered: dict[str, Any]) -> None:
@@ -142,6 +146,24 @@ def test_session_totals_add_up_as_jaeger_shows_them(delivered: dict[str, Any]) -
                          if s is not root_of(trace))
         assert root["sentrial.session.cost.usd"] == pytest.approx(leaf_costs), door
         assert root["sentrial.session.cost.usd"] > 0, door
+
+
+def test_the_score_reaches_the_collectors_logs_pipeline(delivered: dict[str, Any]) -> None:
+    """Jaeger keeps no logs: otelcol.yaml writes scores to SCORES_FILE, on the session's
+    root span's ids, so they join the trace wherever they are read."""
+    (score,) = delivered["scores"]
+    facade = delivered["ids"]["facade"]
+    assert score.event_name == "gen_ai.evaluation.result"
+    assert score.trace_id.hex() == f"{documented_ids.trace_id(facade):032x}"
+    assert score.span_id.hex() == f"{documented_ids.root_span_id(facade):016x}"
+    root = root_of(delivered["traces"]["facade"])
+    assert root["spanID"].zfill(16) == score.span_id.hex()
+    attributes = {kv.key: kv.value for kv in score.attributes}
+    assert attributes["gen_ai.evaluation.name"].string_value == "helpfulness"
+    assert attributes["gen_ai.evaluation.score.value"].double_value == pytest.approx(0.9)
+    assert attributes["gen_ai.evaluation.score.label"].string_value == "good"
+    assert attributes["gen_ai.evaluation.explanation"].string_value == "Answered at once."
+    assert attributes["sentrial.session.id"].string_value == facade
 
 
 def test_the_collector_requires_the_key(jaeger: Jaeger, tmp_path: Path) -> None:

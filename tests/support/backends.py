@@ -15,6 +15,7 @@ back, for fault tests.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -26,6 +27,10 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from google.protobuf import json_format
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from tests.support.child_process import ChildProcess
 from tests.support.rotel import free_port
@@ -161,6 +166,8 @@ class Otelcol(Engine):
             so tests point it at an ``OtlpReceiver`` (gRPC) and read the collector's output
             there; by default a closed port (the exporter then only retries).
         keys: API keys written to the keys file (API_KEYS_FILE), one per line.
+        The scores' ``file/scores`` exporter writes ``scores.jsonl`` in ``workdir``
+        (SCORES_FILE; ``scores()`` reads it).
         env: more variables (DECISION_WAIT, BASELINE_SAMPLING_PERCENTAGE, TIER2_HOSTNAMES).
     """
 
@@ -174,6 +181,7 @@ class Otelcol(Engine):
         workdir.mkdir(parents=True, exist_ok=True)
         self.keys_file = workdir / "api-keys"
         self.keys_file.write_text("".join(f"{key}\n" for key in keys))
+        self.scores_file = workdir / "scores.jsonl"
         self.grpc_address = address()
         self.http_address = address()
         self.health_address = address()
@@ -185,6 +193,7 @@ class Otelcol(Engine):
             "HEALTH_ENDPOINT": self.health_address,
             "PROMETHEUS_ENDPOINT": self.prometheus_address,
             "API_KEYS_FILE": str(self.keys_file),
+            "SCORES_FILE": str(self.scores_file),
             "JAEGER_OTLP_ENDPOINT": jaeger_address or address(),
             "TEMPO_OTLP_ENDPOINT": tempo or address(),
             "TELEMETRY_METRICS_HOST": HOST,
@@ -216,6 +225,36 @@ class Otelcol(Engine):
         status, body = http_get(f"http://{self.prometheus_address}/metrics")
         assert status == 200, status
         return body.decode()
+
+    def scores(self) -> list[LogRecord]:
+        """The log records the logs pipeline wrote to SCORES_FILE so far, decoded from the
+        file exporter's OTLP JSON lines by opentelemetry-proto."""
+        if not self.scores_file.exists():
+            return []
+        records = []
+        for line in self.scores_file.read_text().splitlines():
+            document = json.loads(line)
+            # OTLP JSON spells ids in hex; protobuf's JSON mapping reads bytes as base64.
+            for resource in document.get("resourceLogs", ()):
+                for scope in resource.get("scopeLogs", ()):
+                    for record in scope.get("logRecords", ()):
+                        for key in ("traceId", "spanId"):
+                            if key in record:
+                                record[key] = base64.b64encode(bytes.fromhex(record[key])).decode()
+            request = json_format.ParseDict(document, ExportLogsServiceRequest())
+            records += [record for resource in request.resource_logs
+                        for scope in resource.scope_logs for record in scope.log_records]
+        return records
+
+    def wait_for_scores(self, count: int, timeout: float = 15.0) -> list[LogRecord]:
+        """Poll :meth:`scores` until ``count`` records are there (the batch and the file
+        exporter's flush take a few seconds); returns what was found last."""
+        deadline = time.monotonic() + timeout
+        found = self.scores()
+        while len(found) < count and time.monotonic() < deadline:
+            time.sleep(0.3)
+            found = self.scores()
+        return found
 
     def validate(self) -> subprocess.CompletedProcess[str]:
         """``otelcol validate`` with the same configs and environment."""
