@@ -15,6 +15,10 @@ Programs:
   "worst_session_s": ...}`` (the slowest session's recording time).
 - ``attach RUN SID...``: one tool call on each given session from this other process, by
   session id only. Prints ``{"attached": [sid, ...]}``.
+- ``findings RUN``: two native sessions of ``triage-agent`` whose roots carry detected
+  issues (SEMCONV.md, put there as ``tests/session_builder.add_findings`` does): the first a
+  ``tool_loop`` at its second tool call and a session-wide ``low_confidence``, the second an
+  ``empty_output``. Prints ``{"looping": sid, "empty": sid}``.
 
 Every session carries ``sentrial.metadata.run = RUN`` so a test finds exactly its own.
 """
@@ -141,6 +145,25 @@ def attach(run: str, session_ids: list[str]) -> dict[str, Any]:
     return {"attached": session_ids}
 
 
+def findings(run: str) -> dict[str, str]:
+    import sentrial_otel
+    from tests.session_builder import add_findings
+
+    telemetry = sentrial_otel.configure()
+    with telemetry.session("triage-agent", user_id="user-triage", metadata={"run": run}) as looping:
+        for _ in range(2):
+            with looping.tool("search", {"q": "refund"}) as call:
+                call.result = {"hits": 0}
+        step = f"{call.span.get_span_context().span_id:016x}"
+        add_findings(looping.span, [("tool_loop", step, "search called twice with {'q': 'refund'}"),
+                                    ("low_confidence", None, "confidence 0.2 below 0.5")])
+    with telemetry.session("triage-agent", user_id="user-triage", metadata={"run": run}) as empty:
+        empty.track_llm_call(provider="openai", model="gpt-4o-mini", prompt_tokens=12,
+                             completion_tokens=0, output="")
+        add_findings(empty.span, [("empty_output", None, "the answer was empty")])
+    return {"looping": looping.session_id, "empty": empty.session_id}
+
+
 def agent_env(endpoint: str | None, service: str, home: Path, **more: str) -> dict[str, str]:
     """The environment of an agent process: OTEL_* variables (plus the API key in ``more``).
 
@@ -178,6 +201,8 @@ def main(argv: list[str]) -> None:
         result = mix(int(args[0]), args[1])
     elif program == "attach":
         result = attach(args[0], args[1:])
+    elif program == "findings":
+        result = findings(args[0])
     else:
         raise SystemExit(f"unknown program {program!r}")
     print(json.dumps(result), flush=True)
