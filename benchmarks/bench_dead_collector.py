@@ -1,14 +1,17 @@
-"""Benchmark 4: the agent's loop with a dead collector vs a healthy one.
+"""Benchmark 4: the agent's loop with a dead or hanging collector vs a healthy one.
 
 Each run is a fresh subprocess (an agent configured by environment only, OTLP/HTTP) that
 records N sessions (root + one tool call + one LLM call each) and reports its loop time,
-its resident memory before the loop and its peak (``VmHWM``). Contenders alternate:
+the slowest session and the 99th percentile, its resident memory before the loop and its
+peak (``VmHWM``), and how long ``flush(0.5)`` took after the loop. Contenders alternate:
 
 - ``healthy``: the endpoint is an ``OtlpReceiver`` on 127.0.0.1 (in this process)
 - ``dead``: the endpoint is a closed 127.0.0.1 port (connection refused)
+- ``hung``: an ``OtlpReceiver`` that accepts connections and never answers
 
 Goals: dead / healthy loop time within 10 % (ratio <= 1.10), peak RSS growth < +50 MB.
 The process's exit is bounded by ``SENTRIAL_SHUTDOWN_TIMEOUT`` (2 s here) and reported too.
+(tests/test_faults.py holds the same properties with bounds loose enough for a busy machine.)
 
 Usage::
 
@@ -44,18 +47,28 @@ AGENT = textwrap.dedent(
     sid = client.create_session(name="warm", agent_name="a", user_id="u")
     client.complete_session(sid)
     before = rss_mb()
-    start = time.perf_counter()
+    sessions = []
+    clock = time.perf_counter
+    start = clock()
     for i in range(int(sys.argv[1])):
+        t = clock()
         sid = client.create_session(name="bench", agent_name="support-agent", user_id="u1")
         client.track_tool_call(sid, "search_kb", {"query": "reset", "i": i}, {"results": ["KB-1"]})
         client.track_llm_call(sid, provider="openai", model="gpt-4o", input="hi", output="hello",
                               prompt_tokens=10, completion_tokens=5)
         client.complete_session(sid)
-    loop = time.perf_counter() - start
+        sessions.append(clock() - t)
+    loop = clock() - start
     peak = rss_mb("VmHWM:")
+    t = clock()
+    client.flush(0.5)
+    flush = clock() - t
+    sessions.sort()
     stats = client.telemetry.delivery.stats
     print(json.dumps({"loop_s": loop, "rss_before_mb": before, "peak_rss_mb": peak,
-                      "exported": stats.exported, "failed": stats.failed,
+                      "worst_session_ms": sessions[-1] * 1000,
+                      "p99_session_ms": sessions[int(len(sessions) * 0.99)] * 1000,
+                      "flush_s": flush, "exported": stats.exported, "failed": stats.failed,
                       "dropped_queue_full": stats.dropped_queue_full}), flush=True)
     """
 )
@@ -90,12 +103,17 @@ def agent_run(endpoint: str, sessions: int, home: str) -> dict:
 
 
 def run(sessions: int, rounds: int, home: str = "/tmp/sentrial-bench-home") -> dict:
-    runs: dict[str, list[dict]] = {"healthy": [], "dead": []}
+    runs: dict[str, list[dict]] = {"healthy": [], "dead": [], "hung": []}
     ratios = []
-    with OtlpReceiver("http/protobuf") as rx:
-        endpoints = {"healthy": rx.endpoint, "dead": f"http://127.0.0.1:{closed_port()}"}
+    with OtlpReceiver("http/protobuf") as rx, OtlpReceiver("http/protobuf") as hung:
+        hung.hang()
+        endpoints = {
+            "healthy": rx.endpoint,
+            "dead": f"http://127.0.0.1:{closed_port()}",
+            "hung": hung.endpoint,
+        }
         for index in range(rounds):
-            order = ["healthy", "dead"] if index % 2 == 0 else ["dead", "healthy"]
+            order = list(runs) if index % 2 == 0 else list(reversed(runs))
             measured = {}
             for name in order:
                 measured[name] = agent_run(endpoints[name], sessions, home)
@@ -109,6 +127,9 @@ def run(sessions: int, rounds: int, home: str = "/tmp/sentrial-bench-home") -> d
             "peak_rss_mb": spread([r["peak_rss_mb"] for r in items]),
             "rss_growth_mb": spread([r["peak_rss_mb"] - r["rss_before_mb"] for r in items]),
             "exit_after_loop_s": spread([r["exit_after_loop_s"] for r in items]),
+            "worst_session_ms": spread([r["worst_session_ms"] for r in items]),
+            "p99_session_ms": spread([r["p99_session_ms"] for r in items]),
+            "flush_s": spread([r["flush_s"] for r in items]),
             "dropped_queue_full": spread([r["dropped_queue_full"] for r in items]),
             "last_run": items[-1],
         }
@@ -116,7 +137,10 @@ def run(sessions: int, rounds: int, home: str = "/tmp/sentrial-bench-home") -> d
             f"{name:8} loop s {fmt(results[name]['loop_s'])}  peak RSS MB "
             f"{fmt(results[name]['peak_rss_mb'], digits=1)}  growth MB "
             f"{fmt(results[name]['rss_growth_mb'], digits=1)}  exit s "
-            f"{fmt(results[name]['exit_after_loop_s'])}  dropped (queue full) "
+            f"{fmt(results[name]['exit_after_loop_s'])}  worst session ms "
+            f"{fmt(results[name]['worst_session_ms'], digits=1)}  p99 ms "
+            f"{fmt(results[name]['p99_session_ms'], digits=2)}  flush(0.5) s "
+            f"{fmt(results[name]['flush_s'])}  dropped (queue full) "
             f"{fmt(results[name]['dropped_queue_full'], digits=0)}",
             flush=True,
         )

@@ -1,7 +1,7 @@
 """Run the benchmark suite: ``python benchmarks/run.py [--quick] [--out DIR] [NAME ...]``.
 
 NAME is any of ``events``, ``pretest``, ``export``, ``dead_collector``, ``store_write``,
-``cli_start`` (default: all).
+``lifecycle``, ``cli_start`` (default: all).
 ``--quick`` uses tiny sizes (what the CI smoke test runs: it checks that each bench works,
 never its timings). Each bench prints its figures and a JSON result (also written to
 ``DIR/<name>.json`` with ``--out``). ``benchmarks/bench_store.py`` (the 1M-span store) runs
@@ -20,6 +20,7 @@ import bench_cli_start  # noqa: E402
 import bench_dead_collector  # noqa: E402
 import bench_events  # noqa: E402
 import bench_export  # noqa: E402
+import bench_lifecycle  # noqa: E402
 import bench_pretest  # noqa: E402
 import bench_store_write  # noqa: E402
 
@@ -29,6 +30,7 @@ FULL = {
     "export": (bench_export.main, ["--spans", "20000", "--rounds", "5"]),
     "dead_collector": (bench_dead_collector.main, ["--sessions", "100000", "--rounds", "3"]),
     "store_write": (bench_store_write.main, ["--sessions", "100000", "--rounds", "3"]),
+    "lifecycle": (bench_lifecycle.main, ["--rounds", "2"]),
     "cli_start": (bench_cli_start.main, ["--runs", "20"]),
 }
 QUICK = {
@@ -37,6 +39,8 @@ QUICK = {
     "export": ["--spans", "200", "--rounds", "1"],
     "dead_collector": ["--sessions", "100", "--rounds", "1"],
     "store_write": ["--sessions", "100", "--rounds", "1"],
+    "lifecycle": ["--open", "0,10", "--fault-open", "10", "--collectors", "healthy,refused",
+                  "--completed", "5", "--budget", "0.5", "--samples", "20", "--memory-sessions", "100"],
     "cli_start": ["--runs", "2"],
 }
 

@@ -55,6 +55,15 @@ def _no_internal_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _no_leaked_pool_patch() -> Iterator[None]:
+    """A test that carries context into pools (sentrial_otel._internal.process.executors) must undo it."""
+    from sentrial_otel._internal.process import executors
+
+    yield
+    assert not executors.is_instrumented(), "a test left concurrent.futures patched"
+
+
+@pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never write a store into the checkout, and never read the developer's endpoint."""
     monkeypatch.setenv("SENTRIAL_HOME", str(tmp_path_factory.mktemp("sentrial-home")))

@@ -45,6 +45,25 @@ class SessionSpec:
     llm_calls: int = 1
     decisions: int = 1
     step_ns: int = SECOND // 2
+    findings: tuple[tuple[str, int | None, str], ...] = ()
+    """``(kind, step, detail)``: detected issues the root carries; ``step`` counts the
+    children in time order from 0 (tools, then decisions, then LLM calls); None: the session."""
+
+
+def add_findings(root: trace.Span, findings: list[tuple[str, str | None, str]]) -> None:
+    """Put findings on a session's root span as SEMCONV.md "Detected issues" says, through
+    the OpenTelemetry API (what the detectors will do when a session ends).
+
+    ``findings``: ``(kind, hex span id of the offending step or None, detail)``.
+    """
+    kinds = list(dict.fromkeys(kind for kind, _, _ in findings))
+    root.set_attribute(sc.SENTRIAL_SESSION_ISSUES, kinds)
+    root.set_attribute(sc.SENTRIAL_SESSION_ISSUE_COUNT, len(findings))
+    for kind, span_id, detail in findings:
+        attributes = {sc.SENTRIAL_ISSUE_KIND: kind, sc.SENTRIAL_ISSUE_DETAIL: detail}
+        if span_id:
+            attributes[sc.SENTRIAL_ISSUE_SPAN_ID] = span_id
+        root.add_event(sc.SENTRIAL_ISSUE_EVENT, attributes)
 
 
 def record_session(provider: TracerProvider, spec: SessionSpec) -> None:
@@ -72,6 +91,7 @@ def record_session(provider: TracerProvider, spec: SessionSpec) -> None:
     now = spec.start_ns
     tokens = 0
     cost = 0.0
+    steps: list[str] = []  # hex span ids of the children, in time order
     for i in range(spec.tools):
         span = tracer.start_span(
             "execute_tool search_orders", context=context, start_time=now,
@@ -90,6 +110,7 @@ def record_session(provider: TracerProvider, spec: SessionSpec) -> None:
         )
         now += spec.step_ns
         span.end(end_time=now)
+        steps.append(f"{span.get_span_context().span_id:016x}")
         tokens += 10
         cost += 0.001
     for _ in range(spec.decisions):
@@ -107,6 +128,7 @@ def record_session(provider: TracerProvider, spec: SessionSpec) -> None:
         )
         now += spec.step_ns
         span.end(end_time=now)
+        steps.append(f"{span.get_span_context().span_id:016x}")
     for _ in range(spec.llm_calls):
         span = tracer.start_span(
             "chat gpt-4o", context=context, kind=SpanKind.CLIENT, start_time=now,
@@ -126,9 +148,13 @@ def record_session(provider: TracerProvider, spec: SessionSpec) -> None:
         )
         now += spec.step_ns
         span.end(end_time=now)
+        steps.append(f"{span.get_span_context().span_id:016x}")
         tokens += 120
         cost += 0.002
 
+    if spec.findings:
+        add_findings(root, [(kind, steps[step] if step is not None else None, detail)
+                            for kind, step, detail in spec.findings])
     root.set_attribute(sc.SENTRIAL_SESSION_COST_USD, cost)
     root.set_attribute(sc.SENTRIAL_SESSION_TOTAL_TOKENS, tokens)
     if spec.outcome == "success":

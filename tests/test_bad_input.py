@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -125,10 +127,18 @@ def test_strict_mode_raises_clear_errors(spans, call, error, mentions):
 
 
 @pytest.mark.parametrize(("call", "error", "mentions"), STRICT_CASES)
-def test_default_mode_never_raises_the_same_calls(spans, call, error, mentions):
+def test_default_mode_never_raises_the_same_calls(spans, caplog, call, error, mentions):
+    """No exception: one warning naming the argument, and the session is still recorded."""
     client = sentrial.SentrialClient()
     session_id = client.create_session(name="n", agent_name="a", user_id="u")
+    caplog.clear()
     call(client, session_id)
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and re.search(mentions, warnings[0]), warnings
+    if client.telemetry.open_session(session_id) is not None:
+        client.complete_session(session_id)
+    assert spans.one("invoke_agent a").attributes[sc.SENTRIAL_SESSION_ID] == session_id
 
 
 anything = st.recursive(

@@ -37,6 +37,10 @@ def test_benchmark_runs(name, tmp_path, capsys):
         assert result["ratio"]["median"] > 0
         assert "sentrial_otel.cli" in result["modules_loaded"]
         assert "sentrial_otel._internal.engine" not in result["modules_loaded"]
+    elif name == "lifecycle":
+        assert result["exit"]["healthy 10"]["abandoned_roots_arrived"] == [10]
+        assert result["exit"]["refused 10"]["not_delivered"] == [5 * 2 + 10]
+        assert set(result["begin"]) == {"0", "10"} and result["memory"]["bytes_per_session"]["median"] > 0
 
 
 def test_events_payload_chars_reach_the_spans_and_the_floor(capsys):

@@ -1,10 +1,12 @@
-"""Static checks of collector-config/ (Docker and otelcol-contrib cannot run in CI).
+"""Static checks of collector-config/ (the real engines run them in tests/backends/).
 
-What a collector would reject at start-up, or what would silently find nothing, is checked
-here: YAML parses; every component a pipeline names is defined and is in the contrib
-distribution (collector-config/components.txt); ports agree between the compose file and
-the configs; the attribute keys in sampling, metrics, privacy and dashboard queries are the
-ones our SDK writes (sentrial_otel.semconv, which mirrors SEMCONV.md).
+What would silently find nothing, or drift, is checked here: YAML parses; every component
+a pipeline names is defined and is in components.txt, which lists exactly the builder
+manifest's modules (otelcol-builder.yaml, all at one release); every endpoint, file and
+sampling knob comes from a documented ``${env:NAME:-default}`` whose default is the compose
+value, and ports agree between the compose files and those defaults; the attribute keys in
+sampling, metrics, privacy and dashboard queries are the ones our SDK writes
+(sentrial_otel.semconv, which mirrors SEMCONV.md).
 """
 
 from __future__ import annotations
@@ -41,8 +43,33 @@ SEMCONV_METRICS = {
 }
 
 
-def load(name: str) -> Any:
+# ${env:NAME} or ${env:NAME:-default}: the collector's environment provider syntax.
+ENV_REFERENCE = re.compile(r"\$\{env:([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
+
+
+def load_raw(name: str) -> Any:
     return yaml.safe_load((CONFIG_DIR / name).read_text())
+
+
+def with_defaults(value: Any) -> Any:
+    """The config as the collector reads it with no variable set: every reference becomes
+    its default; a value that is only a reference is parsed as YAML, as the collector does
+    (so "[a:1, b:2]" becomes a list and "10" a number)."""
+    if isinstance(value, dict):
+        return {key: with_defaults(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [with_defaults(item) for item in value]
+    if isinstance(value, str) and ENV_REFERENCE.search(value):
+        whole = ENV_REFERENCE.fullmatch(value)
+        if whole:
+            assert whole.group(2) is not None, f"{value}: give a default"
+            return yaml.safe_load(whole.group(2))
+        return ENV_REFERENCE.sub(lambda m: m.group(2) or "", value)
+    return value
+
+
+def load(name: str) -> Any:
+    return with_defaults(load_raw(name))
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -56,15 +83,20 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def contrib_components() -> set[tuple[str, str]]:
-    """(kind, type) pairs from components.txt."""
-    pairs = set()
+def component_lines() -> list[tuple[str, str, str]]:
+    """(kind, type, go module) lines of components.txt."""
+    lines = []
     for line in (CONFIG_DIR / "components.txt").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             kind, component_type, module = line.split()
-            assert module.split("/")[-1].startswith(component_type.replace("_", "")[:6]), line
-            pairs.add((kind, component_type))
-    return pairs
+            assert module.split("/")[-1].startswith(component_type.replace("_", "")[:4]), line
+            lines.append((kind, component_type, module))
+    return lines
+
+
+def contrib_components() -> set[tuple[str, str]]:
+    """(kind, type) pairs from components.txt."""
+    return {(kind, component_type) for kind, component_type, _ in component_lines()}
 
 
 def component_type(component_id: str) -> str:
@@ -77,6 +109,8 @@ def all_configs() -> dict[str, dict[str, Any]]:
     privacy = load("privacy.yaml")
     configs["otelcol.yaml+privacy.yaml"] = deep_merge(configs["otelcol.yaml"], privacy)
     configs["otelcol-tier2.yaml+privacy.yaml"] = deep_merge(configs["otelcol-tier2.yaml"], privacy)
+    configs["otelcol.yaml+jaeger-only.yaml"] = deep_merge(configs["otelcol.yaml"],
+                                                          load("jaeger-only.yaml"))
     return configs
 
 
@@ -136,6 +170,13 @@ def test_memory_limiter_first_and_batch_last(name: str) -> None:
             assert processors[-1] == "batch", pipeline_id
 
 
+def test_jaeger_only_overlay_sends_to_jaeger_alone() -> None:
+    sampling = CONFIGS["otelcol.yaml+jaeger-only.yaml"]["service"]["pipelines"]["traces/sampling"]
+    assert sampling["exporters"] == ["otlp_grpc/jaeger"]
+    assert sampling["processors"] == CONFIGS["otelcol.yaml"]["service"]["pipelines"][
+        "traces/sampling"]["processors"]
+
+
 def test_components_list_has_no_unused_entries() -> None:
     used = {
         (kind, component_type(component))
@@ -144,6 +185,74 @@ def test_components_list_has_no_unused_entries() -> None:
         for component in config.get(section, {}) or {}
     }
     assert contrib_components() == used
+
+
+def builder_manifest() -> dict[str, Any]:
+    return load_raw("otelcol-builder.yaml")
+
+
+def test_components_list_is_exactly_the_builder_manifest() -> None:
+    """components.txt (what the configs may use) and the manifest scripts/backends builds
+    name the same modules, and every collector module is at the manifest's one release."""
+    manifest = builder_manifest()
+    release = manifest["dist"]["version"]
+    built = {}
+    for section, kind in SECTIONS.items():
+        for entry in manifest.get(section, []):
+            module, version = entry["gomod"].split()
+            built[module] = (kind, version)
+    assert {module: kind for module, (kind, _) in built.items()} == {
+        module: kind for kind, _, module in component_lines()
+    }
+    assert {version for _, version in built.values()} == {f"v{release}"}
+    core = {entry["gomod"].split()[1] for entry in manifest["providers"]}
+    assert len(core) == 1, f"the confmap providers are at one core release: {core}"
+
+
+# Every value of these keys, in every collector config, is a ${env:NAME:-default}.
+CONFIGURABLE_KEYS = {"endpoint", "filename", "path", "hostnames", "host", "port", "decision_wait",
+                     "sampling_percentage", "max_traces"}
+
+
+def raw_configurable_values(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key in CONFIGURABLE_KEYS and not isinstance(item, dict):
+                found.append((where, item))
+            else:
+                found.extend(raw_configurable_values(item, where))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(raw_configurable_values(item, f"{path}[{index}]"))
+    return found
+
+
+def readme_variables() -> set[str]:
+    """The variables documented in collector-config/README.md's table."""
+    readme = (CONFIG_DIR / "README.md").read_text()
+    return set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", readme, re.M))
+
+
+@pytest.mark.parametrize("name", COLLECTOR_CONFIGS + ["privacy.yaml", "jaeger.yaml"])
+def test_every_endpoint_file_and_knob_comes_from_a_documented_variable(name: str) -> None:
+    values = raw_configurable_values(load_raw(name))
+    assert values or name == "privacy.yaml"
+    documented = readme_variables()
+    for where, value in values:
+        match = ENV_REFERENCE.fullmatch(str(value))
+        assert match and match.group(2), f"{name}: {where} = {value!r} is not ${{env:NAME:-default}}"
+        assert match.group(1) in documented, f"{name}: {match.group(1)} is not in README.md"
+
+
+def test_readme_documents_only_variables_the_configs_read() -> None:
+    used = {
+        m.group(1)
+        for name in COLLECTOR_CONFIGS + ["jaeger.yaml"]
+        for m in ENV_REFERENCE.finditer((CONFIG_DIR / name).read_text())
+    }
+    assert readme_variables() == used
 
 
 # --- Auth, sampling, privacy, metrics -------------------------------------------------------
@@ -186,25 +295,47 @@ def test_tier2_samples_and_exports_exactly_like_the_single_collector() -> None:
 
 def test_tier1_routes_by_trace_id_to_tier2() -> None:
     tier1 = CONFIGS["otelcol-tier1.yaml"]
-    balancer = tier1["exporters"]["loadbalancing"]
+    balancer = tier1["exporters"]["load_balancing"]
     assert balancer["routing_key"] == "traceID"
-    assert balancer["resolver"]["dns"]["hostname"] == "otelcol-tier2"
-    assert tier1["service"]["pipelines"]["traces"]["exporters"] == ["loadbalancing"]
+    # The static resolver's default names exactly the compose file's tier-2 replicas.
+    hostnames = balancer["resolver"]["static"]["hostnames"]
+    services = load("docker-compose.scale-out.yaml")["services"]
+    tier2 = sorted(name for name, s in services.items()
+                   if "otelcol-tier2.yaml" in " ".join(s.get("command", [])))
+    assert hostnames == [f"{name}:4317" for name in tier2] and len(tier2) == 2
+    metrics_host = tier1["exporters"]["otlp_grpc/tier2"]["endpoint"].rsplit(":", 1)[0]
+    assert metrics_host in tier2
+    assert tier1["service"]["pipelines"]["traces"]["exporters"] == ["load_balancing"]
     assert "tail_sampling" not in tier1.get("processors", {})
 
 
 def test_privacy_drops_exactly_the_content_keys() -> None:
     actions = load("privacy.yaml")["processors"]["attributes/drop-content"]["actions"]
     assert all(a["action"] == "delete" for a in actions)
-    assert {a["key"] for a in actions} == set(semconv.CONTENT_KEYS)
+    assert {a["key"] for a in actions} == set(semconv.CONTENT_KEYS | semconv.LOG_CONTENT_KEYS)
     for name in ("otelcol.yaml+privacy.yaml", "otelcol-tier2.yaml+privacy.yaml"):
-        processors = CONFIGS[name]["service"]["pipelines"]["traces/sampling"]["processors"]
+        pipelines = CONFIGS[name]["service"]["pipelines"]
+        processors = pipelines["traces/sampling"]["processors"]
         # Before sampling and export, so content never leaves this collector.
         assert processors.index("attributes/drop-content") < processors.index("tail_sampling")
+        # The scores' explanations too.
+        assert "attributes/drop-content" in pipelines["logs"]["processors"]
+
+
+def test_scores_have_a_logs_pipeline_wherever_the_sdk_sends() -> None:
+    """The SDK sends scores (log records) where it sends spans: every collector that
+    receives from it has a logs pipeline; tier 1 hands them to tier 2, which writes them as
+    otelcol.yaml does (test_tier2_samples_and_exports_exactly_like_the_single_collector)."""
+    for name in ("otelcol.yaml", "otelcol-tier1.yaml", "otelcol-tier2.yaml"):
+        logs = CONFIGS[name]["service"]["pipelines"]["logs"]
+        assert logs["receivers"] == ["otlp"], name
+    assert CONFIGS["otelcol.yaml"]["service"]["pipelines"]["logs"]["exporters"] == ["file/scores"]
+    assert CONFIGS["otelcol-tier1.yaml"]["service"]["pipelines"]["logs"]["exporters"] == [
+        "otlp_grpc/tier2"]
 
 
 def test_spanmetrics_dimensions_are_semconv_keys() -> None:
-    dimensions = CONFIGS["otelcol.yaml"]["connectors"]["spanmetrics"]["dimensions"]
+    dimensions = CONFIGS["otelcol.yaml"]["connectors"]["span_metrics"]["dimensions"]
     names = {d["name"] for d in dimensions}
     assert semconv.GEN_AI_AGENT_NAME in names
     assert names <= SEMCONV_KEYS
@@ -213,7 +344,7 @@ def test_spanmetrics_dimensions_are_semconv_keys() -> None:
 def test_exporters_point_at_compose_services() -> None:
     exporters = CONFIGS["otelcol.yaml"]["exporters"]
     services = load("docker-compose.yaml")["services"]
-    for exporter_id in ("otlp/jaeger", "otlp/tempo"):
+    for exporter_id in ("otlp_grpc/jaeger", "otlp_grpc/tempo"):
         host, port = exporters[exporter_id]["endpoint"].rsplit(":", 1)
         assert host in services and port == "4317", exporter_id
     tempo = load("tempo.yaml")
@@ -252,8 +383,8 @@ def test_compose_ports_agree_with_configs() -> None:
     assert prometheus_port in otelcol_ports
     scrape = load("prometheus.yml")["scrape_configs"][0]["static_configs"][0]["targets"]
     assert scrape == [f"otelcol:{prometheus_port}"]
-    scale_out = load("prometheus-scale-out.yml")["scrape_configs"][0]["dns_sd_configs"][0]
-    assert scale_out["port"] == prometheus_port
+    scale_out = load("prometheus-scale-out.yml")["scrape_configs"][0]["static_configs"][0]
+    assert scale_out["targets"] == [f"otelcol-tier2-{n}:{prometheus_port}" for n in (1, 2)]
     assert load("tempo.yaml")["server"]["http_listen_port"] in published_ports(services["tempo"])
     assert 16686 in published_ports(services["jaeger"])
     assert 3000 in published_ports(services["grafana"])
@@ -262,11 +393,14 @@ def test_compose_ports_agree_with_configs() -> None:
 
 def test_compose_mounts_exist() -> None:
     for compose_file in ("docker-compose.yaml", "docker-compose.scale-out.yaml"):
-        for name, service in load(compose_file)["services"].items():
+        compose = load(compose_file)
+        for name, service in compose["services"].items():
             for volume in service.get("volumes", []):
                 source = volume.split(":")[0]
                 if source.startswith("./") and source != "./api-keys":
                     assert (CONFIG_DIR / source).exists(), f"{compose_file} {name}: {source}"
+                elif not source.startswith("./"):  # a named volume: declared in the file
+                    assert source in (compose.get("volumes") or {}), f"{compose_file} {name}"
     assert (CONFIG_DIR / "api-keys.example").exists()
 
 

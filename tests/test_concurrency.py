@@ -66,6 +66,7 @@ def test_ten_thousand_concurrent_sessions(spans):
     asyncio.run(all_tasks())
     for thread in threads:
         thread.join(60)
+    assert not [thread.name for thread in threads if thread.is_alive()], "a worker hung"
     assert not errors, errors[:3]
 
     finished = spans.all()

@@ -82,6 +82,25 @@ def test_bad_environment_values_fall_back_with_a_warning(monkeypatch, caplog):
     assert "carrier-pigeon" in caplog.text
 
 
+@pytest.mark.parametrize("value", ["not-a-url", "ftp://collector:4318", "localhost:4318"])
+def test_an_endpoint_that_is_not_a_url_is_ignored_with_a_warning(monkeypatch, caplog, value):
+    monkeypatch.setenv("SENTRIAL_API_URL", value)
+    settings = resolve_settings()
+    assert (settings.exporter, settings.endpoint) == ("store", None)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [f"sentrial: SENTRIAL_API_URL={value!r} is not a collector URL "
+                        "(not an http:// or https:// URL); ignoring it"]
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+    assert resolve_settings().endpoint == "http://collector:4318/v1/traces"  # the next source
+
+
+def test_grpc_takes_a_bare_host_and_port(monkeypatch, caplog):
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    monkeypatch.setenv("SENTRIAL_API_URL", "collector:4317")
+    assert resolve_settings().endpoint == "collector:4317"
+    assert "sentrial:" not in caplog.text
+
+
 def test_explicit_tracer_provider_wins(spans):
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor

@@ -77,8 +77,12 @@ def test_broken_repr_does_not_raise():
 
 
 def test_lone_surrogates_are_replaced():
-    encoded = encoder.json({"s": "bad \ud800 char"})
-    encoded.value.encode("utf-8")  # would raise on a lone surrogate
+    """No UTF-8 encoder (so no exporter) takes a lone surrogate: each becomes "?", in values
+    and keys alike, and the characters around it are kept."""
+    assert encoder.json({"s": "bad \ud800 char", "\udc00k": ["\ud83d"]}).value == (
+        '{"s":"bad ? char","?k":["?"]}'
+    )
+    assert encoder.text("caf\u00e9 \udfff \U0001f600") == ("caf\u00e9 ? \U0001f600", False)
 
 
 def test_json_object_wraps_and_parses():
@@ -272,6 +276,59 @@ def test_long_text_edge_cases_are_redacted(payload):
     fast, walked = fast_and_walked(16 * 1024)
     assert "[REDACTED]" in fast.json(payload).value
     assert fast.json(payload) == walked.json(payload)
+
+
+# Fixed examples, each with the exact text a user sees on the span: an oracle of its own for
+# both encoders, so a change that breaks the two paths alike is caught too.
+NOT_SECRET = {
+    "author": "Ada", "authors": ["Ada", "Grace"], "authority": "ICANN", "authored_by": "Ada",
+    "token_count": 42, "tokens": [1, 2], "max_tokens": 256, "tokenizer": "bpe",
+    "secretary": "Bob", "keyboard": "qwerty", "cookies_accepted": True,
+}
+REDACTED_EXAMPLES = [
+    ({"api_key": "sk-live-123", "q": "hi"}, '{"api_key":"[REDACTED]","q":"hi"}'),
+    ({"headers": {"Cookie": "sid=1", "Accept": "*/*"}},
+     '{"headers":{"Cookie":"[REDACTED]","Accept":"*/*"}}'),
+    ({"q": "Authorization: Bearer abcdefgh12345678"}, '{"q":"Authorization: Bearer [REDACTED]"}'),
+    ({"q": "password=hunter2 and more"}, '{"q":"password=[REDACTED] and more"}'),
+    ({"q": "key sk-" + "a" * 20 + " end"}, '{"q":"key [REDACTED] end"}'),
+    ({"q": "ghp_" + "a" * 36}, '{"q":"[REDACTED]"}'),
+    # Words that only look like credentials stay.
+    ({"q": "a token is a word piece; the author wrote 3 tokens"},
+     '{"q":"a token is a word piece; the author wrote 3 tokens"}'),
+]
+
+
+@pytest.mark.parametrize("key", sorted(NOT_SECRET))
+def test_keys_that_only_contain_a_credential_word_are_not_secret(key):
+    from sentrial_otel._internal.content.secrets import is_secret_key
+
+    assert not is_secret_key(key)
+
+
+@pytest.mark.parametrize("key", [next(iter(shape)) for shape in SECRET_SHAPES if "q" not in shape])
+def test_keys_that_name_a_credential_are_secret(key):
+    from sentrial_otel._internal.content.secrets import is_secret_key
+
+    assert is_secret_key(key)
+
+
+@pytest.mark.parametrize("prefix", ["", FILLER * 20], ids=["short", "long"])
+def test_values_of_keys_that_are_not_secret_are_kept(prefix):
+    payload = {"text": prefix + "Summary by the author.", **NOT_SECRET}
+    expected = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    for path in fast_and_walked(16 * 1024):
+        assert path.json(payload).value == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), REDACTED_EXAMPLES, ids=lambda v: repr(v)[:30])
+@pytest.mark.parametrize("long", [False, True], ids=["short", "long"])
+def test_fixed_examples_come_out_exactly_so(value, expected, long):
+    if long:  # the same, behind enough text to take the long-text pre-test
+        value = {"a": FILLER * 20, **value}
+        expected = '{"a":"' + FILLER * 20 + '",' + expected[1:]
+    for path in fast_and_walked(16 * 1024):
+        assert path.json(value).value == expected
 
 
 def test_string_lists_keep_the_total_budget_on_the_fast_path():

@@ -74,4 +74,5 @@ def test_traceparent_points_at_the_root(telemetry, spans):
     root = spans.one("invoke_agent a")
     flags = int(root.context.trace_flags)
     assert flags & 0x01  # sampled
+    assert flags & 0x02  # W3C random trace id: a session's trace id is a hash of its id
     assert header == f"00-{root.context.trace_id:032x}-{root.context.span_id:016x}-{flags:02x}"

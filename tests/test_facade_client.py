@@ -9,7 +9,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
 import sentrial
-from sentrial_otel._internal.spans import ids
+from tests.support import documented_ids
 from sentrial_otel import semconv as sc
 
 
@@ -63,9 +63,9 @@ def test_session_root_span_attributes(client, spans):
         "sentrial.metric.resolution_time": 120,
     }
     assert result["success"] is True and result["total_tokens"] == 2000
-    # The session id is the trace: the root's ids derive from it.
-    assert root.context.trace_id == ids.trace_id_for(session_id)
-    assert root.context.span_id == ids.root_span_id_for(session_id)
+    # The session id gives the trace: the root's ids derive from it, as documented.
+    assert root.context.trace_id == documented_ids.trace_id(session_id)
+    assert root.context.span_id == documented_ids.root_span_id(session_id)
 
 
 def test_conversation_id_is_never_fabricated(client, spans):
@@ -319,7 +319,7 @@ def test_unrelated_current_span_is_not_a_parent(client, spans, provider):
         client.track_decision(session_id, "x")
     client.complete_session(session_id)
     decision = spans.one("decision support-agent")
-    assert decision.parent.span_id == ids.root_span_id_for(session_id)
+    assert decision.parent.span_id == documented_ids.root_span_id(session_id)
 
 
 def test_explicit_trace_and_span_ids(client, spans):
@@ -355,6 +355,14 @@ def test_remote_session_id_joins_the_trace(spans):
     assert tool.attributes[sc.SENTRIAL_SESSION_ID] == session_id
 
 
+def test_a_session_known_only_by_its_id_lands_in_the_trace_the_docs_derive(client, spans):
+    """docs/concepts.md's example: this id's trace and root span, by value."""
+    client.track_tool_call("8b0f2c1e-5d3a-4c6e-9f10-2a4b6c8d0e1f", "later", {}, {})
+    tool = spans.one("execute_tool later")
+    assert f"{tool.context.trace_id:032x}" == "bbc197477468ced74531303578d04b56"
+    assert f"{tool.parent.span_id:016x}" == "d53c0b31c18f7b9a"
+
+
 def test_parent_session_link(client, spans):
     parent_id = _session(client, agent_name="planner")
     child_id = _session(client, agent_name="researcher", parent_session_id=parent_id)
@@ -363,9 +371,9 @@ def test_parent_session_link(client, spans):
     child = spans.one("invoke_agent researcher")
     assert child.attributes[sc.SENTRIAL_SESSION_PARENT_ID] == parent_id
     (link,) = child.links
-    assert link.context.trace_id == ids.trace_id_for(parent_id)
-    assert link.context.span_id == ids.root_span_id_for(parent_id)
-    assert child.context.trace_id != ids.trace_id_for(parent_id)
+    assert link.context.trace_id == documented_ids.trace_id(parent_id)
+    assert link.context.span_id == documented_ids.root_span_id(parent_id)
+    assert child.context.trace_id != documented_ids.trace_id(parent_id)
 
 
 def test_update_state_is_carried_by_events(client, spans):

@@ -166,7 +166,7 @@ def test_export_failure_returns_failure_and_logs_once(
         spans.append(span)
     assert exporter.export(spans) is SpanExportResult.FAILURE
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING
-                and r.name.startswith("sentrial_otel.store")]
+                and r.name == "sentrial.store"]
     assert len(warnings) == 1
     exporter.shutdown()
     assert exporter.export(spans) is SpanExportResult.FAILURE
@@ -351,6 +351,39 @@ def test_large_uncovered_data_falls_back_to_the_reader_index(
     assert (tmp_path / ".index" / "spans.jsonl.json").exists()
 
 
+def cut_after_lines(data_file: Path, keep: int) -> None:
+    """Keep the first ``keep`` lines of a data file, as a user trimming it by hand would."""
+    lines = data_file.read_bytes().splitlines(keepends=True)
+    data_file.write_bytes(b"".join(lines[:keep]))
+
+
+@pytest.mark.parametrize("without_sidecar", [False, True], ids=["sidecar", "reader-index"])
+def test_summaries_of_an_emptied_or_cut_file_are_not_trusted(
+    tmp_path: Path, without_sidecar: bool
+) -> None:
+    """Summaries describe bytes of the data file; once those bytes are gone, so are they."""
+    specs = [SessionSpec("one"), SessionSpec("two", start_ns=BASE_NS + 10 * SECOND)]
+    write_sessions(tmp_path, specs)
+    data_file = tmp_path / "spans.jsonl"
+    if without_sidecar:
+        shutil.rmtree(tmp_path / ".summaries")
+    assert {s.session_id for s in list_sessions(tmp_path)} == {"one", "two"}
+
+    cut_after_lines(data_file, spans_per_session(specs[0]))  # one span per line
+    assert [(s.session_id, s.span_count) for s in list_sessions(tmp_path)] == [("one", 5)]
+
+    data_file.write_bytes(b"")  # emptied in place: same inode
+    assert list_sessions(tmp_path) == []
+
+
+def test_a_file_emptied_then_written_again_lists_only_what_it_holds(tmp_path: Path) -> None:
+    """The sidecar then has two entries at offset 0: the older one describes lost lines."""
+    write_sessions(tmp_path, [SessionSpec("lost-1"), SessionSpec("lost-2")])
+    (tmp_path / "spans.jsonl").write_bytes(b"")
+    write_sessions(tmp_path, [SessionSpec("new", tools=6, start_ns=BASE_NS + SECOND)])
+    assert [(s.session_id, s.span_count) for s in list_sessions(tmp_path)] == [("new", 9)]
+
+
 # --- reader-built index ------------------------------------------------------------------
 def test_index_is_reused_and_updated_incrementally(tmp_path: Path) -> None:
     write_sessions(tmp_path, [SessionSpec("first")])
@@ -396,6 +429,7 @@ def test_torn_last_line_is_skipped_with_one_warning(
     assert sessions[0].span_count == 5
     warnings = [r for r in caplog.records if "incomplete or corrupt" in r.getMessage()]
     assert len(warnings) == 1
+    assert warnings[0].name == "sentrial.store"  # under the `sentrial` logger users configure
     assert len(list(StoreReader(tmp_path).span_records())) == 5
 
     # A later writer appends after the fragment: its line is still recovered.

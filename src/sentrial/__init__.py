@@ -15,7 +15,7 @@ OTLP, or to the local store (``sentrial-otel sessions list``) when no endpoint i
 from __future__ import annotations
 
 from sentrial._config import BatcherConfig
-from sentrial._default import begin, configure
+from sentrial._default import begin, configure, score
 from sentrial.client import SentrialClient
 from sentrial.context import (
     SessionContext,
@@ -40,6 +40,7 @@ __all__ = [
     "configure",
     "get_current_interaction",
     "get_current_session_id",
+    "score",
     "session",
     "tool",
 ]

@@ -1,4 +1,5 @@
-"""The module-level default client behind ``sentrial.configure`` and ``sentrial.begin``."""
+"""The module-level default client behind ``sentrial.configure``, ``sentrial.begin`` and
+``sentrial.score``."""
 
 from __future__ import annotations
 
@@ -59,4 +60,17 @@ def begin(
         event_id=event_id,
         convo_id=convo_id,
         metadata=metadata,
+    )
+
+
+def score(
+    session_id: Any,
+    name: Any,
+    value: Any = None,
+    label: Any = None,
+    explanation: Any = None,
+) -> Any:
+    """Score a session on the default client (see ``SentrialClient.score``)."""
+    return default_client().score(
+        session_id, name, value=value, label=label, explanation=explanation
     )

@@ -25,8 +25,10 @@ class SentrialClient:
     to the local store otherwise. ``api_key`` is sent as ``Authorization: Bearer <key>``.
     ``langfuse`` is accepted for compatibility and ignored (send OTLP to Langfuse instead).
 
-    Beyond the Sentrial SDK: ``tracer_provider`` (use this provider), ``capture_content``,
-    ``protocol`` (``"grpc"`` or ``"http/protobuf"``) and ``shutdown_timeout`` (seconds).
+    Beyond the Sentrial SDK: ``tracer_provider`` (use this provider), ``logger_provider``
+    (for scores), ``capture_content``, ``protocol`` (``"grpc"`` or ``"http/protobuf"``),
+    ``shutdown_timeout`` (seconds), ``handle_sigterm`` and ``instrument_executors``
+    (``False`` turns either off).
     """
 
     def __init__(
@@ -39,9 +41,12 @@ class SentrialClient:
         batching: Any = None,
         *,
         tracer_provider: trace.TracerProvider | None = None,
+        logger_provider: Any = None,
         capture_content: bool | None = None,
         protocol: str | None = None,
         shutdown_timeout: float | None = None,
+        handle_sigterm: bool | None = None,
+        instrument_executors: bool | None = None,
     ) -> None:
         settings = resolve_settings(
             api_url=api_url,
@@ -51,11 +56,15 @@ class SentrialClient:
             fail_silently=fail_silently,
             batching=batching,
             shutdown_timeout=shutdown_timeout,
+            handle_sigterm=handle_sigterm,
+            instrument_executors=instrument_executors,
         )
         # True unless the argument or SENTRIAL_FAIL_SILENTLY says otherwise.
         self.fail_silently = settings.fail_silently
         self.strict = not settings.fail_silently
-        self.telemetry = Telemetry(settings, tracer_provider=tracer_provider, pii=pii)
+        self.telemetry = Telemetry(
+            settings, tracer_provider=tracer_provider, logger_provider=logger_provider, pii=pii
+        )
         self.api_url = settings.endpoint
         if langfuse is not None:
             logger.info("sentrial: the langfuse option is ignored; point OTLP at Langfuse instead")
@@ -302,6 +311,26 @@ class SentrialClient:
             trace_id=trace_id,
             span_id=span_id,
             metadata=metadata,
+        )
+
+    @handle_internal_errors(fallback=dict, strict=by_instance)
+    def score(
+        self,
+        session_id: Any,
+        name: Any,
+        value: Any = None,
+        label: Any = None,
+        explanation: Any = None,
+    ) -> dict[str, Any]:
+        """Score a session (user feedback, an evaluation), now or later, from any process.
+
+        ``value``: a finite number; ``label``: a string (``"good"``, ``"pass"``); at least
+        one of them. ``explanation`` is content (absent when capture is off). Sent as a
+        ``gen_ai.evaluation.result`` log record on the session's root span; returns its
+        ids, or ``{}`` when the input was refused.
+        """
+        return self.telemetry.score(
+            session_id, name, value=value, label=label, explanation=explanation
         )
 
     @handle_internal_errors(strict=by_instance)

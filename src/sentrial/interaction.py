@@ -164,6 +164,15 @@ class Interaction:
             return {}
         return self.session.track_llm_call(provider=provider, model=model, **kwargs)
 
+    @handle_internal_errors(fallback=dict, strict=by_instance)
+    def score(
+        self, name: Any, value: Any = None, label: Any = None, explanation: Any = None
+    ) -> dict[str, Any]:
+        """Score this interaction (see ``SentrialClient.score``); works after ``finish`` too."""
+        if self.session is None:
+            return {}
+        return self.session.score(name, value=value, label=label, explanation=explanation)
+
     def __enter__(self) -> Interaction:
         return self
 

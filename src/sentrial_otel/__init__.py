@@ -33,6 +33,10 @@ if TYPE_CHECKING:
         PiiCustomPattern,
     )
     from sentrial_otel._internal.engine import Telemetry, configure, get_telemetry
+    from sentrial_otel._internal.process.executors import instrument as instrument_executors
+    from sentrial_otel._internal.process.executors import (
+        uninstrument as uninstrument_executors,
+    )
     from sentrial_otel._internal.spans.invocations import LlmCall, ToolCall
     from sentrial_otel._internal.spans.session import (
         RemoteSession,
@@ -41,7 +45,7 @@ if TYPE_CHECKING:
     )
     from sentrial_otel.config import Settings, resolve_settings
 
-# public name -> the module that defines it
+# public name -> the module that defines it ("module:name" when it is named otherwise there)
 _LAZY = {
     "LlmCall": "sentrial_otel._internal.spans.invocations",
     "PiiBuiltinPatterns": "sentrial_otel._internal.content.pii",
@@ -55,7 +59,9 @@ _LAZY = {
     "configure": "sentrial_otel._internal.engine",
     "current_session": "sentrial_otel._internal.spans.session",
     "get_telemetry": "sentrial_otel._internal.engine",
+    "instrument_executors": "sentrial_otel._internal.process.executors:instrument",
     "resolve_settings": "sentrial_otel.config",
+    "uninstrument_executors": "sentrial_otel._internal.process.executors:uninstrument",
 }
 
 __all__ = [
@@ -72,15 +78,18 @@ __all__ = [
     "configure",
     "current_session",
     "get_telemetry",
+    "instrument_executors",
     "resolve_settings",
+    "uninstrument_executors",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    where = _LAZY.get(name)
+    if where is None:
         raise AttributeError(f"module 'sentrial_otel' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, _, attribute = where.partition(":")
+    value = getattr(importlib.import_module(module), attribute or name)
     globals()[name] = value  # later lookups skip this function
     return value
 

@@ -28,6 +28,7 @@ _METRICS_PATH = "/v1/metrics"
 DEFAULT_MAX_CONTENT_LENGTH = 16 * 1024
 """Longest string kept inside a content attribute, in characters."""
 
+COMPRESSIONS = ("gzip", "deflate", "none")
 _FALSE = {"false", "0", "no", "off", "no_content"}
 _TRUE = {"true", "1", "yes", "on", "span_only", "span_and_event", "event_only"}
 
@@ -46,6 +47,7 @@ class Settings:
     """Everything that decides where spans go and what they contain."""
 
     exporter: str = EXPORTER_STORE
+    exporter_fallback: str | None = None  # why not the exporter asked for, when it is not
     endpoint: str | None = None
     endpoint_source: str = "default"
     protocol: str = PROTOCOL_HTTP
@@ -58,6 +60,10 @@ class Settings:
     shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT
     export_timeout_s: float = DEFAULT_EXPORT_TIMEOUT
     batch: BatchSettings = field(default_factory=BatchSettings)
+    # Process lifecycle: our SIGTERM handler (sigterm.py), context into executor pools
+    # (executors.py).
+    handle_sigterm: bool = True
+    instrument_executors: bool = True
 
     @property
     def export_headers(self) -> dict[str, str]:
@@ -170,6 +176,27 @@ def default_otlp_endpoint(protocol: str) -> str:
     return f"http://localhost:{default_otlp_port(protocol)}"
 
 
+def endpoint_problem(endpoint: str, protocol: str) -> str | None:
+    """Why ``endpoint`` cannot be a collector's OTLP address, or None when it can be.
+
+    ``http/protobuf`` needs an ``http://`` or ``https://`` URL naming a host; gRPC also
+    takes a bare ``host:port``.
+    """
+    text = endpoint.strip()
+    if protocol == PROTOCOL_GRPC and "//" not in text:
+        text = "//" + text
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as error:
+        return str(error)
+    if parts.scheme not in ("http", "https") and not (protocol == PROTOCOL_GRPC and not parts.scheme):
+        return "not an http:// or https:// URL"
+    if not parts.hostname:
+        return "no host in it"
+    return None
+
+
 def _resolve_protocol(protocol: str | None) -> str:
     raw = protocol or _env(env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) or _env(
         env.OTEL_EXPORTER_OTLP_PROTOCOL
@@ -187,14 +214,22 @@ def _resolve_protocol(protocol: str | None) -> str:
 
 
 def _resolve_endpoint(api_url: str | None, protocol: str) -> tuple[str | None, str]:
-    if api_url:
-        return traces_url(api_url, protocol), "api_url argument"
-    if (value := _env(env.SENTRIAL_API_URL)) is not None:
-        return traces_url(value, protocol), env.SENTRIAL_API_URL
-    if (value := _env(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)) is not None:
-        return value, env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
-    if (value := _env(env.OTEL_EXPORTER_OTLP_ENDPOINT)) is not None:
-        return traces_url(value, protocol), env.OTEL_EXPORTER_OTLP_ENDPOINT
+    candidates = (
+        ("api_url argument", api_url or None, True),
+        (env.SENTRIAL_API_URL, _env(env.SENTRIAL_API_URL), True),
+        (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, _env(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), False),
+        (env.OTEL_EXPORTER_OTLP_ENDPOINT, _env(env.OTEL_EXPORTER_OTLP_ENDPOINT), True),
+    )
+    for source, value, is_base in candidates:
+        if value is None:
+            continue
+        problem = endpoint_problem(value, protocol)
+        if problem:
+            # Every export to it would fail: better the next source, or the local store.
+            logger.warning("sentrial: %s=%r is not a collector URL (%s); ignoring it",
+                           source, value, problem)
+            continue
+        return (traces_url(value, protocol) if is_base else value), source
     return None, "default"
 
 
@@ -206,8 +241,20 @@ def _resolve_exporter(endpoint: str | None) -> str:
     for name in (part.strip().lower() for part in raw.split(",")):
         if name in (EXPORTER_OTLP, EXPORTER_CONSOLE, EXPORTER_NONE, EXPORTER_STORE):
             return name
-    logger.warning("sentrial: OTEL_TRACES_EXPORTER=%r not supported, using otlp", raw)
-    return EXPORTER_OTLP if endpoint else EXPORTER_STORE
+    default = EXPORTER_OTLP if endpoint else EXPORTER_STORE
+    logger.warning("sentrial: OTEL_TRACES_EXPORTER=%r names no supported exporter, using %s",
+                   raw, default)
+    return default
+
+
+def unsupported_compression() -> str | None:
+    """``NAME='value'`` of the OTLP compression variable in effect, when the exporters do not
+    support it (they would log it and send uncompressed, unlike what was asked)."""
+    for name in (env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, env.OTEL_EXPORTER_OTLP_COMPRESSION):
+        value = _env(name)
+        if value is not None:
+            return None if value.lower() in COMPRESSIONS else f"{name}={value!r}"
+    return None
 
 
 def capture_content_from_env(default: bool = True) -> bool:
@@ -249,6 +296,8 @@ def resolve_settings(
     home: str | os.PathLike[str] | None = None,
     shutdown_timeout: float | None = None,
     max_content_length: int | None = None,
+    handle_sigterm: bool | None = None,
+    instrument_executors: bool | None = None,
 ) -> Settings:
     """Resolve every setting: argument, then ``SENTRIAL_*``, then ``OTEL_*``, then default."""
     proto = _resolve_protocol(protocol)
@@ -258,6 +307,11 @@ def resolve_settings(
         # OTEL_TRACES_EXPORTER=otlp without an endpoint: the OTLP default address.
         endpoint = traces_url(default_otlp_endpoint(proto), proto)
         source = "OTLP default"
+    fallback = None
+    if exporter == EXPORTER_OTLP and (compression := unsupported_compression()):
+        fallback = f"{compression} is not one of {', '.join(COMPRESSIONS)}"
+        logger.warning("sentrial: %s; spans go to the local store instead", fallback)
+        exporter = EXPORTER_STORE
     headers = parse_headers(_env(env.OTEL_EXPORTER_OTLP_HEADERS))
     headers.update(parse_headers(_env(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS)))
     # Seconds, as the Python OTLP exporters read these variables.
@@ -265,6 +319,7 @@ def resolve_settings(
     timeout = _float(env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, timeout)
     return Settings(
         exporter=exporter,
+        exporter_fallback=fallback,
         endpoint=endpoint,
         endpoint_source=source,
         protocol=proto,
@@ -291,4 +346,14 @@ def resolve_settings(
         ),
         export_timeout_s=timeout,
         batch=_resolve_batch(batching),
+        handle_sigterm=(
+            handle_sigterm
+            if handle_sigterm is not None
+            else parse_bool(_env(env.SENTRIAL_HANDLE_SIGTERM), True)
+        ),
+        instrument_executors=(
+            instrument_executors
+            if instrument_executors is not None
+            else parse_bool(_env(env.SENTRIAL_INSTRUMENT_EXECUTORS), True)
+        ),
     )

@@ -25,8 +25,22 @@ SENTRIAL_SHUTDOWN_TIMEOUT: Final = "SENTRIAL_SHUTDOWN_TIMEOUT"
 SENTRIAL_MAX_CONTENT_LENGTH: Final = "SENTRIAL_MAX_CONTENT_LENGTH"
 """Longest string kept inside a content attribute, in characters (default 16384)."""
 
+SENTRIAL_SOURCE: Final = "SENTRIAL_SOURCE"
+"""Where ``sentrial-otel sessions`` reads: ``local`` (default) or ``jaeger=http://HOST:16686``.
+Read by the CLI only."""
+
 SENTRIAL_FAIL_SILENTLY: Final = "SENTRIAL_FAIL_SILENTLY"
 """``false`` turns on strict mode (misuse raises) when ``fail_silently`` is not given."""
+
+SENTRIAL_HANDLE_SIGTERM: Final = "SENTRIAL_HANDLE_SIGTERM"
+"""``false`` keeps our SIGTERM handler out. When on (the default) and SIGTERM still has its
+default disposition, SIGTERM ends open sessions as abandoned and delivers within the
+shutdown budget, then the process dies by the signal as before."""
+
+SENTRIAL_INSTRUMENT_EXECUTORS: Final = "SENTRIAL_INSTRUMENT_EXECUTORS"
+"""``false`` leaves ``concurrent.futures`` alone. When on (the default) and sentrial builds
+the tracer provider, work submitted to thread and process pools runs in the submitter's
+OpenTelemetry context and session."""
 
 OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
@@ -37,7 +51,10 @@ OTEL_EXPORTER_OTLP_TRACES_HEADERS: Final = "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
 OTEL_EXPORTER_OTLP_TIMEOUT: Final = "OTEL_EXPORTER_OTLP_TIMEOUT"
 OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: Final = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"
 OTEL_EXPORTER_OTLP_COMPRESSION: Final = "OTEL_EXPORTER_OTLP_COMPRESSION"
+OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: Final = "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION"
 OTEL_TRACES_EXPORTER: Final = "OTEL_TRACES_EXPORTER"
+OTEL_LOGS_EXPORTER: Final = "OTEL_LOGS_EXPORTER"
+OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"
 OTEL_BSP_SCHEDULE_DELAY: Final = "OTEL_BSP_SCHEDULE_DELAY"
 OTEL_BSP_MAX_QUEUE_SIZE: Final = "OTEL_BSP_MAX_QUEUE_SIZE"
 OTEL_BSP_MAX_EXPORT_BATCH_SIZE: Final = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
@@ -46,6 +63,9 @@ OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = (
 )
 OTEL_SERVICE_NAME: Final = "OTEL_SERVICE_NAME"
 OTEL_RESOURCE_ATTRIBUTES: Final = "OTEL_RESOURCE_ATTRIBUTES"
+# Read by the SDK's TracerProvider, in one we build and in an application's own.
+OTEL_TRACES_SAMPLER: Final = "OTEL_TRACES_SAMPLER"
+OTEL_TRACES_SAMPLER_ARG: Final = "OTEL_TRACES_SAMPLER_ARG"
 
 # name -> one-line description, for `sentrial-otel doctor` and the configuration docs.
 ALL: Final = {
@@ -55,6 +75,9 @@ ALL: Final = {
     SENTRIAL_SHUTDOWN_TIMEOUT: "seconds allowed for delivery at exit (default 5)",
     SENTRIAL_MAX_CONTENT_LENGTH: "longest string kept in content attributes (default 16384)",
     SENTRIAL_FAIL_SILENTLY: "'false' makes misuse raise (default true)",
+    SENTRIAL_HANDLE_SIGTERM: "'false' keeps our SIGTERM handler out (default true)",
+    SENTRIAL_INSTRUMENT_EXECUTORS: "'false' leaves thread and process pools alone (default true)",
+    SENTRIAL_SOURCE: "where `sentrial-otel sessions` reads: 'local' or 'jaeger=URL' (CLI only)",
     OTEL_EXPORTER_OTLP_ENDPOINT: "base OTLP endpoint ('/v1/traces' added for http)",
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "full OTLP traces endpoint, used as is",
     OTEL_EXPORTER_OTLP_PROTOCOL: "'http/protobuf' (default) or 'grpc'",
@@ -64,8 +87,13 @@ ALL: Final = {
     OTEL_EXPORTER_OTLP_TIMEOUT: "seconds per export request, retries included (default 10)",
     OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "the same, traces only",
     OTEL_EXPORTER_OTLP_COMPRESSION: "'gzip', 'deflate' or 'none' (read by the OTLP exporter)",
+    OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: "the same, traces only",
     OTEL_TRACES_EXPORTER: "'otlp', 'console' or 'none' (default: otlp with an endpoint, "
     "else the local store)",
+    OTEL_LOGS_EXPORTER: "where scores go: 'otlp', 'console', 'none' or 'store' (default: "
+    "where the traces go)",
+    OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: "full OTLP logs endpoint for scores, used as is "
+    "(default: the traces' endpoint, '/v1/logs' for http)",
     OTEL_BSP_SCHEDULE_DELAY: "batch delay in ms (default 5000)",
     OTEL_BSP_MAX_QUEUE_SIZE: "spans held before dropping (default 2048)",
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "spans per export request (default 512)",
@@ -73,4 +101,7 @@ ALL: Final = {
     "capture off; SPAN_ONLY/SPAN_AND_EVENT/true keep it (default on)",
     OTEL_SERVICE_NAME: "service.name of the resource",
     OTEL_RESOURCE_ATTRIBUTES: "extra resource attributes, 'k1=v1,k2=v2'",
+    OTEL_TRACES_SAMPLER: "head sampler, e.g. 'parentbased_traceidratio' (default "
+    "parentbased_always_on); a session is kept or dropped whole",
+    OTEL_TRACES_SAMPLER_ARG: "the sampler's ratio, e.g. '0.25'",
 }

@@ -70,6 +70,13 @@ GEN_AI_RETRIEVAL_DOCUMENTS: Final = "gen_ai.retrieval.documents"
 
 GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
 
+# Scores: the gen_ai.evaluation.result log record (SEMCONV.md "Scores and feedback").
+GEN_AI_EVALUATION_RESULT_EVENT: Final = "gen_ai.evaluation.result"
+GEN_AI_EVALUATION_NAME: Final = "gen_ai.evaluation.name"
+GEN_AI_EVALUATION_SCORE_VALUE: Final = "gen_ai.evaluation.score.value"
+GEN_AI_EVALUATION_SCORE_LABEL: Final = "gen_ai.evaluation.score.label"
+GEN_AI_EVALUATION_EXPLANATION: Final = "gen_ai.evaluation.explanation"
+
 # --- General OpenTelemetry attributes ----------------------------------------------------
 USER_ID: Final = "user.id"
 SESSION_ID: Final = "session.id"
@@ -113,6 +120,14 @@ SENTRIAL_DECISION_REASONING: Final = "sentrial.decision.reasoning"
 SENTRIAL_DECISION_ALTERNATIVES: Final = "sentrial.decision.alternatives"
 SENTRIAL_DECISION_CHOSEN: Final = "sentrial.decision.chosen"
 SENTRIAL_DECISION_CONFIDENCE: Final = "sentrial.decision.confidence"
+
+# Detected issues, on the session root (SEMCONV.md "Detected issues").
+SENTRIAL_SESSION_ISSUES: Final = "sentrial.session.issues"
+SENTRIAL_SESSION_ISSUE_COUNT: Final = "sentrial.session.issue_count"
+SENTRIAL_ISSUE_EVENT: Final = "sentrial.issue"
+SENTRIAL_ISSUE_KIND: Final = "sentrial.issue.kind"
+SENTRIAL_ISSUE_SPAN_ID: Final = "sentrial.issue.span_id"
+SENTRIAL_ISSUE_DETAIL: Final = "sentrial.issue.detail"
 
 # --- Values ------------------------------------------------------------------------------
 SPAN_KIND_DECISION: Final = "decision"
@@ -164,3 +179,6 @@ CONTENT_KEYS: Final = frozenset(
         SENTRIAL_DECISION_CHOSEN,
     }
 )
+
+# Keys of log records (scores) whose values are user content: absent when capture is off.
+LOG_CONTENT_KEYS: Final = frozenset({GEN_AI_EVALUATION_EXPLANATION})

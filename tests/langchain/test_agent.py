@@ -264,6 +264,28 @@ def test_nests_under_the_callers_span_and_leaves_it_current(
     assert lc_spans.tree() == [("request", AGENT_TREE * 2)]
 
 
+def test_a_tool_run_from_another_thread_nests_under_its_parent_run(
+    instrumentor: Any, lc_provider: TracerProvider, lc_spans: Spans
+) -> None:
+    """A tool called from a worker thread (code running tools in parallel) starts where no
+    OpenTelemetry context is current: its span follows its parent run, not the thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from langchain_core.runnables import RunnableConfig, RunnableLambda
+
+    def dispatch(cities: list[str], config: RunnableConfig) -> list[str]:
+        with ThreadPoolExecutor(2) as pool:  # its threads start with an empty context
+            return list(pool.map(lambda city: fakes.get_weather.invoke({"city": city}, config), cities))
+
+    with lc_provider.get_tracer("app").start_as_current_span("request"):
+        result = RunnableLambda(dispatch).invoke(["Paris", "Oslo"])
+
+    assert result == ["sunny in Paris", "sunny in Oslo"]
+    tool = ("execute_tool get_weather", [("weather-api GET", [])])
+    assert lc_spans.tree() == [("request", [("invoke_workflow dispatch", [tool, tool])])]
+    lc_spans.one_trace()
+
+
 def test_tool_that_raises(instrumentor: Any, lc_spans: Spans) -> None:
     model = fakes.ScriptedChatModel(
         [

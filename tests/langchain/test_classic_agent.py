@@ -16,10 +16,10 @@ from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 
 from sentrial import SentrialClient  # noqa: E402
 from sentrial.langchain import SentrialCallbackHandler  # noqa: E402
-from sentrial_otel._internal.spans import ids  # noqa: E402
 from sentrial_otel import semconv as sc  # noqa: E402
 from tests.langchain import fakes  # noqa: E402
 from tests.langchain.conftest import Spans, attrs  # noqa: E402
+from tests.support import documented_ids  # noqa: E402
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_seed_doc_snippet_on_a_classic_agent_executor(
     assert result["output"] == "It is sunny"
     # The session's root, then the executor's run as the agent span.
     assert lc_spans.tree() == [("invoke_agent support-agent", CLASSIC_TREE)]
-    assert lc_spans.one_trace() == ids.trace_id_for(session_id)
+    assert lc_spans.one_trace() == documented_ids.trace_id(session_id)
     llm_spans = lc_spans.named("chat gpt-4o-mini")
     assert len(llm_spans) == handler.llm_calls == 2
     assert handler.total_prompt_tokens == sum(
@@ -128,4 +128,4 @@ def test_verbatim_doc_snippet_runs_unchanged(
     # The snippet leaves the session open: its spans hang under the (not yet ended) root.
     assert lc_spans.tree() == CLASSIC_TREE
     (executor,) = lc_spans.named("invoke_agent AgentExecutor")
-    assert executor.parent.span_id == ids.root_span_id_for(session_id)
+    assert executor.parent.span_id == documented_ids.root_span_id(session_id)

@@ -11,10 +11,10 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from sentrial import SentrialClient
 from sentrial.langchain import SentrialCallbackHandler
-from sentrial_otel._internal.spans import ids
 from sentrial_otel import semconv as sc
 from sentrial_otel.instrumentation.langchain import LangChainInstrumentor
 from tests.langchain import fakes
+from tests.support import documented_ids
 from tests.langchain.conftest import Spans, attrs
 from tests.langchain.test_agent import AGENT_TREE, weather_agent
 
@@ -49,7 +49,7 @@ def test_seed_doc_snippet(client: SentrialClient, lc_spans: Spans) -> None:
 
     assert result["messages"][-1].content == "It is sunny"
     assert lc_spans.tree() == [("invoke_agent support-agent", AGENT_TREE)]
-    assert lc_spans.one_trace() == ids.trace_id_for(session_id)
+    assert lc_spans.one_trace() == documented_ids.trace_id(session_id)
     # Every span of the session carries its ids (stamping).
     for span in lc_spans.all():
         assert attrs(span)[sc.SENTRIAL_SESSION_ID] == session_id, span.name
@@ -132,9 +132,10 @@ def test_session_from_another_process_parents_to_the_derived_root(
     weather_agent().invoke({"messages": [("user", "hi")]}, {"callbacks": [handler]})
 
     agent = lc_spans.one("invoke_agent weather_agent")
-    assert agent.context.trace_id == ids.trace_id_for(session_id)
+    # The ids docs/concepts.md derives from "sess-remote-42".
+    assert f"{agent.context.trace_id:032x}" == "3e1b27202ce5de1963b00d92e81bcb98"
     assert agent.parent is not None
-    assert agent.parent.span_id == ids.root_span_id_for(session_id)
+    assert f"{agent.parent.span_id:016x}" == "699d4cc40947060d"
     assert lc_spans.tree() == AGENT_TREE  # (the root itself lives in the other process)
 
 

@@ -7,6 +7,7 @@ Usage::
         ...
         spans = rx.wait_for_spans(3, timeout=10)
         assert spans[0].attributes["gen_ai.operation.name"] == "invoke_agent"
+        scores = rx.wait_for_log_records(1)  # log records (scores), flattened alike
         assert rx.requests[0].headers["authorization"] == "Bearer my-key"
 
 Every request is decoded with ``opentelemetry-proto`` (``Export*ServiceRequest``), so what a
@@ -206,6 +207,42 @@ def attributes_to_dict(attributes: Iterable[KeyValue]) -> dict[str, Any]:
     return {kv.key: any_value_to_python(kv.value) for kv in attributes}
 
 
+@dataclass(frozen=True)
+class LogRecordEntry:
+    """A log record as received, flattened: ids as lowercase hex (``""`` when unset)."""
+
+    event_name: str
+    trace_id: str
+    span_id: str
+    time_unix_nano: int
+    severity_number: int
+    body: Any
+    attributes: dict[str, Any]
+    resource: dict[str, Any]
+    scope_name: str
+
+
+def flatten_logs(message: logs_service_pb2.ExportLogsServiceRequest) -> list[LogRecordEntry]:
+    """Flatten resource -> scope -> log record nesting into one entry per record."""
+    entries: list[LogRecordEntry] = []
+    for resource_logs in message.resource_logs:
+        resource = attributes_to_dict(resource_logs.resource.attributes)
+        for scope_logs in resource_logs.scope_logs:
+            for record in scope_logs.log_records:
+                entries.append(LogRecordEntry(
+                    event_name=record.event_name,
+                    trace_id=record.trace_id.hex(),
+                    span_id=record.span_id.hex(),
+                    time_unix_nano=record.time_unix_nano,
+                    severity_number=record.severity_number,
+                    body=any_value_to_python(record.body),
+                    attributes=attributes_to_dict(record.attributes),
+                    resource=resource,
+                    scope_name=scope_logs.scope.name,
+                ))
+    return entries
+
+
 def flatten_spans(message: trace_service_pb2.ExportTraceServiceRequest) -> list[SpanRecord]:
     """Flatten resource -> scope -> span nesting into one SpanRecord per span."""
     records: list[SpanRecord] = []
@@ -313,6 +350,7 @@ class OtlpReceiver:
         self._requests: list[ReceivedRequest] = []
         self._attempts: list[Attempt] = []
         self._span_count = 0
+        self._log_count = 0
         self._spans: list[SpanRecord] = []  # flattened lazily, see spans()
         self._flattened = 0  # how many of _requests are already in _spans
         self._faults = _Faults(max_body_bytes=max_body_bytes)
@@ -505,6 +543,24 @@ class OtlpReceiver:
             self._flattened = len(self._requests)
             return list(self._spans)
 
+    def log_records(self) -> list[LogRecordEntry]:
+        """Every accepted log record, flattened, in arrival order."""
+        return [entry for request in self.requests if request.signal == "logs"
+                for entry in flatten_logs(request.message)]
+
+    def wait_for_log_records(self, n: int, timeout: float = 10.0) -> list[LogRecordEntry]:
+        """Block until at least ``n`` log records arrived, then return all of them.
+
+        Raises:
+            TimeoutError: fewer than ``n`` arrived within ``timeout`` seconds.
+        """
+        self._wait_until(lambda: self._log_count >= n, timeout)
+        records = self.log_records()
+        if len(records) < n:
+            raise TimeoutError(f"expected >= {n} log records within {timeout}s, got "
+                               f"{len(records)}")
+        return records
+
     def raw_bytes(self) -> bytes:
         """All accepted request bodies (decompressed) joined: for 'this must not leak' scans."""
         with self._lock:
@@ -517,13 +573,7 @@ class OtlpReceiver:
             TimeoutError: fewer than ``n`` arrived within ``timeout`` seconds (the message
                 says how many and which).
         """
-        deadline = time.monotonic() + timeout
-        with self._arrived:
-            while self._span_count < n:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._arrived.wait(left)
+        self._wait_until(lambda: self._span_count >= n, timeout)
         spans = self.spans()
         if len(spans) < n:
             names = sorted({s.name for s in spans})
@@ -531,6 +581,16 @@ class OtlpReceiver:
                 f"expected >= {n} spans within {timeout}s, got {len(spans)} {names}"
             )
         return spans
+
+    def _wait_until(self, arrived: Any, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) until ``arrived()`` holds, under the lock."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while not arrived():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._arrived.wait(left)
 
     def wait_for_attempts(self, n: int, timeout: float = 10.0) -> list[Attempt]:
         """Block until at least ``n`` attempts (of any outcome) arrived; raise TimeoutError."""
@@ -552,6 +612,7 @@ class OtlpReceiver:
             self._attempts.clear()
             self._spans.clear()
             self._span_count = 0
+            self._log_count = 0
             self._flattened = 0
 
     def _record(
@@ -571,6 +632,8 @@ class OtlpReceiver:
                 self._requests.append(request)
                 if request.signal == "traces":
                     self._span_count += request.item_count
+                elif request.signal == "logs":
+                    self._log_count += request.item_count
             self._arrived.notify_all()
 
     def _accept(self, signal: str, headers: Mapping[str, str], message: Any) -> None:

@@ -18,14 +18,13 @@ own output, JSON lines), and listens on 127.0.0.1 only.
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Literal
+from typing import Literal
+
+from tests.support.child_process import ChildProcess
 
 ExportProtocol = Literal["http", "grpc"]
 
@@ -66,7 +65,7 @@ def _port_open(host: str, port: int) -> bool:
         return False
 
 
-class RotelCollector:
+class RotelCollector(ChildProcess):
     """One ``rotel-agent`` process receiving OTLP (HTTP and gRPC) and exporting OTLP.
 
     Args:
@@ -79,6 +78,7 @@ class RotelCollector:
             flags above override the same settings given here.
     """
 
+    name = "rotel"
     host = "127.0.0.1"
 
     def __init__(
@@ -93,18 +93,16 @@ class RotelCollector:
     ) -> None:
         self.export_to = export_to
         self.export_protocol = export_protocol
-        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="rotel-"))
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        directory = Path(workdir or tempfile.mkdtemp(prefix="rotel-"))
+        directory.mkdir(parents=True, exist_ok=True)
+        super().__init__(directory, directory / "rotel.log")
         self.pid_file = self.workdir / "rotel.pid"
-        self.log_file = self.workdir / "rotel.log"
         self.batch_timeout = batch_timeout
         self.extra_args = list(extra_args or [])
         self.env = dict(env or {})
         # Chosen once, so a restart comes back where the SDK is still sending.
         self.grpc_port = free_port(self.host)
         self.http_port = free_port(self.host)
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
 
     # -- where to send -----------------------------------------------------------------------
 
@@ -122,16 +120,6 @@ class RotelCollector:
     def grpc_endpoint(self) -> str:
         """Endpoint for a gRPC exporter (use with ``insecure=True``)."""
         return f"http://{self.host}:{self.grpc_port}"
-
-    @property
-    def pid(self) -> int | None:
-        """The running process's id, or None."""
-        return self._process.pid if self.running else None
-
-    @property
-    def running(self) -> bool:
-        """True while the process is alive."""
-        return self._process is not None and self._process.poll() is None
 
     def command(self) -> list[str]:
         """The exact command line (also what docs/collector.md shows users)."""
@@ -156,70 +144,25 @@ class RotelCollector:
         Raises:
             RuntimeError: the process exited or did not listen in time (log tail included).
         """
-        if self.running:
-            return self
-        self._log = self.log_file.open("ab")
-        self._process = subprocess.Popen(
-            self.command(),
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            cwd=self.workdir,
-            env={**os.environ, **self.env, "NO_COLOR": "1"},
-            start_new_session=True,  # a Ctrl-C on the test run is ours to forward, not its
-        )
+        if not self.running:
+            self._spawn(
+                self.command(), {**self.env, "NO_COLOR": "1"}, timeout=timeout,
+                ready=lambda: _port_open(self.host, self.http_port)
+                and _port_open(self.host, self.grpc_port),
+            )
+        return self
+
+    def _started(self) -> None:
+        assert self._process is not None
         self.pid_file.write_text(f"{self._process.pid}\n")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                break
-            if _port_open(self.host, self.http_port) and _port_open(self.host, self.grpc_port):
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"rotel did not become ready; log tail:\n{self.log_tail()}")
 
-    def stop(self, timeout: float = 5.0) -> int | None:
-        """SIGTERM (rotel flushes what it holds), SIGKILL after ``timeout``. Returns exit code."""
-        return self._end(signal.SIGTERM, timeout)
-
-    def kill(self) -> int | None:
-        """SIGKILL: the collector dies at once, losing whatever it had not exported yet."""
-        return self._end(signal.SIGKILL, 5.0)
-
-    def _end(self, sig: signal.Signals, timeout: float) -> int | None:
-        process, self._process = self._process, None
-        code: int | None = None
-        if process is not None:
-            if process.poll() is None:
-                process.send_signal(sig)
-                try:
-                    process.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(5)
-            code = process.returncode
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+    def _ended(self) -> None:
         self.pid_file.unlink(missing_ok=True)
-        return code
 
     def restart(self) -> RotelCollector:
         """Stop (gracefully) and start again on the same ports."""
         self.stop()
         return self.start()
 
-    def log_tail(self, lines: int = 40) -> str:
-        """The last lines of the collector's log, for failure messages."""
-        try:
-            text = self.log_file.read_text(errors="replace")
-        except OSError:
-            return "<no log>"
-        return "\n".join(text.splitlines()[-lines:])
-
     def __enter__(self) -> RotelCollector:
         return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()

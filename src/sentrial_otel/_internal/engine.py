@@ -1,17 +1,15 @@
 """The engine: one configured pipeline (provider, tracer, content policy) and its sessions.
 
-Which provider is used is pipeline.py's business; this module keeps the open sessions, the
-per-thread state, the exit hook that ends abandoned sessions before delivery stops, and the
+Which provider is used is pipeline.py's business, how the process ends
+process/exit.py's; this module keeps the open sessions, the per-thread state and the
 default engine behind ``sentrial_otel.configure()`` / ``get_telemetry()``.
 """
 
 from __future__ import annotations
 
-import atexit
+import itertools
 import logging
-import os
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -22,13 +20,11 @@ from opentelemetry import trace
 from sentrial_otel._internal.content.pii import PiiConfig, pii_config_from
 from sentrial_otel._internal.content.policy import ContentPolicy
 from sentrial_otel._internal.errors import handle_internal_errors
-from sentrial_otel._internal.export.pipeline import (
-    owned_pipelines,
-    release,
-    select_pipeline,
-)
+from sentrial_otel._internal.export.pipeline import release, select_pipeline
 from sentrial_otel._internal.logs import logger
 from sentrial_otel._internal.misuse import MisuseReporter
+from sentrial_otel._internal.process import exit as process_exit
+from sentrial_otel._internal.spans.scores import ScoreRecorder, check_session_id
 from sentrial_otel._internal.spans.ids import plan_ids_on
 from sentrial_otel._internal.spans.metrics import AgentMetrics
 from sentrial_otel._internal.spans.recording import Recording
@@ -43,10 +39,8 @@ from sentrial_otel._internal.spans.state import AgentState
 from sentrial_otel.config import Settings, resolve_settings
 from sentrial_otel.version import __version__
 
-_ENGINES: weakref.WeakSet[Telemetry] = weakref.WeakSet()
 _default: Telemetry | None = None
 _default_lock = threading.Lock()
-_ATEXIT_REGISTERED = False
 _RECENT_SESSIONS = 1024
 MAX_OPEN_SESSIONS = 50_000
 # Flushing and ending sessions at exit are best effort: a failure is worth a debug line.
@@ -62,6 +56,7 @@ class Telemetry:
         *,
         tracer_provider: trace.TracerProvider | None = None,
         meter_provider: Any = None,
+        logger_provider: Any = None,
         pii: Any = None,
     ) -> None:
         self.settings = settings or resolve_settings()
@@ -82,6 +77,9 @@ class Telemetry:
         self.provider = self.pipeline.tracer_provider
         self.delivery = self.pipeline.delivery
         self.metrics = AgentMetrics(meter_provider or self.pipeline.meter_provider)
+        self.scores = ScoreRecorder(
+            logger_provider or self.pipeline.logger_provider, self.content, self.report
+        )
         self.tracer = self.provider.get_tracer("sentrial_otel", __version__)
         self.plans_ids = plan_ids_on(self.tracer)
         if not self.plans_ids:
@@ -91,12 +89,15 @@ class Telemetry:
             )
         install_session_stamping(self.provider)
         self.state = AgentState(self.content)
-        self.recording = Recording(self.tracer, self.content, self.report, self.metrics, self.state)
+        self.recording = Recording(
+            self.tracer, self.content, self.report, self.metrics, self.state, self.scores
+        )
         self._sessions: dict[str, Session] = {}  # insertion order: oldest first
         self._sessions_lock = threading.Lock()
         # Late events for sessions ended here keep their agent name and user id.
         self._recent: OrderedDict[str, tuple[str | None, Mapping[str, Any]]] = OrderedDict()
-        _register(self)
+        # Ended and delivered at exit, SIGTERM and multiprocessing child exit.
+        process_exit.register(self)
 
     # --- sessions ------------------------------------------------------------------------
     def start_session(
@@ -127,7 +128,7 @@ class Telemetry:
         with self._sessions_lock:
             self._sessions[session.session_id] = session
             overflow = len(self._sessions) - MAX_OPEN_SESSIONS
-            oldest = list(self._sessions.values())[:overflow] if overflow > 0 else []
+            oldest = list(itertools.islice(self._sessions.values(), overflow)) if overflow > 0 else []
         for stale in oldest:
             # Sessions begun and never finished would otherwise grow memory forever.
             self.report.warn(
@@ -166,6 +167,27 @@ class Telemetry:
             return RemoteSession(self.recording, session_id, known[0], known[1])
         return RemoteSession(self.recording, session_id)
 
+    def score(
+        self,
+        session_id: Any,
+        name: Any,
+        value: Any = None,
+        label: Any = None,
+        explanation: Any = None,
+    ) -> dict[str, Any]:
+        """Score a session by id, open here, ended, or begun in another process.
+
+        A ``gen_ai.evaluation.result`` log record on the session's root (``scores.py``);
+        returns its ids, or ``{}`` when the input was refused (with one warning).
+        """
+        if not check_session_id(session_id, self.report):
+            return {}
+        session = self._sessions.get(session_id)
+        root = session.span.get_span_context() if session is not None else None
+        return self.scores.record(
+            session_id, name, value=value, label=label, explanation=explanation, root=root
+        )
+
     def open_session(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
 
@@ -182,6 +204,30 @@ class Telemetry:
         with self._sessions_lock:
             return list(self._sessions.values())
 
+    # --- for process/exit.py -----------------------------------------------------------
+    def forget_parent_sessions(self) -> None:
+        """In a forked child: the parent's open sessions are the parent's to end, and a lock
+        another thread held at the fork would stay held in the child for good."""
+        self._sessions_lock = threading.Lock()
+        self._sessions.clear()
+
+    def open_sessions_unlocked(self) -> list[Session]:
+        """The open sessions without taking the table's lock (code a signal interrupted may
+        hold it). list() over a dict's values runs in C without calling back into Python, so
+        another thread cannot change the dict half-way; a change between two calls is
+        retried."""
+        for _ in range(3):
+            try:
+                return list(self._sessions.values())
+            except RuntimeError:
+                continue
+        return []
+
+    def wait_for_session_table(self) -> None:
+        """Return once no other code holds the session table's lock."""
+        with self._sessions_lock:
+            pass
+
     @staticmethod
     def current_session() -> Session | None:
         return current_session()
@@ -193,12 +239,14 @@ class Telemetry:
 
     # --- delivery ------------------------------------------------------------------------
     def flush(self, timeout_s: float = 5.0) -> bool:
-        """Export everything queued so far; returns False if that did not finish in time."""
+        """Export everything queued so far (spans and scores); returns False if that did
+        not finish in time."""
         flush = getattr(self.provider, "force_flush", None)
-        if flush is None:
-            return True
         with _BEST_EFFORT:
-            return bool(flush(int(timeout_s * 1000)))
+            scores_flushed = self.scores.flush(timeout_s)
+            if flush is None:
+                return scores_flushed
+            return bool(flush(int(timeout_s * 1000))) and scores_flushed
         return False
 
     def end_open_sessions(self) -> int:
@@ -211,6 +259,8 @@ class Telemetry:
 
     def shutdown(self) -> None:
         """End open sessions, deliver what is queued (within the budget) and stop."""
+        if self.delivery is not None:
+            self.delivery.make_room(len(self._sessions))  # their roots are never dropped
         self.end_open_sessions()
         if self.pipeline.owned or self.pipeline.delivery is not None:
             release(self.pipeline, self.settings.shutdown_timeout_s)
@@ -218,40 +268,13 @@ class Telemetry:
             self.flush(self.settings.shutdown_timeout_s)
 
 
-def _register(engine: Telemetry) -> None:
-    global _ATEXIT_REGISTERED
-    _ENGINES.add(engine)
-    if not _ATEXIT_REGISTERED:
-        _ATEXIT_REGISTERED = True
-        atexit.register(_at_exit)
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=_forget_parent_sessions)
-
-
-def _forget_parent_sessions() -> None:
-    """In a forked child, sessions open in the parent are the parent's to end, not ours."""
-    for engine in list(_ENGINES):
-        engine._sessions.clear()
-
-
-def _at_exit() -> None:
-    """Nothing lost at exit: end open sessions as abandoned, then deliver within budget."""
-    engines = list(_ENGINES)
-    for engine in engines:
-        with _BEST_EFFORT:  # exit must go on
-            engine.end_open_sessions()
-    # An application's own provider flushes itself at exit; an exporter we added to it, and
-    # every pipeline we built, is ours to stop within its budget.
-    for engine in engines:
-        if not engine.pipeline.owned and engine.pipeline.delivery is not None:
-            release(engine.pipeline, engine.settings.shutdown_timeout_s)
-    budget = max((e.settings.shutdown_timeout_s for e in engines), default=5.0)
-    for pipeline in owned_pipelines():
-        release(pipeline, budget)
-
-
 def configure(
-    *, tracer_provider: Any = None, meter_provider: Any = None, pii: Any = None, **settings: Any
+    *,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
+    logger_provider: Any = None,
+    pii: Any = None,
+    **settings: Any,
 ) -> Telemetry:
     """Build the default engine from arguments, environment and defaults (see ``resolve_settings``)."""
     global _default
@@ -259,6 +282,7 @@ def configure(
         resolve_settings(**settings),
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,
+        logger_provider=logger_provider,
         pii=pii,
     )
     with _default_lock:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from sentrial_otel import environment_variables as env
-from sentrial_otel.config import DEFAULT_HOME
+from sentrial_otel.cli.options import root_store_option
 
 __all__ = ["main"]
 
@@ -35,7 +35,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Send the stored spans of the matching sessions to an OTLP collector.",
     ),
     "sessions": (
-        "sentrial_otel.cli.sessions", "sessions_group", "Browse the sessions in the local store.",
+        "sentrial_otel.cli.sessions", "sessions_group",
+        "Browse the sessions in the local store, or in Jaeger (--source).",
     ),
 }
 
@@ -61,12 +62,36 @@ class _LazyGroup(click.Group):
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--store", type=click.Path(file_okay=False, path_type=Path),
-              envvar=env.SENTRIAL_HOME, default=DEFAULT_HOME, show_default=True, show_envvar=True,
-              help="The local store directory.")
+@root_store_option
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (to stderr).")
 @click.version_option(package_name="sentrial-otel", message="%(prog)s %(version)s")
-def main(store: Path, verbose: bool) -> None:
+@click.pass_context
+def main(ctx: click.Context, store: Path, verbose: bool) -> None:
     """Browse, replay and export agent sessions recorded by sentrial-otel."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    if os.environ.get("NO_COLOR"):  # https://no-color.org; rich reads it by itself
+        ctx.color = False  # click.echo then strips styles even on a terminal
+    log_to_stderr(verbose)
+
+
+class _LogFormatter(logging.Formatter):
+    """Messages of the ``sentrial`` logger tree as they are: each starts with ``sentrial:``
+    already (the package's convention, so that it stands out on stderr even without any
+    logging set up); other libraries' messages get their logger's name in front."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = super().format(record)
+        if record.name == "sentrial" or record.name.startswith("sentrial."):
+            return message
+        return f"{record.name}: {message}"
+
+
+def log_to_stderr(verbose: bool) -> None:
+    """Warnings (with ``-v`` everything) on stderr, unless the host set logging up already."""
+    root = logging.getLogger()
+    if root.handlers:
+        return  # e.g. a test runner, or an application calling main()
+    handler = logging.StreamHandler()
+    handler.setFormatter(_LogFormatter("%(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+

@@ -1,4 +1,5 @@
-"""``sentrial-otel demo``: an offline example agent recorded into the store, then shown.
+"""``sentrial-otel demo``: an offline example agent recorded into the store, then shown,
+or sent to a collector (``--endpoint URL``, or ``--from-env`` for the OTEL_* variables).
 
 It is written against the Sentrial-compatible facade (``import sentrial``), as a user of
 the Sentrial SDK would write it: one successful session with tool and LLM calls and a
@@ -9,12 +10,15 @@ by ``SentrialCallbackHandler``. The facade is imported lazily so the CLI works w
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import click
 
 from sentrial_otel import environment_variables as env
 from sentrial_otel.cli.demo_langchain import langchain_available, run_langchain_agent
-from sentrial_otel.cli.options import STORE_ENV, store_path
+from sentrial_otel.cli.formatting import count_text
+from sentrial_otel.cli.options import store_option, store_path
+from sentrial_otel.config import EXPORTER_OTLP
 
 ENDPOINT_VARIABLES = (
     env.SENTRIAL_API_URL,
@@ -24,11 +28,15 @@ ENDPOINT_VARIABLES = (
 )
 
 
-def run_demo_agent() -> list[str]:
-    """Record the demo sessions through the ``sentrial`` facade; return their ids."""
+def run_demo_agent(client: Any = None) -> list[str]:
+    """Record the demo sessions through the ``sentrial`` facade; return their ids.
+
+    ``client``: a ``sentrial.SentrialClient`` to record with (one is made when None); it is
+    flushed and shut down at the end.
+    """
     import sentrial  # the facade: imported here so the CLI never needs it to start
 
-    client = sentrial.SentrialClient()
+    client = client or sentrial.SentrialClient()
     recorded = []
 
     sid = client.create_session(
@@ -88,26 +96,89 @@ def run_demo_agent() -> list[str]:
     return [sid for sid in recorded if sid]
 
 
+DEMO_SERVICE = "sentrial-demo"
+
+
 @click.command("demo")
+@store_option
+@click.option("--endpoint", metavar="URL",
+              help="Send the sessions to this OTLP endpoint (a collector, e.g. "
+                   "http://127.0.0.1:4318) instead of the local store. The API key "
+                   "(SENTRIAL_API_KEY) and the other OTEL_EXPORTER_OTLP_* variables apply.")
+@click.option("--from-env", is_flag=True,
+              help="Send the sessions where the OTEL_* / SENTRIAL_* variables say, as an "
+                   "agent configured by them would.")
 @click.pass_context
-def demo_command(ctx: click.Context) -> None:
-    """Run a bundled offline example agent into the store, then list and show it."""
+def demo_command(ctx: click.Context, endpoint: str | None, from_env: bool) -> None:
+    """Run a bundled offline example agent into the store, then list and show it.
+
+    With --endpoint or --from-env the sessions go to a collector instead (the quickest way
+    to see sessions in Jaeger); the command then prints their ids.
+    """
+    if endpoint and from_env:
+        click.echo("Error: give --endpoint or --from-env, not both.", err=True)
+        ctx.exit(2)
     directory = store_path(ctx)
-    # The demo always records into the local store (SENTRIAL_HOME), even where a collector
-    # endpoint is configured, so that it can show what it recorded.
-    os.environ[STORE_ENV] = str(directory.absolute())
+    if endpoint or from_env:
+        _send_to_collector(ctx, endpoint)
+        return
+    # By default the demo records into the local store (SENTRIAL_HOME), even where a
+    # collector endpoint is configured, so that it can show what it recorded.
+    os.environ[env.SENTRIAL_HOME] = str(directory.absolute())
     for name in ENDPOINT_VARIABLES:
         os.environ.pop(name, None)
-    try:
-        session_ids = run_demo_agent()
-    except ImportError as error:
-        click.echo(f"Error: the demo needs the `sentrial` facade ({error}).", err=True)
-        ctx.exit(1)
+    session_ids = _run(ctx)
     from sentrial_otel.cli.sessions import list_command, show_command
 
-    click.echo(click.style(f"Recorded {len(session_ids)} sessions in {directory}.\n",
+    click.echo(click.style(f"Recorded {count_text(len(session_ids), 'session')} in {directory}.\n",
                            bold=True))
     ctx.invoke(list_command, limit=10, as_json=False)
     for session_id in session_ids:
         click.echo()
         ctx.invoke(show_command, session_id=session_id, as_json=False)
+
+
+def _run(ctx: click.Context, client: Any = None) -> list[str]:
+    try:
+        return run_demo_agent(client)
+    except ImportError as error:
+        click.echo(f"Error: the demo needs the `sentrial` facade ({error}).", err=True)
+        ctx.exit(1)
+    raise AssertionError("unreachable")  # ctx.exit raises
+
+
+def _send_to_collector(ctx: click.Context, endpoint: str | None) -> None:
+    """Record the demo sessions through the engine's OTLP exporter, then say where they went."""
+    if endpoint:
+        for name in ENDPOINT_VARIABLES:
+            os.environ.pop(name, None)
+        os.environ[env.OTEL_EXPORTER_OTLP_ENDPOINT] = endpoint
+    os.environ.setdefault(env.OTEL_SERVICE_NAME, DEMO_SERVICE)
+    from sentrial_otel.cli.settings import read_export_settings
+
+    settings = read_export_settings()
+    if settings.exporter != EXPORTER_OTLP:
+        click.echo("Error: --from-env, but no OTLP endpoint is configured "
+                   "(set OTEL_EXPORTER_OTLP_ENDPOINT, or use --endpoint URL).", err=True)
+        ctx.exit(2)
+    try:
+        import sentrial
+    except ImportError as error:
+        click.echo(f"Error: the demo needs the `sentrial` facade ({error}).", err=True)
+        ctx.exit(1)
+    client = sentrial.SentrialClient()
+    session_ids = _run(ctx, client)
+    delivery = client.telemetry.delivery
+    if delivery is not None and delivery.stats.undelivered:
+        click.echo(f"Error: {delivery.stats.undelivered} spans of the demo were not delivered "
+                   f"to {settings.endpoint} ({delivery.stats.summary()}); "
+                   "`sentrial-otel doctor` says why.", err=True)
+        ctx.exit(1)
+    click.echo(click.style(
+        f"Sent {count_text(len(session_ids), 'session')} to {settings.endpoint} ({settings.protocol}) "
+        f"as service {os.environ[env.OTEL_SERVICE_NAME]!r}:", bold=True))
+    for session_id in session_ids:
+        click.echo(f"  {session_id}")
+    click.echo("Find them in Jaeger: Search, service "
+               f"{os.environ[env.OTEL_SERVICE_NAME]!r}, or "
+               "`sentrial-otel sessions list --source jaeger=http://HOST:16686`.")

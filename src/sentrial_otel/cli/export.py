@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from typing import Any
 
 import click
@@ -11,9 +10,15 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 
-from sentrial_otel.cli.options import filter_options, session_filter, store_path
+from sentrial_otel.cli.formatting import count_text, is_terminal
+from sentrial_otel.cli.options import (
+    existing_store,
+    filter_options,
+    session_filter,
+    store_option,
+)
 from sentrial_otel.cli.otlp_sender import OtlpSender
-from sentrial_otel.config import PROTOCOL_GRPC, PROTOCOL_HTTP
+from sentrial_otel.config import PROTOCOL_GRPC, PROTOCOL_HTTP, endpoint_problem
 from sentrial_otel.store import list_sessions, requests_for_traces
 
 
@@ -45,6 +50,7 @@ def _parse_headers(ctx: click.Context, param: click.Parameter, values: tuple[str
               help="Attempts per request on transient failures (503, 429, UNAVAILABLE...).")
 @click.option("--initial-backoff", type=click.FloatRange(min=0), default=0.5,
               show_default=True, help="Seconds before the first retry; doubles each time.")
+@store_option
 @click.pass_context
 def export_command(
     ctx: click.Context,
@@ -61,7 +67,12 @@ def export_command(
 
     Exits 1 if any span could not be delivered.
     """
-    directory = store_path(ctx)
+    problem = endpoint_problem(endpoint, protocol)
+    if problem:
+        example = "localhost:4317" if protocol == PROTOCOL_GRPC else "http://localhost:4318"
+        raise click.BadParameter(f"{endpoint!r}: {problem} (e.g. {example})",
+                                 param_hint="'--endpoint'")
+    directory = existing_store(ctx)
     sessions = list_sessions(directory, session_filter(filters))
     if not sessions:
         click.echo("No stored sessions match; nothing to send.", err=True)
@@ -71,21 +82,31 @@ def export_command(
     sender = OtlpSender(endpoint, protocol, headers, timeout)
     sent = failed = requests = 0
     errors: list[str] = []
-    show_progress = sys.stdout.isatty()
-    bar = (click.progressbar(length=total, label="Exporting spans") if show_progress
-           else contextlib.nullcontext())
+    if is_terminal(err=True):
+        from sentrial_otel.cli.terminal import ExportProgressBar  # rich: only for a terminal
+
+        bar: ExportProgressBar | contextlib.nullcontext[None] = ExportProgressBar(total)
+    else:
+        bar = contextlib.nullcontext()
+
+    def retrying(attempt: int, wait: float, error: str) -> None:
+        note = f"retrying in {wait:g}s (attempt {attempt + 1} of {max_attempts}): {error}"
+        if progress is None:
+            click.echo(note, err=True)  # no bar to show it in: one line per wait
+        else:
+            progress.retrying(note)
 
     def flush(batch: ExportTraceServiceRequest, count: int) -> None:
         nonlocal sent, failed, requests
         outcome = sender.send(batch, count, max_attempts=max_attempts,
-                              initial_backoff=initial_backoff)
+                              initial_backoff=initial_backoff, on_retry=retrying)
         requests += 1
         sent += outcome.accepted
         failed += outcome.rejected
         if outcome.error and outcome.error not in errors:
             errors.append(outcome.error)
         if progress is not None:
-            progress.update(count)
+            progress.advance(count)
 
     try:
         with bar as progress:
@@ -101,10 +122,11 @@ def export_command(
     finally:
         sender.close()
 
-    summary = (f"Sent {sent} of {total} spans from {len(sessions)} sessions to {endpoint} "
-               f"({protocol}, {requests} requests)")
+    summary = (f"Sent {sent:,} of {count_text(total, 'span')} from "
+               f"{count_text(len(sessions), 'session')} to {endpoint} "
+               f"({protocol}, {count_text(requests, 'request')})")
     if failed:
-        click.echo(click.style(f"{summary}; {failed} spans failed.", fg="red"))
+        click.echo(click.style(f"{summary}; {count_text(failed, 'span')} failed.", fg="red"))
         for error in errors:
             click.echo(f"  {error}", err=True)
         ctx.exit(1)

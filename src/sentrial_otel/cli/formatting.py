@@ -1,12 +1,16 @@
-"""Small text helpers shared by the CLI commands (and the console exporter).
+"""Small text helpers shared by the CLI commands, and the plain output for pipes.
 
-Colour goes through ``click.style``; ``click.echo`` strips it when stdout is not a terminal,
-so pipes and ``--json`` consumers never see escape codes.
+Colour goes through ``click.style``; ``click.echo`` strips it when stdout is not a terminal
+(or ``NO_COLOR`` is set, see ``cli/__init__.py``), so pipes and ``--json`` consumers never
+see escape codes. What only a terminal shows (tables that fit its width, the tree of
+``show``, progress bars) is drawn by ``terminal.py`` through rich.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -48,9 +52,26 @@ def duration_text(nanoseconds: int) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+def is_terminal(err: bool = False) -> bool:
+    """Whether stdout (``err``: stderr) is a terminal, where a person reads as it happens."""
+    stream = sys.stderr if err else sys.stdout
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
 def cost_text(usd: float) -> str:
-    """``$0.0042``; four decimals because agent steps cost fractions of a cent."""
-    return f"${usd:.4f}"
+    """``$0.0042``: four decimals, as agent steps cost fractions of a cent. A smaller cost
+    that is not zero keeps two significant digits (``$0.000012``), never ``$0.0000``."""
+    if usd == 0 or abs(usd) >= 0.0001:
+        return f"${usd:.4f}"
+    if abs(usd) < 1e-9:
+        return "<$0.000000001"
+    return f"${usd:.{1 - math.floor(math.log10(abs(usd)))}f}"
+
+
+def count_text(count: int, singular: str, plural: str | None = None) -> str:
+    """``1 decision``, ``2 decisions``, ``1,204 tool calls``."""
+    return f"{count:,} {singular if count == 1 else plural or singular + 's'}"
 
 
 def local_time_text(nanoseconds: int) -> str:
@@ -61,21 +82,31 @@ def local_time_text(nanoseconds: int) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
-    """A plain aligned table; ``right`` holds the indexes of right-aligned columns.
+def iso_time(nanoseconds: int) -> str | None:
+    """A time as ISO 8601 in UTC, for ``--json`` (None for no time)."""
+    if not nanoseconds:
+        return None
+    return datetime.fromtimestamp(nanoseconds / 1e9, tz=timezone.utc).isoformat()
 
-    Cells may carry colour codes, so widths are measured on the unstyled text.
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
+    """A plain aligned table, one line per row; ``right``: the right-aligned columns.
+
+    For pipes: lines are never folded, whatever their length, so scripts can cut them.
+    Widths are terminal cells (a CJK character takes two), measured on unstyled text.
     """
+    from rich.cells import cell_len  # a small module of rich: widths of wide characters
+
     plain_rows = [[click.unstyle(cell) for cell in row] for row in rows]
     widths = [
-        max([len(header)] + [len(row[i]) for row in plain_rows])
+        max([cell_len(header)] + [cell_len(row[i]) for row in plain_rows])
         for i, header in enumerate(headers)
     ]
 
     def line(cells: Sequence[str], plain: Sequence[str]) -> str:
         out = []
         for i, (cell, bare) in enumerate(zip(cells, plain)):
-            pad = " " * (widths[i] - len(bare))
+            pad = " " * (widths[i] - cell_len(bare))
             out.append(pad + cell if i in right else cell + pad)
         return "  ".join(out).rstrip()
 
@@ -83,17 +114,30 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]
     return "\n".join([header] + [line(row, plain) for row, plain in zip(rows, plain_rows)])
 
 
-def value_text(value: Any, indent: str = "") -> str:
-    """A decoded attribute value for reading: messages as ``role: text``, JSON otherwise."""
+def echo_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int],
+               fold: set[int]) -> None:
+    """Print a table: on a terminal fitted to its width (``fold``: the columns that may fold),
+    in a pipe as :func:`table`."""
+    if is_terminal():
+        from sentrial_otel.cli.terminal import print_table  # rich: only for a terminal
+
+        print_table(headers, rows, right, fold)
+    else:
+        click.echo(table(headers, rows, right))
+
+
+def value_text(value: Any, compact: bool = False) -> str:
+    """A decoded attribute value for reading: messages as ``role: text``, JSON otherwise
+    (on several lines when long, unless ``compact``); the caller indents the lines after
+    the first."""
     messages = _messages_text(value)
     if messages is not None:
-        return messages.replace("\n", "\n" + indent)
+        return messages
     if isinstance(value, (dict, list)):
-        compact = json.dumps(value, ensure_ascii=False)
-        if len(compact) <= 100:
-            return compact
-        pretty = json.dumps(value, ensure_ascii=False, indent=2)
-        return pretty.replace("\n", "\n" + indent)
+        one_line = json.dumps(value, ensure_ascii=False)
+        if compact or len(one_line) <= 100:
+            return one_line
+        return json.dumps(value, ensure_ascii=False, indent=2)
     return str(value)
 
 

@@ -83,8 +83,13 @@ class OtlpSender:
         max_attempts: int = 5,
         initial_backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        on_retry: Callable[[int, float, str], None] | None = None,
     ) -> SendOutcome:
-        """Send with exponential backoff on transient failures; never raises."""
+        """Send with exponential backoff on transient failures; never raises.
+
+        ``on_retry(attempt that failed, seconds until the next, why)`` is told before each
+        wait, so that a person is not left looking at a silent command.
+        """
         delay = initial_backoff
         for attempt in range(1, max_attempts + 1):
             try:
@@ -92,7 +97,10 @@ class OtlpSender:
             except TransientSendError as error:
                 if attempt == max_attempts:
                     return SendOutcome(0, span_count, attempt, str(error))
-                sleep(min(error.retry_after or delay, MAX_BACKOFF_SECONDS))
+                wait = min(error.retry_after or delay, MAX_BACKOFF_SECONDS)
+                if on_retry is not None:
+                    on_retry(attempt, wait, str(error))
+                sleep(wait)
                 delay *= 2
                 continue
             except PermanentSendError as error:

@@ -11,19 +11,14 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sentrial_otel import environment_variables as env
-from sentrial_otel.config import (
-    EXPORTER_OTLP,
-    EXPORTER_STORE,
-    default_otlp_port,
-    resolve_settings,
-)
+from sentrial_otel.config import EXPORTER_OTLP, default_otlp_port, resolve_settings
 
 
 @dataclass(frozen=True)
 class ExportSettings:
     """The exporter in effect and the reason for each choice."""
 
-    exporter: str  # "otlp", "local-store", "console" or "none"
+    exporter: str  # the engine's names: "otlp", "store", "console" or "none"
     exporter_reason: str
     endpoint: str | None
     endpoint_reason: str
@@ -51,12 +46,27 @@ def read_export_settings() -> ExportSettings:
     """What the engine would do in this environment (``resolve_settings``), with reasons."""
     settings = resolve_settings()
     raw_exporter = os.environ.get(env.OTEL_TRACES_EXPORTER, "").strip()
-    if settings.exporter == EXPORTER_OTLP:
-        exporter, exporter_reason = "otlp", f"an OTLP endpoint is configured ({settings.endpoint_source})"
-    elif settings.exporter == EXPORTER_STORE:
-        exporter, exporter_reason = "local-store", "no collector endpoint is configured"
+    named = [part.strip().lower() for part in raw_exporter.split(",")]
+    if settings.exporter_fallback:
+        exporter_reason = settings.exporter_fallback
+    elif settings.exporter in named:
+        exporter_reason = f"{env.OTEL_TRACES_EXPORTER}={raw_exporter}"
     else:
-        exporter, exporter_reason = settings.exporter, f"OTEL_TRACES_EXPORTER={raw_exporter}"
+        exporter_reason = (
+            f"an OTLP endpoint is configured ({settings.endpoint_source})"
+            if settings.exporter == EXPORTER_OTLP
+            else "no collector endpoint is configured"
+        )
+        if raw_exporter:
+            exporter_reason = (f"{env.OTEL_TRACES_EXPORTER}={raw_exporter!r} names no exporter "
+                               f"sentrial supports; {exporter_reason}")
+    if settings.endpoint is None:
+        endpoint_reason = "no endpoint variable is set"
+    elif settings.exporter == EXPORTER_OTLP:
+        endpoint_reason = f"{settings.endpoint_source} is set"
+    else:
+        endpoint_reason = (f"{settings.endpoint_source} is set, but not used: the exporter "
+                           f"is {settings.exporter}")
     protocol_reason = next(
         (
             f"{name} is set"
@@ -67,14 +77,10 @@ def read_export_settings() -> ExportSettings:
     )
     raw_capture = os.environ.get(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, "").strip()
     return ExportSettings(
-        exporter=exporter,
+        exporter=settings.exporter,
         exporter_reason=exporter_reason,
         endpoint=settings.endpoint,
-        endpoint_reason=(
-            "no endpoint variable is set"
-            if settings.endpoint is None
-            else f"{settings.endpoint_source} is set"
-        ),
+        endpoint_reason=endpoint_reason,
         protocol=settings.protocol,
         protocol_reason=protocol_reason,
         api_key_present=bool(settings.api_key),
@@ -82,6 +88,6 @@ def read_export_settings() -> ExportSettings:
         capture_content_reason=(
             f"{env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT}={raw_capture}"
             if raw_capture
-            else "default (captured)"
+            else "default"
         ),
     )

@@ -43,7 +43,8 @@ from sentrial_otel.store.sidecar import (
     sidecar_path,
 )
 
-logger = logging.getLogger(__name__)
+# In the package's logger tree, which the docs and users configure (see misuse.py).
+logger = logging.getLogger("sentrial.store")
 
 DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -91,14 +92,21 @@ class LocalStoreExporter(SpanExporter):
         if not spans:
             return SpanExportResult.SUCCESS
         try:
-            line = encode_line(spans)
-            summaries = self._summaries(spans)
-            with self._thread_lock:
-                self._append(line, summaries)
+            self.write_line(encode_line(spans), self._summaries(spans))
         except Exception as error:  # noqa: BLE001 - an exporter must not raise
-            self._log_failure(error)
+            self.log_failure(error)
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
+
+    def write_line(self, line: bytes, summaries: list[SessionSummary] | None) -> None:
+        """Append one encoded store line and its summaries (the log exporter's way in).
+
+        Raises ``OSError`` when it cannot be written.
+        """
+        with self._thread_lock:
+            if self._shutdown:
+                raise OSError("the local store exporter is shut down")
+            self._append(line, summaries)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Nothing is buffered: every export is already written to the file."""
@@ -123,7 +131,7 @@ class LocalStoreExporter(SpanExporter):
         try:
             return batch_summaries(spans)
         except Exception as error:  # noqa: BLE001 - an exporter must not raise
-            logger.debug("could not summarise spans for the local store: %s", error)
+            logger.debug("sentrial: could not summarise spans for the local store: %s", error)
             return None
 
     def _append(self, line: bytes, summaries: list[SessionSummary] | None) -> None:
@@ -151,7 +159,7 @@ class LocalStoreExporter(SpanExporter):
                 self._sidecar_fd = open_private(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
             os.write(self._sidecar_fd, encode_entry(offset, length, summaries))
         except OSError as error:
-            logger.debug("could not append session summaries to the store: %s", error)
+            logger.debug("sentrial: could not append session summaries to the store: %s", error)
 
     def _active_fd(self) -> int:
         """Our descriptor on the active file, reopened if another writer rotated it.
@@ -204,14 +212,16 @@ class LocalStoreExporter(SpanExporter):
         finally:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
-    def _log_failure(self, error: BaseException) -> None:
+    def log_failure(self, error: BaseException, what: str = "spans") -> None:
+        """Log a failed write: once as a warning, then at debug level."""
         if not self._failure_logged:
             self._failure_logged = True
             logger.warning(
-                "sentrial-otel could not write spans to the local store %s: %s "
+                "sentrial: could not write %s to the local store %s: %s "
                 "(further failures are logged at debug level)",
+                what,
                 self.directory,
                 error,
             )
         else:
-            logger.debug("local store export failed: %s", error)
+            logger.debug("sentrial: local store export failed: %s", error)

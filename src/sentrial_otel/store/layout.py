@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -59,6 +60,32 @@ def prepare_directory(directory: str | os.PathLike[str]) -> Path:
         except OSError as error:
             raise StoreError(f"cannot restrict permissions of {path}: {error}") from error
     return path
+
+
+def fallback_directory() -> Path:
+    """Where the engine keeps spans when the configured store cannot be used: a directory
+    of this user's in the system's temp directory."""
+    return Path(tempfile.gettempdir()) / f"sentrial-{os.getuid()}"
+
+
+def store_problem(directory: str | os.PathLike[str]) -> str | None:
+    """Why :func:`prepare_directory` would refuse ``directory``, found without creating
+    anything; None when it would accept it."""
+    path = Path(directory).expanduser().absolute()
+    if path.is_symlink():
+        return "it is a symlink"
+    if path.exists():
+        if not path.is_dir():
+            return "it is not a directory"
+        return None if os.access(path, os.W_OK | os.X_OK) else "it is not writable"
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"it cannot be created: {parent} is not a directory"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"it cannot be created: {parent} is not writable"
+    return None
 
 
 def rotated_name(directory: Path, now: datetime | None = None) -> Path:

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sentrial_otel.store.index import file_summaries, summarize_spans
-from sentrial_otel.store.reader import StoreReader
+from sentrial_otel.store.index import ParseProgress, file_summaries, summarize_spans
+from sentrial_otel.store.reader import StoreReader, ends_a_line
 from sentrial_otel.store.sessions import ROW_FIELDS, SessionFilter, SessionSummary
 from sentrial_otel.store.sidecar import read_covered
 
@@ -32,50 +32,69 @@ _SHARED_STRINGS = tuple(ROW_FIELDS.index(name) for name in ("agent", "user", "co
                                                              "root_status"))
 
 
-def load_summaries(directory: str | os.PathLike[str]) -> list[SessionSummary]:
+def load_summaries(
+    directory: str | os.PathLike[str], progress: ParseProgress | None = None
+) -> list[SessionSummary]:
     """Every session of the store, one merged summary each, oldest start first."""
-    return sorted(_merged(directory).values(), key=_age)
+    return sorted(_merged(directory, progress).values(), key=_age)
 
 
 def select_summaries(
     directory: str | os.PathLike[str],
     session_filter: SessionFilter,
     limit: int | None = None,
-) -> list[SessionSummary]:
-    """The matching sessions, newest first: filtered before sorting, and only ``limit``
-    of them kept (a heap, not a sort of the whole store)."""
-    matching = (s for s in _merged(directory).values() if session_filter.matches(s))
+    progress: ParseProgress | None = None,
+) -> tuple[list[SessionSummary], int]:
+    """The matching sessions, newest first, and how many matched in all: filtered before
+    sorting, and only ``limit`` of them kept (a heap, not a sort of the whole store)."""
+    matching = [s for s in _merged(directory, progress).values() if session_filter.matches(s)]
     if limit is None:
-        return sorted(matching, key=_age, reverse=True)
-    return heapq.nlargest(limit, matching, key=_age)
+        return sorted(matching, key=_age, reverse=True), len(matching)
+    return heapq.nlargest(limit, matching, key=_age), len(matching)
 
 
 def _age(summary: SessionSummary) -> tuple[int, str]:
     return summary.start_ns, summary.trace_id
 
 
-def _merged(directory: str | os.PathLike[str]) -> dict[str, SessionSummary]:
+def _merged(
+    directory: str | os.PathLike[str], progress: ParseProgress | None
+) -> dict[str, SessionSummary]:
     reader = StoreReader(directory)
     merged: dict[str, SessionSummary] = {}
     for data_file in reader.files():
-        for summary in _file_summaries(reader, data_file):
+        for summary in _file_summaries(reader, data_file, progress):
             existing = merged.get(summary.trace_id)
             if existing is None:
                 merged[summary.trace_id] = summary
             else:
                 existing.merge(summary)
     reader.finish()
+    # Scores of a session none of whose spans are stored (sent elsewhere, or not yet
+    # exported) stay on disk, but there is no session here to list. Dropped in place: a
+    # filtered copy of 100,000 entries would cost megabytes at the peak.
+    for trace_id in [trace_id for trace_id, summary in merged.items() if not summary.span_count]:
+        del merged[trace_id]
     return merged
 
 
-def _file_summaries(reader: StoreReader, data_file: Path) -> Iterable[SessionSummary]:
+def _file_summaries(
+    reader: StoreReader, data_file: Path, progress: ParseProgress | None
+) -> Iterable[SessionSummary]:
     covered, rows = read_covered(data_file)  # first: see read_covered
     try:
         size = os.stat(data_file).st_size
     except FileNotFoundError:
         return ()  # rotated or removed since it was listed
-    if covered == 0 or size - covered > TAIL_PARSE_LIMIT:
-        return file_summaries(reader, data_file).values()
+    if (
+        covered == 0
+        or size - covered > TAIL_PARSE_LIMIT
+        # Emptied, cut or rewritten since the writers summed it up: the summaries are of
+        # spans that are gone. The reader index re-reads what the file holds now.
+        or covered > size
+        or not ends_a_line(data_file, covered)
+    ):
+        return file_summaries(reader, data_file, progress).values()
     files = [data_file.name]  # shared: merge() builds a new list, never appends
     summaries: dict[str, SessionSummary] = {}
     for summary in _from_rows(rows, files):
@@ -85,7 +104,7 @@ def _file_summaries(reader: StoreReader, data_file: Path) -> Iterable[SessionSum
         else:
             known.merge(summary)
     if size > covered:
-        summarize_spans(reader, data_file, covered, summaries)
+        summarize_spans(reader, data_file, covered, summaries, progress)
     return summaries.values()
 
 

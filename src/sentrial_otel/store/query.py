@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +13,44 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 
+from sentrial_otel.store.index import ParseProgress
 from sentrial_otel.store.listing import load_summaries, select_summaries
 from sentrial_otel.store.otlp_json import document_to_request, iter_span_dicts
 from sentrial_otel.store.reader import StoreReader
 from sentrial_otel.store.records import SpanRecord
+from sentrial_otel.store.scores import StoredScore, iter_scores
 from sentrial_otel.store.sessions import SessionFilter, SessionSummary, StoredSession
+
+
+_SHOWN_MATCHES = 5  # of an ambiguous id prefix
 
 
 class SessionNotFound(LookupError):
     """No session, or more than one, matches the id given."""
+
+
+@dataclass
+class SessionPage:
+    """The newest matching sessions (at most the limit asked for), and how many matched."""
+
+    sessions: list[SessionSummary]
+    matching: int
+    note: str = ""
+    """What the source has to say about the answer (Jaeger: it returned only so many
+    traces), for stderr; empty when the count is complete."""
+
+
+def list_page(
+    directory: str | os.PathLike[str],
+    session_filter: SessionFilter | None = None,
+    limit: int | None = None,
+    progress: ParseProgress | None = None,
+) -> SessionPage:
+    """Matching sessions, newest first, at most ``limit`` of them, and their number."""
+    sessions, matching = select_summaries(
+        directory, session_filter or SessionFilter(), limit, progress
+    )
+    return SessionPage(sessions, matching)
 
 
 def list_sessions(
@@ -29,28 +59,34 @@ def list_sessions(
     limit: int | None = None,
 ) -> list[SessionSummary]:
     """Matching sessions, newest first, at most ``limit`` of them."""
-    return select_summaries(directory, session_filter or SessionFilter(), limit)
+    return list_page(directory, session_filter, limit).sessions
 
 
-def find_session(directory: str | os.PathLike[str], id_prefix: str) -> SessionSummary:
-    """The one session whose session id (or trace id) is or starts with ``id_prefix``."""
+def find_session(
+    directory: str | os.PathLike[str], id_prefix: str, progress: ParseProgress | None = None
+) -> SessionSummary:
+    """The one session whose session id (or trace id, in any case) is or starts with
+    ``id_prefix``."""
     id_prefix = id_prefix.strip()
     if not id_prefix:
         raise SessionNotFound("empty session id")
-    summaries = load_summaries(directory)
-    exact = [s for s in summaries if id_prefix in (s.session_id, s.trace_id)]
+    summaries = load_summaries(directory, progress)
+    trace_prefix = id_prefix.lower()  # stored in lowercase hex; copied from elsewhere in any
+    exact = [s for s in summaries if s.session_id == id_prefix or s.trace_id == trace_prefix]
     if len(exact) == 1:
         return exact[0]
     candidates = exact or [
         s for s in summaries
-        if s.session_id.startswith(id_prefix) or s.trace_id.startswith(id_prefix)
+        if s.session_id.startswith(id_prefix) or s.trace_id.startswith(trace_prefix)
     ]
     if not candidates:
         raise SessionNotFound(f"no session matches {id_prefix!r}")
     if len(candidates) > 1:
-        shown = ", ".join(s.display_id for s in candidates[:5])
+        shown = ", ".join(s.display_id for s in candidates[:_SHOWN_MATCHES])
+        if len(candidates) > _SHOWN_MATCHES:
+            shown += f" and {len(candidates) - _SHOWN_MATCHES} more"
         raise SessionNotFound(
-            f"{len(candidates)} sessions match {id_prefix!r} ({shown}...); give more of the id"
+            f"{len(candidates)} sessions match {id_prefix!r} ({shown}); give more of the id"
         )
     return candidates[0]
 
@@ -62,8 +98,10 @@ def load_session(directory: str | os.PathLike[str], summary: SessionSummary) -> 
     trace id are parsed.
     """
     reader = StoreReader(directory)
+    # Spans and log records (scores) both name their trace so.
     needle = f'"traceId":"{summary.trace_id}"'.encode()
     spans: list[SpanRecord] = []
+    scores: list[StoredScore] = []
     for name in summary.files:
         for document, _ in reader.documents(Path(directory) / name, must_contain=needle):
             spans.extend(
@@ -71,10 +109,12 @@ def load_session(directory: str | os.PathLike[str], summary: SessionSummary) -> 
                 for span in iter_span_dicts(document)
                 if span.get("traceId") == summary.trace_id
             )
+            scores.extend(s for s in iter_scores(document) if s.trace_id == summary.trace_id)
     reader.finish()
     # At equal starts the enclosing span (which ends later) comes first.
     spans.sort(key=lambda span: (span.start_ns, -span.end_ns))
-    return StoredSession(summary=summary, spans=spans)
+    scores.sort(key=lambda score: (score.time_ns, score.name))
+    return StoredSession(summary=summary, spans=spans, scores=scores)
 
 
 def requests_for_traces(

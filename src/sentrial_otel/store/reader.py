@@ -23,9 +23,10 @@ from sentrial_otel.store.layout import data_files
 from sentrial_otel.store.otlp_json import document_to_request, iter_span_dicts
 from sentrial_otel.store.records import SpanRecord
 
-logger = logging.getLogger(__name__)
+# In the package's logger tree, which the docs and users configure (see misuse.py).
+logger = logging.getLogger("sentrial.store")
 
-_REQUEST_START = b'{"resourceSpans"'
+_REQUEST_STARTS = (b'{"resourceSpans"', b'{"resourceLogs"')
 
 
 class StoreReader:
@@ -86,10 +87,11 @@ class StoreReader:
         self.finish()
 
     def requests(self) -> Iterator[ExportTraceServiceRequest]:
-        """Every line of the store decoded as an ``ExportTraceServiceRequest``."""
+        """Every span line of the store decoded as an ``ExportTraceServiceRequest``."""
         for path in self.files():
             for document, _ in self.documents(path):
-                yield document_to_request(document)
+                if "resourceSpans" in document:  # not a line of scores (log records)
+                    yield document_to_request(document)
         self.finish()
 
     def finish(self) -> None:
@@ -97,7 +99,7 @@ class StoreReader:
         if self.skipped_lines and not self._warned:
             self._warned = True
             logger.warning(
-                "skipped %d incomplete or corrupt line(s) in the store %s "
+                "sentrial: skipped %d incomplete or corrupt line(s) in the store %s "
                 "(a writer was probably interrupted mid-write); the rest was read",
                 self.skipped_lines,
                 self.directory,
@@ -107,13 +109,29 @@ class StoreReader:
         self.skipped_lines += 1
 
 
+def ends_a_line(path: Path, offset: int) -> bool:
+    """Whether the byte just before ``offset`` is a newline (offset 0 always is).
+
+    What summaries of a file's first ``offset`` bytes rest on: a file emptied, cut or
+    rewritten since they were made rarely keeps a line end at exactly that place.
+    """
+    if offset <= 0:
+        return offset == 0
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset - 1)
+            return handle.read(1) == b"\n"
+    except OSError:
+        return False
+
+
 def _parse(line: bytes) -> dict[str, Any] | None:
     try:
         document = json.loads(line)
     except ValueError:
         # A fragment left by an interrupted writer, followed by a whole request that a
         # later writer appended: recover that request.
-        start = line.rfind(_REQUEST_START)
+        start = max(line.rfind(marker) for marker in _REQUEST_STARTS)
         if start <= 0:
             return None
         try:

@@ -1,7 +1,8 @@
 """Sessions as the CLI shows them: the spans of one trace, summed up.
 
 One session is one trace (DESIGN.md). Its root is the ``invoke_agent`` span carrying
-``sentrial.session.id``; children are tool (``execute_tool``), decision and LLM spans.
+``sentrial.session.id`` (and the detected issues, SEMCONV.md); children are tool
+(``execute_tool``), decision and LLM spans; scores are log records of the same trace.
 Spans are exported as they end, so children are usually stored before their root, and a
 session may straddle two files. A :class:`SessionSummary` is therefore a *partial*
 aggregate that can be built from any subset of a trace's spans and merged with another
@@ -17,6 +18,7 @@ from typing import Any
 
 from sentrial_otel import semconv as sc
 from sentrial_otel.store.records import SpanRecord
+from sentrial_otel.store.scores import StoredScore, score_row_json
 
 STATUS_SUCCESS = "success"
 STATUS_FAILED = "failed"
@@ -60,6 +62,13 @@ class SessionSummary:
     decisions: int = 0
     errors: int = 0
     span_count: int = 0
+    # None rather than an empty dict or list: most sessions have neither, and a listing
+    # holds 100,000 summaries and more.
+    issues: dict[str, int] | None = None
+    """Findings on the root, by kind (``sentrial.session.issues``, ``sentrial.issue`` events)."""
+    issue_count: int = 0
+    scores: list[list[Any]] | None = None
+    """``StoredScore.to_row()`` of each score, in no particular order."""
     files: list[str] = field(default_factory=list)
 
     # --- derived ------------------------------------------------------------------------
@@ -101,10 +110,12 @@ class SessionSummary:
         if span.start_ns and (not self.start_ns or span.start_ns < self.start_ns):
             self.start_ns = span.start_ns
         self.end_ns = max(self.end_ns, span.end_ns)
-        # Every span of a session carries these; the root's win (see _take_root).
+        # Every span of a session carries these; the root's win (see _take_root). Children
+        # name the agent too: all a session has whose process was killed before its end.
         self.session_id = self.session_id or _text(attrs.get(sc.SENTRIAL_SESSION_ID))
         self.user = self.user or _text(attrs.get(sc.USER_ID))
         self.convo = self.convo or _conversation(attrs)
+        self.agent = self.agent or _text(attrs.get(sc.GEN_AI_AGENT_NAME))
 
         rank = _root_rank(span)
         if rank > self.root_rank:
@@ -126,9 +137,15 @@ class SessionSummary:
         if span.is_error:
             self.errors += 1
 
+    def add_score(self, score: StoredScore) -> None:
+        """Fold one score of this trace into the summary."""
+        self.session_id = self.session_id or score.session_id
+        self.scores = (self.scores or []) + [score.to_row()]
+
     def _take_root(self, span: SpanRecord, rank: int) -> None:
         attrs = span.attributes
         self.root_rank = rank
+        self.issues, self.issue_count = root_issues(span)
         self.session_id = _text(attrs.get(sc.SENTRIAL_SESSION_ID)) or self.session_id
         self.agent = (
             _text(attrs.get(sc.GEN_AI_AGENT_NAME))
@@ -161,9 +178,10 @@ class SessionSummary:
     def merge(self, other: SessionSummary) -> None:
         """Fold in the summary of other spans of the same trace (e.g. from another file)."""
         root, rest = (other, self) if other.root_rank > self.root_rank else (self, other)
-        for name in ("root_rank", "root_status", "root_tokens", "root_cost", "agent"):
+        for name in ("root_rank", "root_status", "root_tokens", "root_cost", "issues",
+                     "issue_count"):
             setattr(self, name, getattr(root, name))
-        for name in ("session_id", "user", "convo"):
+        for name in ("session_id", "user", "convo", "agent"):
             setattr(self, name, getattr(root, name) or getattr(rest, name))
         starts = [s for s in (self.start_ns, other.start_ns) if s]
         self.start_ns = min(starts) if starts else 0
@@ -171,6 +189,8 @@ class SessionSummary:
         for name in ("leaf_tokens", "leaf_cost", "llm_calls", "tool_calls", "decisions",
                      "errors", "span_count"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.scores:
+            self.scores = (self.scores or []) + other.scores
         self.files = self.files + [f for f in other.files if f not in self.files]
 
     # --- index rows ---------------------------------------------------------------------
@@ -205,7 +225,14 @@ class SessionSummary:
             "tokens": self.tokens,
             "cost_usd": round(self.cost, 8),
             "span_count": self.span_count,
+            "issue_count": self.issue_count,
+            "issues": dict(sorted((self.issues or {}).items())),
+            "scores": [score_row_json(row) for row in self.ordered_scores()],
         }
+
+    def ordered_scores(self) -> list[list[Any]]:
+        """The score rows, oldest first."""
+        return sorted(self.scores or (), key=lambda row: (row[0], row[1]))
 
 
 ROW_FIELDS = tuple(f.name for f in fields(SessionSummary))
@@ -221,10 +248,12 @@ def summarize(spans: list[SpanRecord]) -> SessionSummary:
 
 @dataclass
 class StoredSession:
-    """One session with all its stored spans, in start-time order."""
+    """One session with all its stored spans, in start-time order, and its scores."""
 
     summary: SessionSummary
     spans: list[SpanRecord]
+    scores: list[StoredScore] = field(default_factory=list)
+    """Oldest first."""
 
     @property
     def root(self) -> SpanRecord | None:
@@ -234,6 +263,34 @@ class StoredSession:
             if _root_rank(span) > (_root_rank(best) if best else _RANK_NONE):
                 best = span
         return best
+
+    @property
+    def findings(self) -> list[Finding]:
+        """What the detectors found: the ``sentrial.issue`` events of the root, in order."""
+        root = self.root
+        if root is None:
+            return []
+        return [
+            Finding(
+                kind=_text(event.attributes.get(sc.SENTRIAL_ISSUE_KIND)) or "?",
+                span_id=_text(event.attributes.get(sc.SENTRIAL_ISSUE_SPAN_ID)).lower(),
+                detail=_text(event.attributes.get(sc.SENTRIAL_ISSUE_DETAIL)),
+                time_ns=event.time_ns,
+            )
+            for event in root.events
+            if event.name == sc.SENTRIAL_ISSUE_EVENT
+        ]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One detected issue of a session (SEMCONV.md "Detected issues")."""
+
+    kind: str
+    span_id: str
+    """Hex id of the offending span; ``""`` for a finding about the whole session."""
+    detail: str
+    time_ns: int
 
 
 # --- filters -----------------------------------------------------------------------------
@@ -247,6 +304,10 @@ class SessionFilter:
     user: str | None = None
     status: str | None = None
     convo: str | None = None
+    issue: str | None = None
+    """Only sessions with a finding of this kind."""
+    has_issues: bool = False
+    """Only sessions with at least one finding."""
 
     def matches(self, summary: SessionSummary) -> bool:
         """True when the session passes every filter that is set."""
@@ -260,6 +321,8 @@ class SessionFilter:
             and (self.user is None or summary.user == self.user)
             and (self.status is None or summary.status == self.status)
             and (self.convo is None or summary.convo == self.convo)
+            and (self.issue is None or self.issue in (summary.issues or ()))
+            and (not self.has_issues or summary.issue_count > 0)
         )
 
 
@@ -267,23 +330,63 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+LATEST = datetime.max.replace(tzinfo=timezone.utc)
+
+
 def parse_time(text: str, now: datetime | None = None) -> datetime:
     """``2h``/``30m``/``7d`` (that long before now) or an ISO 8601 time, as aware UTC.
 
-    A naive ISO time is taken as local time. Raises ``ValueError`` otherwise.
+    A naive ISO time is taken as local time. Times beyond what ``datetime`` holds (``--since
+    99999999d``, ``0001-01-01`` shifted to UTC) are clamped to :data:`EARLIEST` or
+    :data:`LATEST`, which filter as "since ever" and "until ever" do. Raises ``ValueError``
+    for text that is neither a duration nor an ISO time.
     """
     now = now or datetime.now(timezone.utc)
     match = _DURATION.match(text)
     if match:
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
-        return now - timedelta(seconds=seconds)
+        try:
+            return now - timedelta(seconds=seconds)
+        except OverflowError:
+            return EARLIEST
     value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.astimezone()  # local time
-    return value.astimezone(timezone.utc)
+    try:
+        if value.tzinfo is None:
+            value = value.astimezone()  # local time
+        return value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # a zone shift past year 1 or 9999
+        return EARLIEST if value.year < 5000 else LATEST
 
 
 # --- helpers -----------------------------------------------------------------------------
+def root_issues(root: SpanRecord) -> tuple[dict[str, int] | None, int]:
+    """``(findings by kind or None, number of findings)`` recorded on a session's root.
+
+    Kinds come from ``sentrial.session.issues``, counts from the ``sentrial.issue`` events
+    (at least one a kind: events may have been dropped by a span event limit), and the
+    total from ``sentrial.session.issue_count`` when given.
+    """
+    attrs = root.attributes
+    kinds = attrs.get(sc.SENTRIAL_SESSION_ISSUES)
+    counts: dict[str, int] = {}
+    for event in root.events:
+        if event.name == sc.SENTRIAL_ISSUE_EVENT:
+            kind = _text(event.attributes.get(sc.SENTRIAL_ISSUE_KIND))
+            if kind:
+                counts[kind] = counts.get(kind, 0) + 1
+    if isinstance(kinds, str):
+        kinds = [kinds]
+    if isinstance(kinds, list):
+        for kind in kinds:
+            if isinstance(kind, str) and kind:
+                counts[kind] = max(counts.get(kind, 0), 1)
+    total = attrs.get(sc.SENTRIAL_SESSION_ISSUE_COUNT)
+    if isinstance(total, bool) or not isinstance(total, int) or total < sum(counts.values()):
+        total = sum(counts.values())
+    return counts or None, total
+
+
 def _root_rank(span: SpanRecord) -> int:
     if not span.parent_span_id:
         return _RANK_PARENTLESS

@@ -25,8 +25,10 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
+from sentrial_otel import semconv as sc
 from sentrial_otel.store.layout import SUMMARY_DIR
-from sentrial_otel.store.records import STATUS_ERROR, SpanRecord
+from sentrial_otel.store.records import STATUS_ERROR, SpanEvent, SpanRecord
+from sentrial_otel.store.scores import iter_scores
 from sentrial_otel.store.sessions import SessionSummary
 
 
@@ -49,11 +51,28 @@ def batch_summaries(spans: Sequence[ReadableSpan]) -> list[SessionSummary]:
     return list(by_trace.values())
 
 
+def score_summaries(document: dict[str, Any]) -> list[SessionSummary]:
+    """The partial summary of each trace scored in one stored logs document."""
+    by_trace: dict[str, SessionSummary] = {}
+    for score in iter_scores(document):
+        summary = by_trace.get(score.trace_id)
+        if summary is None:
+            summary = by_trace[score.trace_id] = SessionSummary(score.trace_id)
+        summary.add_score(score)
+    return list(by_trace.values())
+
+
 def _summary_view(span: ReadableSpan) -> SpanRecord:
-    # Only what SessionSummary.add_span reads (no events, no hex ids): this runs in the
-    # export thread for every span. A plain dict of the attributes reads faster than the
-    # SDK's BoundedAttributes, which add_span queries a dozen times.
+    # Only what SessionSummary.add_span reads (no hex ids, and events only on a root with
+    # findings): this runs in the export thread for every span. A plain dict of the
+    # attributes reads faster than the SDK's BoundedAttributes, which add_span queries a
+    # dozen times.
     parent = span.parent
+    attributes = dict(span.attributes) if span.attributes else {}
+    events = []
+    if sc.SENTRIAL_SESSION_ISSUES in attributes:
+        events = [SpanEvent(event.name, event.timestamp, dict(event.attributes or {}))
+                  for event in span.events if event.name == sc.SENTRIAL_ISSUE_EVENT]
     return SpanRecord(
         trace_id="",
         span_id="",
@@ -62,8 +81,9 @@ def _summary_view(span: ReadableSpan) -> SpanRecord:
         kind=0,
         start_ns=span.start_time or 0,
         end_ns=span.end_time or 0,
-        attributes=dict(span.attributes) if span.attributes else {},
+        attributes=attributes,
         status_code=STATUS_ERROR if span.status.status_code is StatusCode.ERROR else 0,
+        events=events,
     )
 
 
@@ -77,8 +97,10 @@ def encode_entry(offset: int, length: int, summaries: Iterable[SessionSummary]) 
 def read_covered(data_file: Path) -> tuple[int, list[list[Any]]]:
     """``(end, rows)``: the rows of the entries tiling ``data_file`` from byte 0 up to ``end``.
 
-    ``(0, [])`` when there is no sidecar. Read this BEFORE looking at the data file's size:
-    an entry is written after its data line, so every entry read then has its data on disk.
+    ``(0, [])`` when there is no sidecar, or when entries overlap: two lines cannot share
+    bytes, so the data file was emptied and written again and the sidecar describes lines
+    that are gone. Read this BEFORE looking at the data file's size: an entry is written
+    after its data line, so every entry read then has its data on disk.
     """
     entries: list[tuple[int, int, list[list[Any]]]] = []
     try:
@@ -94,6 +116,8 @@ def read_covered(data_file: Path) -> tuple[int, list[list[Any]]]:
     end = 0
     rows: list[list[Any]] = []
     for offset, length, entry_rows in entries:
+        if offset < end:
+            return 0, []  # overlapping entries: stale, see above
         if offset != end:
             break  # a hole: the data from here on is parsed instead
         end += length

@@ -43,10 +43,12 @@ _EXPORTER_LOGGERS = (
     "opentelemetry.exporter.otlp.common.http",
     "opentelemetry.exporter.otlp.proto.http.trace_exporter",
     "opentelemetry.exporter.otlp.proto.http.metric_exporter",
+    "opentelemetry.exporter.otlp.proto.http._log_exporter",
     "opentelemetry.exporter.otlp.proto.http._common",
     "opentelemetry.exporter.otlp.proto.grpc.exporter",
     "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
     "opentelemetry.exporter.otlp.proto.grpc.metric_exporter",
+    "opentelemetry.exporter.otlp.proto.grpc._log_exporter",
     "opentelemetry.exporter.otlp.proto.common._internal",
     "opentelemetry.sdk.metrics._internal.export",
 )
@@ -56,10 +58,27 @@ _inside_our_export = threading.local()
 class _QuietOurExportsFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         ours = getattr(_inside_our_export, "active", False)
+        if ours and record.levelno >= logging.ERROR:
+            # Why the export failed, for our own once-only warning (see failure_reason).
+            _inside_our_export.last_error = record.getMessage()
         return not ours or logger.isEnabledFor(logging.DEBUG)
 
 
 _QUIET_FILTER = _QuietOurExportsFilter()
+# What the OTLP exporters log when the collector refuses the credentials.
+_REFUSED_MARKERS = ("code: 401", "code: 403", "UNAUTHENTICATED", "PERMISSION_DENIED")
+
+
+def failure_reason() -> str:
+    """Why the last export on this thread failed, as text for our warning ("" if unknown);
+    a refused API key is said in so many words."""
+    reason = getattr(_inside_our_export, "last_error", "")
+    _inside_our_export.last_error = ""
+    if not reason:
+        return ""
+    if any(marker in reason for marker in _REFUSED_MARKERS):
+        return f" (the collector refused the API key: {reason})"
+    return f" ({reason})"
 
 
 def quiet_exporter_logs() -> None:
@@ -67,7 +86,9 @@ def quiet_exporter_logs() -> None:
     for name in _EXPORTER_LOGGERS:
         target = logging.getLogger(name)
         if _QUIET_FILTER not in target.filters:
-            target.addFilter(_QUIET_FILTER)
+            # First in line: the SDK's DuplicateFilter on the same logger would hide a trace
+            # export's error that repeats a metrics export's (same format string) from us.
+            target.filters.insert(0, _QUIET_FILTER)
 
 
 @contextlib.contextmanager
@@ -93,6 +114,8 @@ class DeliveryStats:
     dropped_queue_full: int = 0
     dropped_after_shutdown: int = 0
     abandoned_at_shutdown: int = 0
+    # Root spans of sessions still open at exit that the exit budget did not reach.
+    not_ended_at_exit: int = 0
 
     @property
     def undelivered(self) -> int:
@@ -101,6 +124,7 @@ class DeliveryStats:
             + self.dropped_queue_full
             + self.dropped_after_shutdown
             + self.abandoned_at_shutdown
+            + self.not_ended_at_exit
         )
 
     def summary(self) -> str:
@@ -113,6 +137,8 @@ class DeliveryStats:
             parts.append(f"{self.abandoned_at_shutdown} still queued at shutdown")
         if self.dropped_after_shutdown:
             parts.append(f"{self.dropped_after_shutdown} ended after shutdown")
+        if self.not_ended_at_exit:
+            parts.append(f"{self.not_ended_at_exit} sessions not ended within the exit budget")
         return ", ".join(parts)
 
 
@@ -140,6 +166,7 @@ class DeliveryProcessor(SpanProcessor):
         self._batch_size = max(max_export_batch_size, 1)
         self._max_queue = max(max_queue_size, self._batch_size)
         self._shutdown_timeout = shutdown_timeout_s
+        self._exit_deadline: float | None = None  # set by process/exit.py
         self._queue: collections.deque[ReadableSpan] = collections.deque()
         self._lock = threading.Lock()
         self._export_lock = threading.Lock()
@@ -237,11 +264,29 @@ class DeliveryProcessor(SpanProcessor):
                 return True
         return not self._queue
 
+    # --- at process exit (process/exit.py) -----------------------------------------------
+    def make_room(self, spans: int) -> None:
+        """Let the queue take ``spans`` more: the roots of the sessions ended at exit are
+        never dropped for a full queue (they exist already; the budget bounds the wait)."""
+        with self._lock:
+            self._max_queue += max(spans, 0)
+
+    def wait_for_queue(self) -> None:
+        """Return once no other code holds the queue's lock."""
+        with self._lock:
+            pass
+
+    def finish_by(self, deadline: float) -> None:
+        """Make :meth:`shutdown` end by this ``time.monotonic()`` deadline, the exit's."""
+        self._exit_deadline = deadline
+
     def shutdown(self) -> None:
         """Deliver what is queued within the budget, then give up on the rest."""
         if self._stopping:
             return
         deadline = time.monotonic() + self._shutdown_timeout
+        if self._exit_deadline is not None:
+            deadline = min(deadline, self._exit_deadline)
         self._stopping = True
         self._wake.set()
         # The worker drains the queue until the deadline.
@@ -320,6 +365,7 @@ class DeliveryProcessor(SpanProcessor):
         except Exception:  # noqa: BLE001 - an exporter bug must not kill the worker
             logger.debug("sentrial: exporter raised", exc_info=True)
             result = SpanExportResult.FAILURE
+        reason = failure_reason()
         if self._stopped:
             return  # counted as abandoned by shutdown()
         if result is SpanExportResult.SUCCESS:
@@ -332,7 +378,8 @@ class DeliveryProcessor(SpanProcessor):
         if not self._warned_failure:
             self._warned_failure = True
             logger.warning(
-                "sentrial: could not export spans to %s; the agent is not affected. "
+                "sentrial: could not export spans to %s%s; the agent is not affected. "
                 "Failed spans are counted and reported at exit.",
                 self.destination,
+                reason,
             )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -98,11 +96,12 @@ def _console_exporter() -> SpanExporter:
 
 def _store_exporter(home: Path) -> tuple[SpanExporter, str]:
     from sentrial_otel.store import LocalStoreExporter, StoreError
+    from sentrial_otel.store.layout import fallback_directory
 
     try:
         return LocalStoreExporter(home), f"the local store {home}"
     except StoreError as error:
-        fallback = Path(tempfile.gettempdir()) / f"sentrial-{os.getuid()}"
+        fallback = fallback_directory()
         logger.warning("sentrial: %s; writing to %s instead", error, fallback)
         try:
             return LocalStoreExporter(fallback), f"the local store {fallback}"

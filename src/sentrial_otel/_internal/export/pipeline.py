@@ -1,11 +1,13 @@
-"""Which tracer (and meter) provider our spans go through, built or borrowed.
+"""Which tracer (and meter and logger) provider our spans (metrics, scores) go through,
+built or borrowed.
 
 Rules (DESIGN.md, "Coexist with existing OpenTelemetry"): an explicit ``tracer_provider``
 wins; else an application's global provider is reused and never replaced (we add an
 exporter to it only when the user named an endpoint to *us*, with ``api_url`` /
 ``SENTRIAL_API_URL``); else we build one from the settings and install it globally, so that
 other instrumentation nests under sessions. Pipelines we build are shared by every engine
-with the same destination and shut down by us at exit, within the shutdown budget.
+with the same destination and shut down by us at exit, within the shutdown budget. The
+logger provider for scores is ``log_export.py``'s business.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from sentrial_otel._internal.export.delivery import (
     our_export,
 )
 from sentrial_otel._internal.export.exporters import build_exporter
+from sentrial_otel._internal.export.log_export import build_logger_provider
 from sentrial_otel._internal.logs import logger
+from sentrial_otel._internal.process import executors
 from sentrial_otel.config import EXPORTER_OTLP, PROTOCOL_GRPC, Settings, metrics_url
 from sentrial_otel.store.undelivered import record_undelivered
 
@@ -46,29 +50,36 @@ class Pipeline:
     delivery: DeliveryProcessor | None
     owned: bool
     meter_provider: Any = None  # an SDK MeterProvider we built, if any
+    logger_provider: Any = None  # an SDK LoggerProvider we built (for scores), if any
 
     def shutdown(self, budget_s: float) -> None:
-        """Stop exporting: traces within the budget, metrics alongside in the same budget."""
+        """Stop exporting: traces within the budget, metrics and scores alongside in the
+        same budget."""
         deadline = time.monotonic() + budget_s
-        metrics_thread = None
+        millis = int(budget_s * 1000)
+        side_threads = []
+        side_shutdowns = []
         if self.meter_provider is not None:
-            millis = int(budget_s * 1000)
-            shutdown_metrics = _QUIET_SHUTDOWN(
-                lambda: self.meter_provider.shutdown(timeout_millis=millis)
+            side_shutdowns.append(
+                ("metrics", lambda: self.meter_provider.shutdown(timeout_millis=millis))
             )
-            metrics_thread = threading.Thread(
-                target=shutdown_metrics,
-                name=f"{WORKER_THREAD_PREFIX}metrics-shutdown",
+        if self.logger_provider is not None:
+            side_shutdowns.append(("logs", self.logger_provider.shutdown))
+        for signal, shutdown in side_shutdowns:
+            side_thread = threading.Thread(
+                target=_QUIET_SHUTDOWN(shutdown),
+                name=f"{WORKER_THREAD_PREFIX}{signal}-shutdown",
                 daemon=True,
             )
-            metrics_thread.start()
+            side_thread.start()
+            side_threads.append(side_thread)
         with _QUIET_SHUTDOWN:
             if self.owned:
                 self.tracer_provider.shutdown()  # type: ignore[attr-defined]
             elif self.delivery is not None:
                 self.delivery.shutdown()
-        if metrics_thread is not None:
-            metrics_thread.join(max(deadline - time.monotonic(), 0))
+        for side_thread in side_threads:
+            side_thread.join(max(deadline - time.monotonic(), 0))
 
 
 _OWN: dict[tuple[Any, ...], Pipeline] = {}
@@ -164,7 +175,13 @@ def _build(settings: Settings) -> Pipeline:
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     provider.add_span_processor(delivery)
     setattr(provider, _MARK, settings.export_key())
-    return Pipeline(provider, delivery, True, _meter_provider(settings, resource))
+    if settings.instrument_executors:
+        # Our provider, so the process's OpenTelemetry setup is ours to complete.
+        executors.instrument()
+    return Pipeline(
+        provider, delivery, True, _meter_provider(settings, resource),
+        build_logger_provider(settings, resource, delivery.exporter),
+    )
 
 
 def _add_to_application_provider(provider: trace.TracerProvider, settings: Settings) -> Pipeline:

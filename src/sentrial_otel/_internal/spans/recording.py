@@ -3,9 +3,9 @@
 An invocation (``invocations.py``) needs two things and imports neither the engine nor the
 session module:
 
-* a :class:`Recording`: the tracer, the content policy, the misuse reporter, the metrics
-  and the ``update_state`` tracker. One per engine; the LangChain instrumentor builds its
-  own from the providers it was given.
+* a :class:`Recording`: the tracer, the content policy, the misuse reporter, the metrics,
+  the ``update_state`` tracker and the scores. One per engine; the LangChain instrumentor
+  builds its own from the providers it was given.
 * optionally the session the step belongs to, seen through :class:`SessionScope`: the
   attributes every span of it carries, its agent state, and ``step_ended``, which adds the
   step to the session's totals and passes it on to its listeners.
@@ -21,14 +21,15 @@ from opentelemetry import trace
 from sentrial_otel._internal.content.policy import ContentPolicy
 from sentrial_otel._internal.misuse import Report
 from sentrial_otel._internal.spans.metrics import AgentMetrics
+from sentrial_otel._internal.spans.scores import ScoreRecorder
 from sentrial_otel._internal.spans.state import AgentState
 from sentrial_otel._internal.spans.steps import Step
 
 
 class Recording:
-    """Where a step's span, content, misuse reports and metrics go."""
+    """Where a step's span, content, misuse reports and metrics go (a session's scores too)."""
 
-    __slots__ = ("content", "metrics", "report", "state", "tracer")
+    __slots__ = ("content", "metrics", "report", "scores", "state", "tracer")
 
     def __init__(
         self,
@@ -37,12 +38,14 @@ class Recording:
         report: Report,
         metrics: AgentMetrics,
         state: AgentState | None = None,
+        scores: ScoreRecorder | None = None,
     ) -> None:
         self.tracer = tracer
         self.content = content
         self.report = report
         self.metrics = metrics
         self.state = state
+        self.scores = scores
 
 
 class SessionScope(Protocol):

@@ -71,7 +71,9 @@ class SessionRoot(AgentRun):
         if parent_session_id:
             links.append(Link(ids.root_span_context(parent_session_id)))
         started_from = trace.get_current_span().get_span_context()
-        if started_from.is_valid:
+        linked = {(link.context.trace_id, link.context.span_id) for link in links}
+        if started_from.is_valid and (started_from.trace_id, started_from.span_id) not in linked:
+            # (Begun inside its parent session, a pool thread included: linked once.)
             links.append(Link(started_from))
         super().__init__(
             recording,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any, Protocol, cast
 
 from opentelemetry import context as otel_context
@@ -47,6 +47,18 @@ def current_session() -> Session | None:
     """The innermost session open in this context (thread or asyncio task), or None."""
     session = _CURRENT.get()
     return session if session is not None and session.is_open else None
+
+
+def stand_in_as_current(handle: SessionHandle) -> Token[Session | None]:
+    """Make a handle on a session begun elsewhere the current session of this context (a
+    pool worker's task, ``process/executors.py``): what ``current_session()`` callers use of
+    a session (its id, the event methods, ``tool()``) a handle has too. Undo it with
+    :func:`reset_current`."""
+    return _CURRENT.set(cast(Session, handle))
+
+
+def reset_current(token: Token[Session | None]) -> None:
+    _CURRENT.reset(token)
 
 
 class StepListener(Protocol):
@@ -110,7 +122,9 @@ class SessionHandle(SentrialTracking):
         """A context whose current span is the session's root, known by its derived ids."""
         if self._remote_root is None:
             self._remote_root = trace.set_span_in_context(
-                trace.NonRecordingSpan(ids.root_span_context(self.session_id))
+                trace.NonRecordingSpan(
+                    ids.root_span_context(self.session_id, self.recording.tracer)
+                )
             )
         return self._remote_root
 
@@ -130,7 +144,8 @@ class SessionHandle(SentrialTracking):
     ) -> tuple[otel_context.Context, tuple[int, None] | None]:
         """``parent_context``, with the planned ids as invocations take them."""
         if trace_id is not None:
-            parent = ids.remote_parent(str(trace_id), str(span_id) if span_id else None)
+            root = trace.get_current_span(self.root_context()).get_span_context()
+            parent = ids.remote_parent(str(trace_id), str(span_id) if span_id else None, root)
             if parent is not None:
                 return trace.set_span_in_context(parent), None
             try:
@@ -185,6 +200,21 @@ class SessionHandle(SentrialTracking):
         return self._llm_call(
             model=model, provider=provider, operation=operation, stream=stream, params=params,
             input_messages=input, context=context, planned=None, duration_s=None,
+        )
+
+
+    # --- scores ------------------------------------------------------------------------
+    def score(
+        self, name: Any, value: Any = None, label: Any = None, explanation: Any = None
+    ) -> dict[str, Any]:
+        """Score this session (feedback, an evaluation): a ``gen_ai.evaluation.result`` log
+        record on its root (``scores.py``); ``{}`` when the input was refused."""
+        scores = self.recording.scores
+        if scores is None:  # a recording of the LangChain instrumentor's: no engine behind it
+            return {}
+        root = trace.get_current_span(self.root_context()).get_span_context()
+        return scores.record(
+            self.session_id, name, value=value, label=label, explanation=explanation, root=root
         )
 
 

@@ -28,6 +28,10 @@ class SessionIndex:
         self._by_trace: dict[int, Mapping[str, Any]] = {}
         self._lock = threading.Lock()
 
+    def reset_after_fork(self) -> None:
+        """In a forked child: a lock another thread held at the fork would stay held."""
+        self._lock = threading.Lock()
+
     def register(self, trace_id: int, attributes: Mapping[str, Any]) -> None:
         with self._lock:
             self._by_trace[trace_id] = dict(attributes)
