@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from sentrial_otel import environment_variables as env
 from sentrial_otel._internal.logs import logger
@@ -24,6 +24,7 @@ DEFAULT_EXPORT_TIMEOUT = 10.0
 OTLP_HTTP_PORT = 4318
 OTLP_GRPC_PORT = 4317
 _TRACES_PATH = "/v1/traces"
+_LOGS_PATH = "/v1/logs"
 _METRICS_PATH = "/v1/metrics"
 DEFAULT_MAX_CONTENT_LENGTH = 16 * 1024
 """Longest string kept inside a content attribute, in characters."""
@@ -159,6 +160,15 @@ def metrics_url(traces: str) -> str:
     """The OTLP/HTTP metrics URL beside a traces URL (its ``/v1/traces`` becomes
     ``/v1/metrics``; a traces URL with a path of its own is used as it is)."""
     return traces[: -len(_TRACES_PATH)] + _METRICS_PATH if traces.endswith(_TRACES_PATH) else traces
+
+
+def logs_url(traces: str) -> str:
+    """The OTLP/HTTP logs URL beside a traces URL: its ``/v1/traces`` becomes ``/v1/logs``;
+    beside a traces URL with a path of its own, ``/v1/logs`` at the same host."""
+    if traces.endswith(_TRACES_PATH):
+        return traces[: -len(_TRACES_PATH)] + _LOGS_PATH
+    parts = urlsplit(traces)
+    return urlunsplit((parts.scheme, parts.netloc, _LOGS_PATH, "", ""))
 
 
 def http_url_for(endpoint: str) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from opentelemetry import _logs
 from opentelemetry.sdk.resources import Resource
@@ -31,6 +30,9 @@ from sentrial_otel.config import (
     EXPORTER_STORE,
     PROTOCOL_GRPC,
     Settings,
+    default_otlp_endpoint,
+    logs_url,
+    traces_url,
 )
 from sentrial_otel._internal.export.delivery import our_export
 from sentrial_otel._internal.logs import logger
@@ -67,16 +69,10 @@ def logs_endpoint(settings: Settings) -> str:
     explicit = os.environ.get(env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, "").strip()
     if explicit and settings.endpoint_source not in _EXPLICIT_TO_US:
         return explicit
-    grpc = settings.protocol == PROTOCOL_GRPC
-    traces = settings.endpoint or ("http://localhost:4317" if grpc else
-                                   "http://localhost:4318/v1/traces")
-    if grpc:
-        return traces
-    if traces.endswith("/v1/traces"):
-        return traces[: -len("/v1/traces")] + "/v1/logs"
-    # A traces endpoint with a path of its own (used as is): logs at the same host.
-    parts = urlsplit(traces)
-    return urlunsplit((parts.scheme, parts.netloc, "/v1/logs", "", ""))
+    traces = settings.endpoint or traces_url(
+        default_otlp_endpoint(settings.protocol), settings.protocol
+    )
+    return traces if settings.protocol == PROTOCOL_GRPC else logs_url(traces)
 
 
 def build_logger_provider(settings: Settings, resource: Resource, span_exporter: Any) -> Any:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -36,7 +37,7 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from sentrial_otel._internal.content.pii import PiiConfig
-from sentrial_otel._internal.logs import logger
+from sentrial_otel._internal.errors import handle_internal_errors
 from sentrial_otel._internal.process.watched import WatchedEngine
 from sentrial_otel._internal.spans.session import (
     RemoteSession,
@@ -54,6 +55,8 @@ _LOCK = threading.Lock()
 _ORIGINALS: dict[type[Any], Callable[..., Future[Any]]] = {}
 # Engines a process-pool worker built for sessions of its parent (kept for the worker's life).
 _WORKER_ENGINES: list[WatchedEngine] = []
+_CAPTURING = handle_internal_errors("capturing the context for a process pool", level=logging.DEBUG)
+_JOINING = handle_internal_errors("joining the session in a pool worker")
 
 
 def instrument() -> None:
@@ -159,11 +162,9 @@ def _engine_of(session: RemoteSession | Any) -> WatchedEngine | None:
 
 def _process_submit(original: Callable[..., Future[Any]]) -> Callable[..., Future[Any]]:
     def submit(self: ProcessPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        try:
+        carrier = None
+        with _CAPTURING:  # the work must be submitted whatever happens here
             carrier = current_carrier()
-        except Exception:  # noqa: BLE001 - the work must be submitted whatever happens here
-            logger.debug("sentrial: could not capture the context for a process pool", exc_info=True)
-            carrier = None
         if carrier is None:
             return original(self, fn, *args, **kwargs)
         return original(self, run_in_worker, carrier, fn, *args, **kwargs)
@@ -185,7 +186,7 @@ def run_in_worker(carrier: Carrier, fn: Callable[..., Any], /, *args: Any, **kwa
     session: WorkerSession | None = None
     session_token = None
     stamped = False
-    try:
+    with _JOINING:  # the task must run whatever happens here
         if carrier.session is not None:
             session = _worker_session(carrier.session)
         if session is not None:
@@ -194,8 +195,6 @@ def run_in_worker(carrier: Carrier, fn: Callable[..., Any], /, *args: Any, **kwa
                 # Other instrumentations' spans in this task carry the session's ids too.
                 SESSION_INDEX.register(session.trace_id, session.stamp)
                 stamped = True
-    except Exception:  # noqa: BLE001 - the task must run whatever happens here
-        logger.warning("sentrial: could not join the session in this worker", exc_info=True)
     try:
         return fn(*args, **kwargs)
     finally:

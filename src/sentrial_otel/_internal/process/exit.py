@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import logging
 import os
 import sys
 import threading
@@ -36,6 +37,7 @@ from typing import Any
 
 from sentrial_otel._internal.export.delivery import DeliveryProcessor
 from sentrial_otel._internal.export.pipeline import Pipeline, owned_pipelines, release
+from sentrial_otel._internal.errors import handle_internal_errors
 from sentrial_otel._internal.logs import logger
 from sentrial_otel._internal.process import sigterm
 from sentrial_otel._internal.process.watched import WatchedEngine
@@ -46,6 +48,8 @@ _ENGINES: weakref.WeakSet[WatchedEngine] = weakref.WeakSet()
 # Ending sessions stops this long before the deadline, so what they produced can still be
 # sent (the delivery worker exports while sessions are being ended, too).
 _DELIVERY_RESERVE = 0.25
+# Exit must go on: what fails there is worth a debug line.
+_EXIT_GOES_ON = handle_internal_errors("the exit work", level=logging.DEBUG)
 
 
 class _ExitState:
@@ -178,9 +182,8 @@ def run_exit(flush_borrowed: bool = False) -> None:
     else:
         state.deadline = time.monotonic() + exit_budget()
         try:
-            _exit_work(state, flush_borrowed)
-        except Exception:  # noqa: BLE001 - exit must go on
-            logger.debug("sentrial: exit work failed", exc_info=True)
+            with _EXIT_GOES_ON:
+                _exit_work(state, flush_borrowed)
         finally:
             state.done.set()
     if state.die_by is not None:
@@ -242,10 +245,8 @@ def _end_sessions(sessions: list[Any], stop_at: float, state: _ExitState) -> int
     for index, session in enumerate(sessions):
         if time.monotonic() >= stop_at:
             return index
-        try:
+        with _EXIT_GOES_ON:
             session.finish(success=False, abandoned=True)
-        except Exception:  # noqa: BLE001 - exit must go on
-            logger.debug("sentrial: could not end session", exc_info=True)
         state.steps += 1
     return len(sessions)
 

@@ -210,7 +210,7 @@ class SessionHandle(SentrialTracking):
         """Score this session (feedback, an evaluation): a ``gen_ai.evaluation.result`` log
         record on its root (``scores.py``); ``{}`` when the input was refused."""
         scores = self.recording.scores
-        if scores is None:  # a recording of the LangChain instrumentor's: no engine behind it
+        if scores is None:  # a Recording built without a score recorder (no engine behind it)
             return {}
         root = trace.get_current_span(self.root_context()).get_span_context()
         return scores.record(
