@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from sentrial_otel import environment_variables as env
+from sentrial_otel.semconv import SEMCONV_OPT_IN_GENAI_LATEST
 from sentrial_otel._internal.logs import logger
 
 PROTOCOL_HTTP = "http/protobuf"
@@ -270,6 +271,16 @@ def unsupported_compression() -> str | None:
 def capture_content_from_env(default: bool = True) -> bool:
     """``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``: enum or legacy boolean."""
     return parse_bool(_env(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT), default)
+
+
+def genai_latest_from_env() -> bool:
+    """Whether ``OTEL_SEMCONV_STABILITY_OPT_IN`` (a comma list, as in
+    opentelemetry-python-contrib) asks for ``gen_ai_latest_experimental``: the GenAI
+    conventions v0.1.0 where they differ from what opentelemetry-util-genai emits."""
+    value = _env(env.OTEL_SEMCONV_STABILITY_OPT_IN) or ""
+    return any(
+        part.strip().lower() == SEMCONV_OPT_IN_GENAI_LATEST for part in value.split(",")
+    )
 
 
 def _resolve_batch(batching: Any) -> BatchSettings:

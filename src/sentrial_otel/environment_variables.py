@@ -61,6 +61,7 @@ OTEL_BSP_MAX_EXPORT_BATCH_SIZE: Final = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
 OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = (
     "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 )
+OTEL_SEMCONV_STABILITY_OPT_IN: Final = "OTEL_SEMCONV_STABILITY_OPT_IN"
 OTEL_SERVICE_NAME: Final = "OTEL_SERVICE_NAME"
 OTEL_RESOURCE_ATTRIBUTES: Final = "OTEL_RESOURCE_ATTRIBUTES"
 # Read by the SDK's TracerProvider, in one we build and in an application's own.
@@ -99,6 +100,9 @@ ALL: Final = {
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "spans per export request (default 512)",
     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: "NO_CONTENT/false turns content "
     "capture off; SPAN_ONLY/SPAN_AND_EVENT/true keep it (default on)",
+    OTEL_SEMCONV_STABILITY_OPT_IN: "comma list; gen_ai_latest_experimental emits the GenAI "
+    "conventions v0.1.0 (workflow folded into invoke_agent, gen_ai.client.inference.* "
+    "metrics)",
     OTEL_SERVICE_NAME: "service.name of the resource",
     OTEL_RESOURCE_ATTRIBUTES: "extra resource attributes, 'k1=v1,k2=v2'",
     OTEL_TRACES_SAMPLER: "head sampler, e.g. 'parentbased_traceidratio' (default "

@@ -59,16 +59,28 @@ GEN_AI_REQUEST_PRESENCE_PENALTY: Final = "gen_ai.request.presence_penalty"
 GEN_AI_REQUEST_STOP_SEQUENCES: Final = "gen_ai.request.stop_sequences"
 GEN_AI_REQUEST_SEED: Final = "gen_ai.request.seed"
 
+GEN_AI_USAGE_PREFIX: Final = "gen_ai.usage."
 GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
 GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+# Cache writes. semantic-conventions-genai renamed the core registry's
+# gen_ai.usage.cache_creation.input_tokens to this (PR #440); opentelemetry-util-genai 1.3b0
+# emits this name only, so both of our modes do (docs/attributes.md).
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+# The token breakdowns an LLM span may carry, by the suffix after "gen_ai.usage.": a
+# session's root sums each as "sentrial.session.usage.<suffix>" (SESSION_USAGE_PREFIX).
+USAGE_CACHE_READ: Final = "cache_read.input_tokens"
+USAGE_CACHE_WRITE: Final = "cache_write.input_tokens"
+USAGE_REASONING: Final = "reasoning.output_tokens"
 
 GEN_AI_DATA_SOURCE_ID: Final = "gen_ai.data_source.id"
 GEN_AI_RETRIEVAL_QUERY_TEXT: Final = "gen_ai.retrieval.query.text"
 GEN_AI_RETRIEVAL_DOCUMENTS: Final = "gen_ai.retrieval.documents"
 
 GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
+GEN_AI_TOKEN_MODALITY: Final = "gen_ai.token.modality"
+TOKEN_MODALITY_UNKNOWN: Final = "unknown"
 
 # Scores: the gen_ai.evaluation.result log record (SEMCONV.md "Scores and feedback").
 GEN_AI_EVALUATION_RESULT_EVENT: Final = "gen_ai.evaluation.result"
@@ -96,6 +108,9 @@ SENTRIAL_SESSION_COST_USD: Final = "sentrial.session.cost.usd"
 SENTRIAL_SESSION_INPUT_TOKENS: Final = "sentrial.session.usage.input_tokens"
 SENTRIAL_SESSION_OUTPUT_TOKENS: Final = "sentrial.session.usage.output_tokens"
 SENTRIAL_SESSION_TOTAL_TOKENS: Final = "sentrial.session.usage.total_tokens"
+# + a USAGE_* suffix: the session's cache and reasoning token totals (never gen_ai.usage.*
+# on the root: backends would count them twice).
+SESSION_USAGE_PREFIX: Final = "sentrial.session.usage."
 SENTRIAL_SESSION_ABANDONED: Final = "sentrial.session.abandoned"
 SENTRIAL_SESSION_DURATION_MS: Final = "sentrial.session.duration_ms"
 # On the sentrial.sessions metric: success / failed / abandoned.
@@ -145,10 +160,21 @@ ROLE_TOOL: Final = "tool"
 # --- Metrics -----------------------------------------------------------------------------
 METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
 METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
+METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
 METRIC_INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
 METRIC_EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
 METRIC_SESSIONS: Final = "sentrial.sessions"
 METRIC_COST: Final = "sentrial.cost.usd"
+
+# GenAI conventions v0.1.0 (semantic-conventions-genai): recorded next to the ones above
+# with OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental.
+SEMCONV_OPT_IN_GENAI_LATEST: Final = "gen_ai_latest_experimental"
+METRIC_INFERENCE_DURATION: Final = "gen_ai.client.inference.duration"
+METRIC_INFERENCE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.inference.time_to_first_chunk"
+METRIC_INFERENCE_OPERATION_INPUT_TOKENS: Final = "gen_ai.client.inference.operation.input_tokens"
+METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS: Final = "gen_ai.client.inference.operation.output_tokens"
+# Counters, one per token kind: this prefix + "input_tokens", "output_tokens" or a USAGE_*.
+METRIC_INFERENCE_USAGE_PREFIX: Final = "gen_ai.client.inference.usage."
 
 TOKEN_USAGE_BUCKETS: Final = (
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216,

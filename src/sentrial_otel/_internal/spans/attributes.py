@@ -374,6 +374,25 @@ def finish_reasons_of(value: Any) -> tuple[str, ...]:
         return (str(value)[:64],)
 
 
+def token_details(
+    report: Report, *, cache_read: Any, cache_write: Any, reasoning: Any
+) -> dict[str, int] | None:
+    """The cache and reasoning counts given, checked, by GenAI usage key suffix
+    (``Step.token_details``). Zero is left out, as opentelemetry-util-genai does (a
+    provider that reports ``cached_tokens: 0`` on every call says nothing); None when
+    nothing is left."""
+    details = {}
+    for kind, value, argument in (
+        (sc.USAGE_CACHE_READ, cache_read, "cache_read_tokens"),
+        (sc.USAGE_CACHE_WRITE, cache_write, "cache_write_tokens"),
+        (sc.USAGE_REASONING, reasoning, "reasoning_tokens"),
+    ):
+        count = checked_tokens(value, argument, report)
+        if count:
+            details[kind] = count
+    return details or None
+
+
 def llm_end(
     attrs: Attributes,
     policy: ContentPolicy,
@@ -383,13 +402,12 @@ def llm_end(
     output: Any = None,
     input_tokens: int | None = None,
     output_tokens: int | None = None,
-    cache_read_tokens: int | None = None,
-    reasoning_tokens: int | None = None,
+    token_details: Mapping[str, int] | None = None,
     finish_reasons: tuple[str, ...] = (),
     cost: float | None = None,
-    time_to_first_chunk: Any = None,
+    time_to_first_chunk: float | None = None,
 ) -> None:
-    """The outcome of an LLM call (token counts already checked)."""
+    """The outcome of an LLM call (token counts and time to first chunk already checked)."""
     values = attrs.values
     if response_model is not None:
         values[sc.GEN_AI_RESPONSE_MODEL] = str(response_model)[:256]
@@ -397,15 +415,15 @@ def llm_end(
         values[sc.GEN_AI_RESPONSE_ID] = str(response_id)[:256]
     attrs.put(sc.GEN_AI_USAGE_INPUT_TOKENS, input_tokens)
     attrs.put(sc.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens)
-    attrs.put(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cache_read_tokens)
-    attrs.put(sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, reasoning_tokens)
+    if token_details:
+        for kind, count in token_details.items():
+            values[sc.GEN_AI_USAGE_PREFIX + kind] = count
     if finish_reasons:
         values[sc.GEN_AI_RESPONSE_FINISH_REASONS] = list(finish_reasons)
     if cost:
         values[sc.SENTRIAL_COST_USD] = cost
-    ttfc = finite_float(time_to_first_chunk)
-    if ttfc is not None and ttfc >= 0:
-        values[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = ttfc
+    if time_to_first_chunk is not None:
+        values[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = time_to_first_chunk
     if output is not None and policy.capture:
         default_reason = finish_reasons[0] if finish_reasons else sc.FINISH_REASON_STOP
         if isinstance(output, str):  # the common case: one text message

@@ -32,6 +32,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
 
 from sentrial_otel import semconv as sc
+from sentrial_otel._internal.content.encoding import finite_float
 from sentrial_otel._internal.errors import handle_internal_errors
 from sentrial_otel._internal.spans import attributes as attrs_of
 from sentrial_otel._internal.spans.attributes import Attributes
@@ -119,6 +120,11 @@ class Invocation:
             self._timed = True
             self._open(None)
         return self
+
+    def add_start_attribute(self, key: str, value: Any) -> None:
+        """One more attribute the span starts with (before ``start()``; a session's own
+        stamp still wins over it)."""
+        self._attrs.put(key, value)
 
     def stop(self) -> Step | None:
         """End a step that finished."""
@@ -274,6 +280,7 @@ class Invocation:
         input_tokens: int | None,
         output_tokens: int | None,
         total_tokens: int | None,
+        token_details: Mapping[str, int] | None = None,
     ) -> Step | None:
         """This step's record (the :class:`Step` fields after ``error_type``), handed to
         its session; with no session, no one hears it and none is made."""
@@ -284,7 +291,7 @@ class Invocation:
         step: Step = _new_step(Step, (
             self.kind, self.name, span.get_span_context().span_id if span is not None else 0,
             self.start_ns or end_ns, end_ns, self.error_type, arguments, confidence, empty,
-            reasons, cost, input_tokens, output_tokens, total_tokens,
+            reasons, cost, input_tokens, output_tokens, total_tokens, token_details,
         ))
         session.step_ended(step)
         return step
@@ -471,6 +478,7 @@ class LlmCall(Invocation):
         input_tokens: Any = None,
         output_tokens: Any = None,
         cache_read_tokens: Any = None,
+        cache_write_tokens: Any = None,
         reasoning_tokens: Any = None,
         cost: Any = None,
         finish_reasons: Any = None,
@@ -481,7 +489,11 @@ class LlmCall(Invocation):
         metadata: Any = None,
     ) -> Step | None:
         """The response: output (text or messages), usage, finish reasons. Without a
-        ``cost``, the price table's, when any token count is known."""
+        ``cost``, the price table's (cache-aware), when any token count is known.
+
+        ``input_tokens`` includes ``cache_read_tokens`` and ``cache_write_tokens``, and
+        ``output_tokens`` includes ``reasoning_tokens`` (the GenAI conventions' counting).
+        Without ``time_to_first_chunk``, the time of the first :meth:`chunk` call."""
         if self.ended:
             return None
         self.ended = True
@@ -491,9 +503,29 @@ class LlmCall(Invocation):
         policy = recording.content
         tokens_in = attrs_of.checked_tokens(input_tokens, "prompt_tokens", report)
         tokens_out = attrs_of.checked_tokens(output_tokens, "completion_tokens", report)
+        details = None
+        if cache_read_tokens is not None or cache_write_tokens is not None or reasoning_tokens is not None:
+            details = attrs_of.token_details(
+                report, cache_read=cache_read_tokens, cache_write=cache_write_tokens,
+                reasoning=reasoning_tokens,
+            )
         usable_cost = attrs_of.checked_cost(cost, "estimated_cost", report)
         if usable_cost is None and (tokens_in is not None or tokens_out is not None):
-            usable_cost = cost_usd(self.model, tokens_in, tokens_out, self.provider)
+            usable_cost = cost_usd(
+                self.model, tokens_in, tokens_out, self.provider,
+                cache_read_tokens=details.get(sc.USAGE_CACHE_READ) if details else None,
+                cache_write_tokens=details.get(sc.USAGE_CACHE_WRITE) if details else None,
+            )
+        if time_to_first_chunk is not None:
+            ttfc = finite_float(time_to_first_chunk)
+            if ttfc is None or ttfc < 0:
+                report(ValueError, f"time_to_first_chunk must be a non-negative number of "
+                                   f"seconds, got {time_to_first_chunk!r}")
+                ttfc = None
+        elif self.first_chunk_ns is not None:
+            ttfc = max(self.first_chunk_ns - (self.start_ns or end_ns), 0) / 1e9
+        else:
+            ttfc = None
         reasons = attrs_of.finish_reasons_of(finish_reasons)
         outcome = self._attrs if self.span is None else Attributes()  # see _close
         if input_messages is None:
@@ -511,18 +543,19 @@ class LlmCall(Invocation):
             output=output,
             input_tokens=tokens_in,
             output_tokens=tokens_out,
-            cache_read_tokens=attrs_of.checked_tokens(cache_read_tokens, "cache_read_tokens", report),
-            reasoning_tokens=attrs_of.checked_tokens(reasoning_tokens, "reasoning_tokens", report),
+            token_details=details,
             finish_reasons=reasons,
             cost=usable_cost,
-            time_to_first_chunk=time_to_first_chunk,
+            time_to_first_chunk=ttfc,
         )
         if not usage_known:
             outcome.values[sc.SENTRIAL_USAGE_UNKNOWN] = True
         if metadata is not None:
             attrs_of.add_metadata(outcome, policy, metadata, report)
         self._close(outcome, end_ns)
-        return self._ended(end_ns, tokens_in, tokens_out, usable_cost or 0.0, reasons, output)
+        return self._ended(
+            end_ns, tokens_in, tokens_out, usable_cost or 0.0, reasons, output, details, ttfc
+        )
 
     def finish(
         self,
@@ -536,11 +569,13 @@ class LlmCall(Invocation):
         response_model: Any = None,
         system_instructions: Any = None,
         cache_read_tokens: Any = None,
+        cache_write_tokens: Any = None,
         reasoning_tokens: Any = None,
         time_to_first_chunk: Any = None,
         metadata: Any = None,
     ) -> None:
-        """Record the response and end the call, in the Sentrial SDK's names."""
+        """Record the response and end the call, in the Sentrial SDK's names (see
+        :meth:`stop` for how the token counts add up)."""
         self.stop(
             output,
             input_messages=input_messages,
@@ -548,6 +583,7 @@ class LlmCall(Invocation):
             input_tokens=prompt_tokens,
             output_tokens=completion_tokens,
             cache_read_tokens=cache_read_tokens,
+            cache_write_tokens=cache_write_tokens,
             reasoning_tokens=reasoning_tokens,
             cost=estimated_cost,
             finish_reasons=finish_reason,
@@ -556,8 +592,14 @@ class LlmCall(Invocation):
             metadata=metadata,
         )
 
+    def chunk(self) -> None:
+        """A streamed chunk arrived: the first call's time becomes the call's
+        ``gen_ai.response.time_to_first_chunk`` (later calls cost one comparison)."""
+        if self.first_chunk_ns is None:
+            self.first_chunk_ns = time.time_ns()
+
     def _finished(self, end_ns: int) -> Step | None:
-        return self._ended(end_ns, None, None, 0.0, (), None)
+        return self._ended(end_ns, None, None, 0.0, (), None, None, None)
 
     def _ended(
         self,
@@ -567,6 +609,8 @@ class LlmCall(Invocation):
         cost: float,
         reasons: tuple[str, ...],
         output: Any,
+        details: Mapping[str, int] | None,
+        time_to_first_chunk: float | None,
     ) -> Step | None:
         seconds = self._known_seconds
         if self._timed:
@@ -574,13 +618,14 @@ class LlmCall(Invocation):
             seconds = elapsed / 1e9 if elapsed > 0 else 0.0
         self.recording.metrics.llm_ended(
             self.operation, self.provider, self.model, tokens_in, tokens_out, seconds,
-            agent_name=self.agent_name, error_type=self.error_type,
+            agent_name=self.agent_name, error_type=self.error_type, token_details=details,
+            time_to_first_chunk=time_to_first_chunk,
         )
         if self.session is None:
             return None
         return self._record(
             end_ns, None, None, attrs_of.is_empty_output(output), reasons, cost, tokens_in,
-            tokens_out, None,
+            tokens_out, None, details,
         )
 
 

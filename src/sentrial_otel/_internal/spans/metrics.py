@@ -3,24 +3,39 @@
 Recorded through whatever meter provider is in effect: the application's global one, or the
 one we build next to our own OTLP trace pipeline. With neither, the OpenTelemetry API's
 no-op meter makes every call free.
+
+Two sets: what opentelemetry-util-genai 1.3b0 records (always), and, with
+``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental``, the GenAI conventions
+v0.1.0's client inference metrics next to them (``gen_ai.client.inference.*``), so
+dashboards on either keep working while they move.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry import metrics
 
 from sentrial_otel import semconv as sc
+from sentrial_otel.config import genai_latest_from_env
 from sentrial_otel.version import __version__
 
 
 class AgentMetrics:
     """The instruments, created once per engine."""
 
-    def __init__(self, meter_provider: metrics.MeterProvider | None = None) -> None:
+    def __init__(
+        self,
+        meter_provider: metrics.MeterProvider | None = None,
+        *,
+        latest_conventions: bool | None = None,
+    ) -> None:
+        """``latest_conventions``: also record the v0.1.0 metrics (default: as
+        ``OTEL_SEMCONV_STABILITY_OPT_IN`` says)."""
         provider = meter_provider or metrics.get_meter_provider()
         meter = provider.get_meter("sentrial_otel", __version__)
+        self.latest = genai_latest_from_env() if latest_conventions is None else latest_conventions
         self.token_usage = meter.create_histogram(
             sc.METRIC_TOKEN_USAGE,
             unit="{token}",
@@ -45,6 +60,14 @@ class AgentMetrics:
             description="Duration of tool calls.",
             explicit_bucket_boundaries_advisory=sc.OPERATION_DURATION_BUCKETS,
         )
+        self.time_to_first_chunk = meter.create_histogram(
+            sc.METRIC_TIME_TO_FIRST_CHUNK,
+            unit="s",
+            description="Time from the request to the first chunk of a streamed LLM response.",
+            explicit_bucket_boundaries_advisory=sc.OPERATION_DURATION_BUCKETS,
+        )
+        if self.latest:
+            self._latest = _InferenceInstruments(meter)
         self.sessions = meter.create_counter(
             sc.METRIC_SESSIONS, unit="{session}", description="Sessions ended, by agent and outcome."
         )
@@ -87,6 +110,8 @@ class AgentMetrics:
         seconds: float | None,
         agent_name: str | None = None,
         error_type: str | None = None,
+        token_details: Mapping[str, int] | None = None,
+        time_to_first_chunk: float | None = None,
     ) -> None:
         attributes: dict[str, Any] = {
             sc.GEN_AI_OPERATION_NAME: operation,
@@ -100,7 +125,89 @@ class AgentMetrics:
             self.token_usage.record(input_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: "input"})
         if output_tokens is not None:
             self.token_usage.record(output_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: "output"})
+        if time_to_first_chunk is not None:
+            self.time_to_first_chunk.record(time_to_first_chunk, attributes)
+        if self.latest:
+            self._latest.record(
+                attributes, input_tokens, output_tokens, token_details, seconds,
+                time_to_first_chunk, error_type,
+            )
         if seconds is not None:
             if error_type:
                 attributes[sc.ERROR_TYPE] = error_type
             self.operation_duration.record(max(seconds, 0.0), attributes)
+
+
+class _InferenceInstruments:
+    """The GenAI conventions v0.1.0 client inference metrics (semantic-conventions-genai
+    ``gen-ai-token-metrics.md``, ``client-inference.md``): a duration and a time to first
+    chunk, a counter per token kind with ``gen_ai.token.modality`` (``unknown``: no
+    provider we read breaks usage down by modality), and per-call token histograms."""
+
+    def __init__(self, meter: metrics.Meter) -> None:
+        self.duration = meter.create_histogram(
+            sc.METRIC_INFERENCE_DURATION,
+            unit="s",
+            description="Duration of GenAI inference operations.",
+            explicit_bucket_boundaries_advisory=sc.OPERATION_DURATION_BUCKETS,
+        )
+        self.time_to_first_chunk = meter.create_histogram(
+            sc.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK,
+            unit="s",
+            description="Time from the request to the first chunk of a streamed response.",
+            explicit_bucket_boundaries_advisory=sc.OPERATION_DURATION_BUCKETS,
+        )
+        self.operation_input = meter.create_histogram(
+            sc.METRIC_INFERENCE_OPERATION_INPUT_TOKENS,
+            unit="{token}",
+            description="Input tokens per inference operation.",
+            explicit_bucket_boundaries_advisory=sc.TOKEN_USAGE_BUCKETS,
+        )
+        self.operation_output = meter.create_histogram(
+            sc.METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS,
+            unit="{token}",
+            description="Output tokens per inference operation.",
+            explicit_bucket_boundaries_advisory=sc.TOKEN_USAGE_BUCKETS,
+        )
+        self.usage = {
+            kind: meter.create_counter(
+                sc.METRIC_INFERENCE_USAGE_PREFIX + kind,
+                unit="{token}",
+                description=f"Tokens used by GenAI inference operations ({kind}).",
+            )
+            for kind in (
+                "input_tokens", "output_tokens", sc.USAGE_CACHE_READ, sc.USAGE_CACHE_WRITE,
+                sc.USAGE_REASONING,
+            )
+        }
+
+    def record(
+        self,
+        attributes: dict[str, Any],
+        input_tokens: int | None,
+        output_tokens: int | None,
+        token_details: Mapping[str, int] | None,
+        seconds: float | None,
+        time_to_first_chunk: float | None,
+        error_type: str | None,
+    ) -> None:
+        # The usage counters count every call, a failed one or one without usage with 0
+        # (as the conventions ask); the per-call histograms only the counts that are known.
+        by_modality = {**attributes, sc.GEN_AI_TOKEN_MODALITY: sc.TOKEN_MODALITY_UNKNOWN}
+        usage = self.usage
+        usage["input_tokens"].add(input_tokens or 0, by_modality)
+        usage["output_tokens"].add(output_tokens or 0, by_modality)
+        if token_details:
+            for kind, count in token_details.items():
+                counter = usage.get(kind)
+                if counter is not None:
+                    counter.add(count, by_modality)
+        if time_to_first_chunk is not None:
+            self.time_to_first_chunk.record(time_to_first_chunk, attributes)
+        with_error = {**attributes, sc.ERROR_TYPE: error_type} if error_type else attributes
+        if input_tokens is not None:
+            self.operation_input.record(input_tokens, with_error)
+        if output_tokens is not None:
+            self.operation_output.record(output_tokens, with_error)
+        if seconds is not None:
+            self.duration.record(max(seconds, 0.0), with_error)

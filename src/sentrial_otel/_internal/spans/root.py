@@ -135,6 +135,7 @@ class SessionRoot(AgentRun):
                 input_tokens=usage.input_tokens,
                 output_tokens=usage.output_tokens,
                 total_tokens=usage.total_tokens,
+                token_details=usage.token_details or None,
             )
             ending(step)
         finally:

@@ -434,6 +434,9 @@ class Session(SessionHandle):
         values[sc.SENTRIAL_SESSION_INPUT_TOKENS] = usage.input_tokens
         values[sc.SENTRIAL_SESSION_OUTPUT_TOKENS] = usage.output_tokens
         values[sc.SENTRIAL_SESSION_TOTAL_TOKENS] = usage.total_tokens
+        for kind, count in usage.token_details.items():
+            if count:
+                values[sc.SESSION_USAGE_PREFIX + kind] = count
         if usage.on_root:
             # No child LLM span will be counted by the backend: the root may say it.
             values[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens

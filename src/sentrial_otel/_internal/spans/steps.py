@@ -11,6 +11,7 @@ of the user's objects (a hash of the tool arguments, not the arguments).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 TOOL = "tool"
@@ -45,6 +46,11 @@ class Step(NamedTuple):
     output_tokens: int | None
     total_tokens: int | None
     """Tool calls and decisions: the ``token_count`` given."""
+    token_details: Mapping[str, int] | None = None
+    """LLM calls: further token counts by kind, keyed by what follows ``gen_ai.usage.`` in
+    the GenAI key (``cache_read.input_tokens``, ``cache_write.input_tokens``,
+    ``reasoning.output_tokens``; semconv.USAGE_*), each already part of the input or
+    output count. Open to any kind: the session sums whatever keys arrive."""
 
     @property
     def duration_s(self) -> float:

@@ -9,6 +9,7 @@ under the lock.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from sentrial_otel._internal.spans.steps import LLM, Step
@@ -26,6 +27,8 @@ class Sums(NamedTuple):
     other_tokens: int
     """Token counts given to tool calls and decisions (``token_count``)."""
     llm_calls: int
+    token_details: Mapping[str, int]
+    """The LLM calls' ``Step.token_details``, summed per kind."""
 
 
 class Totals:
@@ -53,20 +56,24 @@ class Totals:
         return _sum(steps, overflow)
 
 
-_NOTHING = Sums(0.0, 0, 0, 0, 0)
+_NOTHING = Sums(0.0, 0, 0, 0, 0, {})
 
 
 def _sum(steps: list[Step], start: Sums) -> Sums:
-    cost, input_tokens, output_tokens, other_tokens, llm_calls = start
+    cost, input_tokens, output_tokens, other_tokens, llm_calls, start_details = start
+    details = dict(start_details)
     for step in steps:
         cost += step.cost
         if step.kind == LLM:
             input_tokens += step.input_tokens or 0
             output_tokens += step.output_tokens or 0
             llm_calls += 1
+            if step.token_details:
+                for kind, count in step.token_details.items():
+                    details[kind] = details.get(kind, 0) + count
         else:
             other_tokens += step.total_tokens or 0
-    return Sums(cost, input_tokens, output_tokens, other_tokens, llm_calls)
+    return Sums(cost, input_tokens, output_tokens, other_tokens, llm_calls, details)
 
 
 class SessionUsage(NamedTuple):
@@ -76,6 +83,8 @@ class SessionUsage(NamedTuple):
     input_tokens: int
     output_tokens: int
     total_tokens: int
+    token_details: Mapping[str, int]
+    """Cache and reasoning tokens (and any other kind the steps reported), per kind."""
     on_root: bool
     """Whether the root should say ``gen_ai.usage.*`` itself: tokens were given at the end
     and no LLM span of the session will be counted by the backend."""
@@ -104,5 +113,6 @@ def settle(
         input_tokens=tokens_in,
         output_tokens=tokens_out,
         total_tokens=total,
+        token_details=sums.token_details,
         on_root=sums.llm_calls == 0 and given_split,
     )

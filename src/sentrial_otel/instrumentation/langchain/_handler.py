@@ -19,7 +19,6 @@ the Sentrial-compatible ``SentrialCallbackHandler``. Rules it keeps:
 
 from __future__ import annotations
 
-import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -46,7 +45,7 @@ from sentrial_otel._internal.spans.metrics import AgentMetrics
 from sentrial_otel._internal.spans.recording import Recording
 from sentrial_otel._internal.spans.session import SessionHandle, current_session
 from sentrial_otel._internal.spans.steps import Step
-from sentrial_otel.config import capture_content_from_env
+from sentrial_otel.config import capture_content_from_env, genai_latest_from_env
 from sentrial_otel.instrumentation.langchain import _context
 from sentrial_otel.instrumentation.langchain import _messages as lc
 from sentrial_otel.instrumentation.langchain._classify import (
@@ -92,6 +91,10 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         nest_body_spans: while this handler lives, make a tool's or node's span current
             inside its body, so spans the body makes nest under it (the instrumentor does
             this for the handler it installs).
+        latest_conventions: the GenAI conventions v0.1.0: a top-level chain or graph is
+            an ``invoke_agent`` span (``gen_ai.agent.name``) instead of ``invoke_workflow``
+            (default: as ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental``
+            says).
     """
 
     raise_error = False
@@ -109,6 +112,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         registry: RunRegistry | None = None,
         metrics: AgentMetrics | None = None,
         nest_body_spans: bool = False,
+        latest_conventions: bool | None = None,
     ) -> None:
         super().__init__()
         self.tracer = tracer
@@ -116,7 +120,13 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         self.emit_plumbing_spans = emit_plumbing_spans
         self.track_llm_calls = track_llm_calls
         self.runs = registry if registry is not None else RUNS
-        self.metrics = metrics if metrics is not None else AgentMetrics()
+        self.latest_conventions = (
+            genai_latest_from_env() if latest_conventions is None else latest_conventions
+        )
+        self.metrics = (
+            metrics if metrics is not None
+            else AgentMetrics(latest_conventions=self.latest_conventions)
+        )
         self.recording = Recording(tracer, self.content, MisuseReporter(strict=False), self.metrics)
         if nest_body_spans:
             # Released when the handler is collected.
@@ -148,9 +158,11 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         kind: str,
         starter: Starter | None,
         agent_name: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> RunRecord | None:
         """Start the run's invocation (none with ``starter=None``: the run is suppressed);
-        None if another handler owns the run."""
+        None if another handler owns the run. The run's conversation id (from its
+        ``metadata``, else its session's) is a start attribute, so samplers see it."""
         if self.runs.is_claimed(run_id):
             return None
         parent = self.runs.get(parent_run_id)
@@ -159,7 +171,13 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         else:
             context = self._top_level_context()
             session = self._session_for(context)
-        invocation = starter(context, session).start() if starter is not None else None
+        invocation = None
+        if starter is not None:
+            invocation = starter(context, session)
+            conversation_id = lc.conversation_id(metadata)
+            if conversation_id is not None:
+                invocation.add_start_attribute(sc.GEN_AI_CONVERSATION_ID, conversation_id)
+            invocation.start()
         span = invocation.span if invocation is not None else None
         record = RunRecord(
             run_id=run_id,
@@ -215,6 +233,8 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             name, tags, metadata, parent is None, parent is not None and parent.kind == "agent"
         )
         recording = self.recording
+        if kind is ChainKind.WORKFLOW and self.latest_conventions:
+            kind = ChainKind.AGENT  # v0.1.0: the workflow span folded into invoke_agent
         if kind is ChainKind.AGENT:
             input_messages = lc.agent_input(inputs) if self.content.capture else None
 
@@ -224,7 +244,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                     input_messages=input_messages or None,
                 )
 
-            self._begin(run_id, parent_run_id, "agent", start_agent, agent_name=name)
+            self._begin(run_id, parent_run_id, "agent", start_agent, name, metadata)
             return
         attrs = Attributes()
         if kind is ChainKind.WORKFLOW:
@@ -236,7 +256,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             attrs.put(sc.SENTRIAL_LANGCHAIN_RUN_TYPE, kind.value)
             attrs.put(sc.GEN_AI_AGENT_NAME, parent.agent_name if parent is not None else None)
         else:
-            self._begin(run_id, parent_run_id, "chain", None)
+            self._begin(run_id, parent_run_id, "chain", None, None, metadata)
             return
 
         def starter(context: otel_context.Context, session: SessionHandle | None) -> Invocation:
@@ -245,7 +265,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                 context=context,
             )
 
-        self._begin(run_id, parent_run_id, "chain", starter)
+        self._begin(run_id, parent_run_id, "chain", starter, None, metadata)
 
     @_callback
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -299,7 +319,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                 record_span=self.track_llm_calls,
             )
 
-        record = self._begin(run_id, parent_run_id, "llm", starter, agent_name)
+        record = self._begin(run_id, parent_run_id, "llm", starter, agent_name, metadata)
         if record is not None:
             # Inside a model's stream()/astream(): the span is current for the provider call.
             _context.llm_started(record)
@@ -347,8 +367,9 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         call = record.invocation
         if not isinstance(call, LlmCall) or call.first_chunk_ns is not None:
             return
-        call.first_chunk_ns = time.time_ns()
+        call.chunk()  # its time is the call's time to first chunk
         if call.span is not None:
+            # stream() does not say so in the start callback's parameters.
             call.span.set_attribute(sc.GEN_AI_REQUEST_STREAM, True)
 
     @_callback
@@ -360,21 +381,16 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             usage = lc.usage_of(response)
             generations = response.generations[0] if getattr(response, "generations", None) else []
             messages, reasons = lc.output_messages(generations)
-            first_chunk = call.first_chunk_ns
             step = call.stop(
                 messages or None,
                 input_tokens=usage.input_tokens,
                 output_tokens=usage.output_tokens,
                 cache_read_tokens=usage.cache_read_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
                 reasoning_tokens=usage.reasoning_tokens,
                 finish_reasons=reasons,
                 response_model=lc.response_model(response),
                 response_id=lc.response_id(response),
-                time_to_first_chunk=(
-                    (first_chunk - call.start_ns) / 1e9
-                    if first_chunk is not None and call.start_ns is not None
-                    else None
-                ),
                 usage_known=usage.known,
             )
             if step is not None:
@@ -418,7 +434,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                 description=description or None,
             )
 
-        self._begin(run_id, parent_run_id, "tool", starter)
+        self._begin(run_id, parent_run_id, "tool", starter, None, metadata)
 
     @_callback
     def on_agent_action(
@@ -489,7 +505,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                 attributes=attrs, context=context, span_kind=SpanKind.CLIENT,
             )
 
-        self._begin(run_id, parent_run_id, "retriever", starter)
+        self._begin(run_id, parent_run_id, "retriever", starter, None, metadata)
 
     @_callback
     def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:

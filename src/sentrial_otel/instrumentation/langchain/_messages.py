@@ -208,14 +208,35 @@ def output_messages(generations: Sequence[Any]) -> tuple[list[dict[str, Any]], l
     return messages, reasons
 
 
+# --- conversation ----------------------------------------------------------------------
+# Where a run's conversation id is, in order: LangGraph copies a checkpointer's thread_id
+# into every run's metadata; session_id / conversation_id are what applications set (the
+# same keys, in the same order, as opentelemetry-instrumentation-genai-langchain 1.3b0).
+CONVERSATION_ID_KEYS = ("thread_id", "session_id", "conversation_id")
+
+
+def conversation_id(metadata: Mapping[str, Any] | None) -> str | None:
+    """The conversation a run belongs to, from its metadata (inherited by child runs)."""
+    if not metadata:
+        return None
+    for key in CONVERSATION_ID_KEYS:
+        value = metadata.get(key)
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and value != "":
+            return str(value)[:256]
+    return None
+
+
 # --- usage --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Usage:
     """Token counts one LLM call reported; None means "not reported", never 0."""
 
     input_tokens: int | None = None
+    """All input tokens, cached ones included (LangChain's ``input_tokens``)."""
     output_tokens: int | None = None
+    """All output tokens, reasoning included."""
     cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
     reasoning_tokens: int | None = None
 
     @property
@@ -232,7 +253,11 @@ def _int(value: Any) -> int | None:
 def usage_of(response: Any) -> Usage:
     """Token usage of an ``LLMResult``: the messages' ``usage_metadata`` (summed over the
     generations; for a stream this is the aggregate of the chunks, so the final chunk's
-    usage), else the provider's ``llm_output`` ``token_usage``."""
+    usage), else the provider's ``llm_output`` ``token_usage``.
+
+    ``usage_metadata`` breaks the input down in ``input_token_details`` (``cache_read``,
+    ``cache_creation``: what langchain-anthropic and langchain-openai report) and the
+    output in ``output_token_details`` (``reasoning``)."""
     totals: dict[str, int] = {}
     found = False
     for generations in getattr(response, "generations", None) or []:
@@ -247,6 +272,7 @@ def usage_of(response: Any) -> Usage:
                 ("input", usage.get("input_tokens")),
                 ("output", usage.get("output_tokens")),
                 ("cache_read", details_in.get("cache_read")),
+                ("cache_write", details_in.get("cache_creation")),
                 ("reasoning", details_out.get("reasoning")),
             ):
                 number = _int(value)
@@ -255,15 +281,22 @@ def usage_of(response: Any) -> Usage:
     if found:
         return Usage(
             totals.get("input"), totals.get("output"), totals.get("cache_read"),
-            totals.get("reasoning"),
+            totals.get("cache_write"), totals.get("reasoning"),
         )
     output = getattr(response, "llm_output", None)
     if isinstance(output, Mapping):
         raw = output.get("token_usage") or output.get("usage")
         if isinstance(raw, Mapping):
+            # OpenAI's shape: the breakdowns under prompt_/completion_tokens_details.
+            prompt_details = raw.get("prompt_tokens_details")
+            completion_details = raw.get("completion_tokens_details")
             return Usage(
                 _int(raw.get("prompt_tokens", raw.get("input_tokens"))),
                 _int(raw.get("completion_tokens", raw.get("output_tokens"))),
+                cache_read_tokens=_int(prompt_details.get("cached_tokens"))
+                if isinstance(prompt_details, Mapping) else None,
+                reasoning_tokens=_int(completion_details.get("reasoning_tokens"))
+                if isinstance(completion_details, Mapping) else None,
             )
     return Usage()
 
