@@ -290,7 +290,15 @@ class SentrialClient:
         span_id: Any = None,
         metadata: Any = None,
     ) -> dict[str, Any]:
-        """Record an LLM call as a ``chat {model}`` span; cost from the price table if not given."""
+        """Record an LLM call as a ``chat {model}`` span; cost from the price table if not given.
+
+        Beyond Sentrial's arguments (keyword only): ``cache_read_tokens``,
+        ``cache_write_tokens`` and ``reasoning_tokens`` are parts of ``prompt_tokens`` /
+        ``completion_tokens`` (``gen_ai.usage.cache_read.input_tokens``,
+        ``.cache_write.input_tokens``, ``.reasoning.output_tokens``; cached input and
+        cache writes are priced apart), ``stream=True`` with ``time_to_first_chunk``
+        (seconds) describes a streamed call.
+        """
         return self.telemetry.get_session(session_id).track_llm_call(
             provider=provider,
             model=model,
