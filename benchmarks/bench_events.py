@@ -11,12 +11,16 @@ Usage::
 
     python benchmarks/bench_events.py [--events 500] [--rounds 60] [--capture-content on|off]
         [--metrics off|sdk] [--payload-chars N] [--profile] [--before-src DIR/src]
+        [--opt-in-compare]
 
 ``--profile`` also writes a cProfile of the facade's calls (top functions by own time).
 ``--before-src`` measures another checkout's ``src/`` in the same run, to judge a change:
 each of the two runs in its own subprocess, and every round asks both in turn (order
 swapped every round) for a block of facade and floor events, so each ratio and the
-ratio between them are taken a fraction of a second apart.
+ratio between them are taken a fraction of a second apart. ``--opt-in-compare`` does the
+same for this checkout with ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental``
+("now") against without it ("before"), with ``--metrics sdk`` allowed: what the GenAI
+conventions v0.1.0 opt-in costs per event.
 """
 
 from __future__ import annotations
@@ -243,20 +247,31 @@ def serve(capture_content: bool, payload_chars: int | None) -> None:
     up and warmed up; then ``EVENT N FLOOR_FIRST`` -> that event's block of N events."""
     calls = events_with(None if payload_chars is None else prose(payload_chars))
     benches = {event: EventBench(call, capture_content) for event, call in calls.items()}
+    metrics = next(iter(benches.values())).client.telemetry.metrics
     print(json.dumps({"ready": {e: len(b.attributes) for e, b in benches.items()},
-                      "src": str(Path(sentrial.__file__).resolve().parents[1])}), flush=True)
+                      "src": str(Path(sentrial.__file__).resolve().parents[1]),
+                      # an older checkout has no v0.1.0 metrics at all
+                      "latest_metrics": getattr(metrics, "latest", False)}), flush=True)
     for line in sys.stdin:
         event, n, floor_first = line.split()
         print(json.dumps(benches[event].block(int(n), floor_first == "1")), flush=True)
 
 
+OPT_IN = "OTEL_SEMCONV_STABILITY_OPT_IN"
+
+
 class Worker:
-    def __init__(self, src: Path | None, capture_content: bool, payload_chars: int | None) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "SENTRIAL_BENCH_SRC"}
+    def __init__(
+        self, src: Path | None, capture_content: bool, payload_chars: int | None,
+        opt_in: str | None = None, metrics: str = "off",
+    ) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in ("SENTRIAL_BENCH_SRC", OPT_IN)}
         if src is not None:
             env["SENTRIAL_BENCH_SRC"] = str(src)
+        if opt_in is not None:
+            env[OPT_IN] = opt_in
         command = [sys.executable, str(Path(__file__).resolve()), "--serve",
-                   "--capture-content", "on" if capture_content else "off"]
+                   "--capture-content", "on" if capture_content else "off", "--metrics", metrics]
         if payload_chars is not None:
             command += ["--payload-chars", str(payload_chars)]
         self.process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE,
@@ -283,13 +298,15 @@ class Worker:
 
 
 def compare(
-    before_src: Path, events_per_round: int, rounds: int, capture_content: bool,
-    payload_chars: int | None,
+    before_src: Path | None, events_per_round: int, rounds: int, capture_content: bool,
+    payload_chars: int | None, opt_in_compare: bool = False, metrics: str = "off",
 ) -> dict:
-    """Each event's facade/floor ratio now and before, measured in alternating blocks."""
+    """Each event's facade/floor ratio now and before, measured in alternating blocks
+    (``opt_in_compare``: now with the GenAI v0.1.0 opt-in, before without, same source)."""
     workers = {
-        "now": Worker(None, capture_content, payload_chars),
-        "before": Worker(before_src, capture_content, payload_chars),
+        "now": Worker(None, capture_content, payload_chars,
+                      "gen_ai_latest_experimental" if opt_in_compare else None, metrics),
+        "before": Worker(before_src, capture_content, payload_chars, None, metrics),
     }
     results: dict[str, dict] = {}
     try:
@@ -325,8 +342,11 @@ def compare(
         "rounds": rounds,
         "capture_content": capture_content,
         "payload_chars": payload_chars,
-        "before_src": str(before_src),
+        "before_src": str(before_src) if before_src is not None else None,
+        "opt_in_compare": opt_in_compare,
+        "metrics": metrics,
         "sources": {label: w.ready["src"] for label, w in workers.items()},
+        "latest_metrics": {label: w.ready["latest_metrics"] for label, w in workers.items()},
         "results": results,
         "versions": versions(),
     }
@@ -348,6 +368,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", help="write the JSON result here")
     parser.add_argument("--before-src", type=Path, metavar="DIR",
                         help="also measure the src/ of another checkout, alternating with this one")
+    parser.add_argument("--opt-in-compare", action="store_true",
+                        help=f"this checkout with {OPT_IN}=gen_ai_latest_experimental (now) "
+                        "against without (before)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.metrics == "sdk":
@@ -361,11 +384,12 @@ def main(argv: list[str] | None = None) -> dict:
     if args.serve:
         serve(args.capture_content == "on", args.payload_chars)
         return {}
-    if args.before_src is not None:
-        if args.metrics == "sdk":
-            parser.error("--before-src runs with --metrics off")
+    if args.before_src is not None or args.opt_in_compare:
+        if args.before_src is not None and (args.metrics == "sdk" or args.opt_in_compare):
+            parser.error("--before-src runs alone, with --metrics off")
         result = compare(args.before_src, args.events, args.rounds,
-                         args.capture_content == "on", args.payload_chars)
+                         args.capture_content == "on", args.payload_chars,
+                         args.opt_in_compare, args.metrics)
         emit("events-compare", result, args.out)
         return result
     result = run(

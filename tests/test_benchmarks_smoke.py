@@ -68,3 +68,16 @@ def test_events_compares_two_checkouts_in_one_run(capsys):
         row = result["results"][event]
         assert row["attributes"]["now"] == row["attributes"]["before"] > 0
         assert row["now_over_before"]["median"] > 0
+
+
+def test_events_compares_the_genai_opt_in_with_metrics_recorded(capsys):
+    import bench_events
+
+    result = bench_events.main(["--events", "20", "--rounds", "2", "--opt-in-compare",
+                                "--metrics", "sdk"])
+    assert result["opt_in_compare"] is True and result["metrics"] == "sdk"
+    assert result["latest_metrics"] == {"now": True, "before": False}
+    row = result["results"]["track_llm_call"]
+    # The opt-in changes metrics, not the LLM span: the same attributes either way.
+    assert row["attributes"]["now"] == row["attributes"]["before"] > 0
+    assert row["now_over_before"]["median"] > 0
