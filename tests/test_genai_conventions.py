@@ -21,6 +21,7 @@ from typing import Any, TypedDict
 
 import pytest
 from langchain_core.messages import AIMessage
+from langchain_core.tools import tool
 from langgraph.graph import END, START, StateGraph
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -89,10 +90,17 @@ def _streaming_model() -> ScriptedChatModel:
     ])
 
 
+@tool
+def lookup(topic: str) -> str:
+    """Look a topic up in the help centre."""
+    return f"article about {topic}"
+
+
 def _triage_graph() -> Any:
     model = _streaming_model()
 
     def answer(state: State) -> dict[str, str]:
+        lookup.invoke({"topic": "passwords"})
         text = "".join(str(chunk.content) for chunk in model.stream(state["question"]))
         return {"answer": text}
 
@@ -305,6 +313,10 @@ def test_samplers_see_the_sampling_keys_of_every_span_kind(run: Run) -> None:
             sc.GEN_AI_REQUEST_MODEL: "gpt-4o-mini", sc.GEN_AI_CONVERSATION_ID: THREAD,
         },
         "answer": {sc.GEN_AI_CONVERSATION_ID: THREAD},
+        "execute_tool lookup": {
+            sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: "lookup",
+            sc.GEN_AI_TOOL_TYPE: "function", sc.GEN_AI_CONVERSATION_ID: THREAD,
+        },
     }
     if _is_latest(run):
         expected["invoke_agent triage"] = {
@@ -313,6 +325,7 @@ def test_samplers_see_the_sampling_keys_of_every_span_kind(run: Run) -> None:
         }
         expected["chat gpt-4o-mini"][sc.GEN_AI_AGENT_NAME] = "triage"
         expected["answer"][sc.GEN_AI_AGENT_NAME] = "triage"
+        expected["execute_tool lookup"][sc.GEN_AI_AGENT_NAME] = "triage"
     else:
         expected["invoke_workflow triage"] = {
             sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW, sc.GEN_AI_WORKFLOW_NAME: "triage",

@@ -191,8 +191,8 @@ class _InferenceInstruments:
         time_to_first_chunk: float | None,
         error_type: str | None,
     ) -> None:
-        # The usage counters count every call, a failed one or one without usage with 0
-        # (as the conventions ask); the per-call histograms only the counts that are known.
+        # Every call counts, a failed one or one without usage with 0 tokens, as v0.1.0
+        # asks of both families (unlike gen_ai.client.token.usage, never a made-up 0).
         by_modality = {**attributes, sc.GEN_AI_TOKEN_MODALITY: sc.TOKEN_MODALITY_UNKNOWN}
         usage = self.usage
         usage["input_tokens"].add(input_tokens or 0, by_modality)
@@ -205,9 +205,7 @@ class _InferenceInstruments:
         if time_to_first_chunk is not None:
             self.time_to_first_chunk.record(time_to_first_chunk, attributes)
         with_error = {**attributes, sc.ERROR_TYPE: error_type} if error_type else attributes
-        if input_tokens is not None:
-            self.operation_input.record(input_tokens, with_error)
-        if output_tokens is not None:
-            self.operation_output.record(output_tokens, with_error)
+        self.operation_input.record(input_tokens or 0, with_error)
+        self.operation_output.record(output_tokens or 0, with_error)
         if seconds is not None:
             self.duration.record(max(seconds, 0.0), with_error)
