@@ -22,6 +22,22 @@ from sentrial_otel.config import genai_latest_from_env
 from sentrial_otel.version import __version__
 
 
+_SECONDS = ("s", sc.OPERATION_DURATION_BUCKETS)
+_TOKENS = ("{token}", sc.TOKEN_USAGE_BUCKETS)
+
+
+def _histograms(
+    meter: metrics.Meter, *table: tuple[str, tuple[str, tuple[float, ...]], str]
+) -> list[metrics.Histogram]:
+    """One histogram per (name, (unit, bucket boundaries), description)."""
+    return [
+        meter.create_histogram(
+            name, unit=unit, description=description, explicit_bucket_boundaries_advisory=buckets
+        )
+        for name, (unit, buckets), description in table
+    ]
+
+
 class AgentMetrics:
     """The instruments, created once per engine."""
 
@@ -36,38 +52,20 @@ class AgentMetrics:
         provider = meter_provider or metrics.get_meter_provider()
         meter = provider.get_meter("sentrial_otel", __version__)
         self.latest = genai_latest_from_env() if latest_conventions is None else latest_conventions
-        self.token_usage = meter.create_histogram(
-            sc.METRIC_TOKEN_USAGE,
-            unit="{token}",
-            description="Tokens used per LLM call, by token type.",
-            explicit_bucket_boundaries_advisory=sc.TOKEN_USAGE_BUCKETS,
+        (
+            self.token_usage, self.operation_duration, self.agent_duration, self.tool_duration,
+            self.time_to_first_chunk,
+        ) = _histograms(
+            meter,
+            (sc.METRIC_TOKEN_USAGE, _TOKENS, "Tokens used per LLM call, by token type."),
+            (sc.METRIC_OPERATION_DURATION, _SECONDS, "Duration of LLM calls."),
+            (sc.METRIC_INVOKE_AGENT_DURATION, ("s", sc.AGENT_DURATION_BUCKETS),
+             "Duration of agent sessions."),
+            (sc.METRIC_EXECUTE_TOOL_DURATION, _SECONDS, "Duration of tool calls."),
+            (sc.METRIC_TIME_TO_FIRST_CHUNK, _SECONDS,
+             "Time from the request to the first chunk of a streamed LLM response."),
         )
-        self.operation_duration = meter.create_histogram(
-            sc.METRIC_OPERATION_DURATION,
-            unit="s",
-            description="Duration of LLM calls.",
-            explicit_bucket_boundaries_advisory=sc.OPERATION_DURATION_BUCKETS,
-        )
-        self.agent_duration = meter.create_histogram(
-            sc.METRIC_INVOKE_AGENT_DURATION,
-            unit="s",
-            description="Duration of agent sessions.",
-            explicit_bucket_boundaries_advisory=sc.AGENT_DURATION_BUCKETS,
-        )
-        self.tool_duration = meter.create_histogram(
-            sc.METRIC_EXECUTE_TOOL_DURATION,
-            unit="s",
-            description="Duration of tool calls.",
-            explicit_bucket_boundaries_advisory=sc.OPERATION_DURATION_BUCKETS,
-        )
-        self.time_to_first_chunk = meter.create_histogram(
-            sc.METRIC_TIME_TO_FIRST_CHUNK,
-            unit="s",
-            description="Time from the request to the first chunk of a streamed LLM response.",
-            explicit_bucket_boundaries_advisory=sc.OPERATION_DURATION_BUCKETS,
-        )
-        if self.latest:
-            self._latest = _InferenceInstruments(meter)
+        self._latest = _InferenceInstruments(meter) if self.latest else None
         self.sessions = meter.create_counter(
             sc.METRIC_SESSIONS, unit="{session}", description="Sessions ended, by agent and outcome."
         )
@@ -127,7 +125,7 @@ class AgentMetrics:
             self.token_usage.record(output_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: "output"})
         if time_to_first_chunk is not None:
             self.time_to_first_chunk.record(time_to_first_chunk, attributes)
-        if self.latest:
+        if self._latest is not None:
             self._latest.record(
                 attributes, input_tokens, output_tokens, token_details, seconds,
                 time_to_first_chunk, error_type,
@@ -145,29 +143,17 @@ class _InferenceInstruments:
     provider we read breaks usage down by modality), and per-call token histograms."""
 
     def __init__(self, meter: metrics.Meter) -> None:
-        self.duration = meter.create_histogram(
-            sc.METRIC_INFERENCE_DURATION,
-            unit="s",
-            description="Duration of GenAI inference operations.",
-            explicit_bucket_boundaries_advisory=sc.OPERATION_DURATION_BUCKETS,
-        )
-        self.time_to_first_chunk = meter.create_histogram(
-            sc.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK,
-            unit="s",
-            description="Time from the request to the first chunk of a streamed response.",
-            explicit_bucket_boundaries_advisory=sc.OPERATION_DURATION_BUCKETS,
-        )
-        self.operation_input = meter.create_histogram(
-            sc.METRIC_INFERENCE_OPERATION_INPUT_TOKENS,
-            unit="{token}",
-            description="Input tokens per inference operation.",
-            explicit_bucket_boundaries_advisory=sc.TOKEN_USAGE_BUCKETS,
-        )
-        self.operation_output = meter.create_histogram(
-            sc.METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS,
-            unit="{token}",
-            description="Output tokens per inference operation.",
-            explicit_bucket_boundaries_advisory=sc.TOKEN_USAGE_BUCKETS,
+        self.duration, self.time_to_first_chunk, self.operation_input, self.operation_output = (
+            _histograms(
+                meter,
+                (sc.METRIC_INFERENCE_DURATION, _SECONDS, "Duration of GenAI inference operations."),
+                (sc.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK, _SECONDS,
+                 "Time from the request to the first chunk of a streamed response."),
+                (sc.METRIC_INFERENCE_OPERATION_INPUT_TOKENS, _TOKENS,
+                 "Input tokens per inference operation."),
+                (sc.METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS, _TOKENS,
+                 "Output tokens per inference operation."),
+            )
         )
         self.usage = {
             kind: meter.create_counter(
