@@ -1,7 +1,7 @@
 """Run the benchmark suite: ``python benchmarks/run.py [--quick] [--out DIR] [NAME ...]``.
 
 NAME is any of ``events``, ``pretest``, ``export``, ``dead_collector``, ``store_write``,
-``lifecycle``, ``cli_start`` (default: all).
+``lifecycle``, ``cli_start``, ``rollup`` (default: all).
 ``--quick`` uses tiny sizes (what the CI smoke test runs: it checks that each bench works,
 never its timings). Each bench prints its figures and a JSON result (also written to
 ``DIR/<name>.json`` with ``--out``). ``benchmarks/bench_store.py`` (the 1M-span store) runs
@@ -22,6 +22,7 @@ import bench_events  # noqa: E402
 import bench_export  # noqa: E402
 import bench_lifecycle  # noqa: E402
 import bench_pretest  # noqa: E402
+import bench_rollup  # noqa: E402
 import bench_store_write  # noqa: E402
 
 FULL = {
@@ -32,6 +33,7 @@ FULL = {
     "store_write": (bench_store_write.main, ["--sessions", "100000", "--rounds", "3"]),
     "lifecycle": (bench_lifecycle.main, ["--rounds", "2"]),
     "cli_start": (bench_cli_start.main, ["--runs", "20"]),
+    "rollup": (bench_rollup.main, ["--spans", "2000", "--rounds", "30"]),
 }
 QUICK = {
     "events": ["--events", "50", "--rounds", "2"],
@@ -42,6 +44,7 @@ QUICK = {
     "lifecycle": ["--open", "0,10", "--fault-open", "10", "--collectors", "healthy,refused",
                   "--completed", "5", "--budget", "0.5", "--samples", "20", "--memory-sessions", "100"],
     "cli_start": ["--runs", "2"],
+    "rollup": ["--spans", "50", "--rounds", "2"],
 }
 
 

@@ -81,7 +81,8 @@ def attribute_constants() -> tuple[set[str], set[str]]:
             "ERROR_TYPE_", "OP_", "METRIC_", "ROLE_", "FINISH_REASON_", "TOKEN_MODALITY_",
             "USAGE_", "SEMCONV_OPT_IN_",
         )) or name in (
-            "DECISION_SPAN_NAME", "SPAN_KIND_DECISION", "TOOL_TYPE_FUNCTION"
+            "DECISION_SPAN_NAME", "SPAN_KIND_DECISION", "TOOL_TYPE_FUNCTION",
+            "OPENINFERENCE_KIND_LLM",
         ) or name.endswith("_EVENT"):  # event and log record names, not keys
             continue
         if name.endswith("_PREFIX"):

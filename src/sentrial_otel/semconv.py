@@ -208,3 +208,31 @@ CONTENT_KEYS: Final = frozenset(
 
 # Keys of log records (scores) whose values are user content: absent when capture is off.
 LOG_CONTENT_KEYS: Final = frozenset({GEN_AI_EVALUATION_EXPLANATION})
+
+# --- Keys other instrumentations write, read by the session roll-up ---------------------
+# (SEMCONV.md "Spans of other instrumentations inside a session"; never written by us.)
+OP_GENERATE_CONTENT: Final = "generate_content"
+# Operations whose spans are one call to a model (their usage counts in a session's totals).
+INFERENCE_OPERATIONS: Final = frozenset({*LLM_OPERATIONS, OP_GENERATE_CONTENT})
+GEN_AI_SYSTEM: Final = "gen_ai.system"  # the provider key before gen_ai.provider.name
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+# Older OpenLLMetry releases.
+GEN_AI_USAGE_PROMPT_TOKENS: Final = "gen_ai.usage.prompt_tokens"
+GEN_AI_USAGE_COMPLETION_TOKENS: Final = "gen_ai.usage.completion_tokens"
+GEN_AI_USAGE_REASONING_TOKENS: Final = "gen_ai.usage.reasoning_tokens"
+GEN_AI_USAGE_COST: Final = "gen_ai.usage.cost"  # Langfuse's de facto key
+# OpenInference (Arize Phoenix).
+OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+OPENINFERENCE_KIND_LLM: Final = "LLM"
+LLM_TOKEN_COUNT_PROMPT: Final = "llm.token_count.prompt"
+LLM_TOKEN_COUNT_COMPLETION: Final = "llm.token_count.completion"
+LLM_TOKEN_COUNT_CACHE_READ: Final = "llm.token_count.prompt_details.cache_read"
+LLM_TOKEN_COUNT_CACHE_WRITE: Final = "llm.token_count.prompt_details.cache_write"
+LLM_TOKEN_COUNT_REASONING: Final = "llm.token_count.completion_details.reasoning"
+LLM_MODEL_NAME: Final = "llm.model_name"
+LLM_PROVIDER: Final = "llm.provider"
+LLM_SYSTEM: Final = "llm.system"
+LLM_COST_TOTAL: Final = "llm.cost.total"
+# Our LLM span of a call another instrumentation's span (its child) also describes: the
+# usage is on that span, so backends that sum gen_ai.usage.* count the call once.
+SENTRIAL_USAGE_ON_CHILD: Final = "sentrial.usage.on_child"

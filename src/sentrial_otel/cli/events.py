@@ -57,7 +57,9 @@ def event_kind(span: SpanRecord, root: SpanRecord | None) -> str:
     operation = span.attributes.get(sc.GEN_AI_OPERATION_NAME)
     if operation == sc.OP_EXECUTE_TOOL:
         return KIND_TOOL
-    if operation in sc.LLM_OPERATIONS:
+    if operation in sc.INFERENCE_OPERATIONS or (
+        span.attributes.get(sc.OPENINFERENCE_SPAN_KIND) == sc.OPENINFERENCE_KIND_LLM
+    ):
         return KIND_LLM
     if span.attributes.get(sc.SENTRIAL_SPAN_KIND) == sc.SPAN_KIND_DECISION:
         return KIND_DECISION

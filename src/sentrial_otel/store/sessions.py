@@ -122,10 +122,17 @@ class SessionSummary:
             self._take_root(span, rank)
             return
         operation = attrs.get(sc.GEN_AI_OPERATION_NAME)
-        if operation in sc.LLM_OPERATIONS:
-            self.llm_calls += 1
-            self.leaf_tokens += _int(attrs.get(sc.GEN_AI_USAGE_INPUT_TOKENS)) + _int(
-                attrs.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
+        if operation in sc.INFERENCE_OPERATIONS or (
+            attrs.get(sc.OPENINFERENCE_SPAN_KIND) == sc.OPENINFERENCE_KIND_LLM
+        ):
+            # One call per span; ours that another instrumentation's child span also
+            # describes (sentrial.usage.on_child) is that call, already counted there.
+            if attrs.get(sc.SENTRIAL_USAGE_ON_CHILD) is not True:
+                self.llm_calls += 1
+            self.leaf_tokens += _int(
+                attrs.get(sc.GEN_AI_USAGE_INPUT_TOKENS, attrs.get(sc.LLM_TOKEN_COUNT_PROMPT))
+            ) + _int(
+                attrs.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS, attrs.get(sc.LLM_TOKEN_COUNT_COMPLETION))
             )
         else:
             if operation == sc.OP_EXECUTE_TOOL:

@@ -44,6 +44,15 @@ from sentrial_otel._internal.spans.failures import (
 from sentrial_otel._internal.spans.ids import planned_ids
 from sentrial_otel._internal.spans.pricing import cost_usd
 from sentrial_otel._internal.spans.recording import Recording, SessionScope
+from sentrial_otel._internal.spans.rollup import (
+    CACHE_READ,
+    CACHE_WRITE,
+    INPUT,
+    OUTPUT,
+    REASONING,
+    InferenceSlot,
+    with_slot,
+)
 from sentrial_otel._internal.spans.stamping import STAMPED_AT_START
 from sentrial_otel._internal.spans.steps import (
     AGENT,
@@ -243,7 +252,7 @@ class Invocation:
         ``tool_error``, ``track_error``)."""
         span = self.span
         if span is None:
-            if self._timed:
+            if self._timed and self.span_name is None:
                 return None  # suppressed
             if self.start_ns is None:
                 self.start_ns = end_ns  # tracked after the fact, with no duration given
@@ -287,14 +296,18 @@ class Invocation:
         session = self.session
         if session is None:
             return None
-        span = self.span
         step: Step = _new_step(Step, (
-            self.kind, self.name, span.get_span_context().span_id if span is not None else 0,
+            self.kind, self.name, self._step_span_id(),
             self.start_ns or end_ns, end_ns, self.error_type, arguments, confidence, empty,
             reasons, cost, input_tokens, output_tokens, total_tokens, token_details,
         ))
         session.step_ended(step)
         return step
+
+    def _step_span_id(self) -> int:
+        """The span a step record points at (0: none)."""
+        span = self.span
+        return span.get_span_context().span_id if span is not None else 0
 
 
 class ToolCall(Invocation):
@@ -418,8 +431,8 @@ class LlmCall(Invocation):
     kind = LLM
     carries_state = True
     __slots__ = (
-        "_known_seconds", "agent_name", "first_chunk_ns", "input_messages", "model",
-        "operation", "provider",
+        "_known_seconds", "agent_name", "first_chunk_ns", "inference_slot", "input_messages",
+        "model", "operation", "provider",
     )
 
     def __init__(
@@ -468,6 +481,33 @@ class LlmCall(Invocation):
         """Input messages set after the start, recorded at the end."""
         self.first_chunk_ns: int | None = None
         self._known_seconds = duration_s
+        self.inference_slot: InferenceSlot | None = None
+        """Where another instrumentation's span of this very call (the provider SDK's,
+        started in the context of the call) makes itself known (``rollup.py``). A with-block
+        puts one in the context it makes current; the LangChain handler, in the provider
+        call's."""
+
+    @property
+    def described_by(self) -> int | None:
+        """The span id of another instrumentation's span of this call: it records the
+        call's metrics and has the usage on its span; this call still counts it in its
+        session, once."""
+        slot = self.inference_slot
+        return slot.span_id if slot is not None else None
+
+    def __enter__(self) -> Any:
+        self.start()
+        if self.span is not None:
+            self.inference_slot = InferenceSlot()
+            current = with_slot(trace.set_span_in_context(self.span), self.inference_slot)
+            self._token = otel_context.attach(current)
+        return self
+
+    def span_at_end(self) -> None:
+        """A call started without a span, for another instrumentation's span that never
+        came, gets its own when it ends, from the call's start."""
+        if self.span is None and self.span_name is None and not self.ended:
+            self.span_name = f"{self.operation} {self.model}"
 
     def stop(  # type: ignore[override]
         self,
@@ -501,6 +541,18 @@ class LlmCall(Invocation):
         recording = self.recording
         report = recording.report
         policy = recording.content
+        other = self.inference_slot.call if self.inference_slot is not None else None
+        if other is not None and input_tokens is None and output_tokens is None:
+            # Given no usage: the other instrumentation's span of this call has it.
+            tokens = other.tokens
+            input_tokens, output_tokens = tokens.get(INPUT), tokens.get(OUTPUT)
+            if cache_read_tokens is None:
+                cache_read_tokens = tokens.get(CACHE_READ)
+            if cache_write_tokens is None:
+                cache_write_tokens = tokens.get(CACHE_WRITE)
+            if reasoning_tokens is None:
+                reasoning_tokens = tokens.get(REASONING)
+            usage_known = usage_known or INPUT in tokens or OUTPUT in tokens
         tokens_in = attrs_of.checked_tokens(input_tokens, "prompt_tokens", report)
         tokens_out = attrs_of.checked_tokens(output_tokens, "completion_tokens", report)
         details = None
@@ -550,6 +602,13 @@ class LlmCall(Invocation):
         )
         if not usage_known:
             outcome.values[sc.SENTRIAL_USAGE_UNKNOWN] = True
+        if self.described_by is not None and self.span is not None:
+            # The other span is our span's child and has the usage: backends that sum
+            # gen_ai.usage.* over spans (Phoenix, Langfuse) count the call once.
+            values = outcome.values
+            for key in [key for key in values if key.startswith(sc.GEN_AI_USAGE_PREFIX)]:
+                del values[key]
+            values[sc.SENTRIAL_USAGE_ON_CHILD] = True
         if metadata is not None:
             attrs_of.add_metadata(outcome, policy, metadata, report)
         self._close(outcome, end_ns)
@@ -601,6 +660,11 @@ class LlmCall(Invocation):
     def _finished(self, end_ns: int) -> Step | None:
         return self._ended(end_ns, None, None, 0.0, (), None, None, None)
 
+    def _step_span_id(self) -> int:
+        if self.span is None and self.described_by is not None:
+            return self.described_by  # the call's only span is the other instrumentation's
+        return Invocation._step_span_id(self)
+
     def _ended(
         self,
         end_ns: int,
@@ -616,11 +680,12 @@ class LlmCall(Invocation):
         if self._timed:
             elapsed = end_ns - (self.start_ns or end_ns)
             seconds = elapsed / 1e9 if elapsed > 0 else 0.0
-        self.recording.metrics.llm_ended(
-            self.operation, self.provider, self.model, tokens_in, tokens_out, seconds,
-            agent_name=self.agent_name, error_type=self.error_type, token_details=details,
-            time_to_first_chunk=time_to_first_chunk,
-        )
+        if self.described_by is None:  # else the other instrumentation recorded them
+            self.recording.metrics.llm_ended(
+                self.operation, self.provider, self.model, tokens_in, tokens_out, seconds,
+                agent_name=self.agent_name, error_type=self.error_type, token_details=details,
+                time_to_first_chunk=time_to_first_chunk,
+            )
         if self.session is None:
             return None
         return self._record(

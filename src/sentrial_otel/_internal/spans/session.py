@@ -31,6 +31,7 @@ from sentrial_otel._internal.spans import ids
 from sentrial_otel._internal.spans.attributes import Attributes
 from sentrial_otel._internal.spans.invocations import LlmCall, ToolCall
 from sentrial_otel._internal.spans.recording import Recording
+from sentrial_otel._internal.spans.rollup import OPEN_SESSIONS
 from sentrial_otel._internal.spans.root import Outcome, SessionRoot
 from sentrial_otel._internal.spans.stamping import SESSION_INDEX
 from sentrial_otel._internal.spans.state import AgentState
@@ -263,8 +264,10 @@ class Session(SessionHandle):
         if self.convo_id:
             stamp[sc.GEN_AI_CONVERSATION_ID] = self.convo_id
             stamp[sc.SESSION_ID] = self.convo_id
-        # Spans other code starts in this trace get the stamp too (stamping.py).
+        # Spans other code starts in this trace get the stamp too (stamping.py), and other
+        # instrumentations' LLM calls in it count in its totals (rollup.py).
         SESSION_INDEX.register(self.trace_id, stamp)
+        OPEN_SESSIONS.open(self.trace_id, self)
         self.root = SessionRoot(
             recording,
             self,
@@ -340,6 +343,9 @@ class Session(SessionHandle):
             if not self.is_open:
                 return {}
             self.is_open = False
+        # The totals are summed now: other instrumentations' spans that end from here on
+        # come too late for them (rollup.py).
+        OPEN_SESSIONS.close(self.trace_id)
         outcome = self._outcome(success, failure_reason, error, abandoned, duration_ms)
         usage = self._usage(estimated_cost, prompt_tokens, completion_tokens, total_tokens)
         attributes = self._root_attributes(outcome, usage, custom_metrics, user_input, assistant_output)

@@ -94,7 +94,12 @@ _MARK = "_sentrial_session_stamping"
 
 
 def install_session_stamping(provider: trace.TracerProvider) -> bool:
-    """Add the stamping processor to an SDK provider once; False if it cannot take one."""
+    """Add the session processors to an SDK provider once: this stamping one, and the
+    roll-up that counts other instrumentations' LLM spans in their session (``rollup.py``);
+    False if the provider cannot take processors."""
+    # Imported here: rollup.py imports this module.
+    from sentrial_otel._internal.spans.rollup import SessionUsageProcessor
+
     add = getattr(provider, "add_span_processor", None)
     if add is None:
         return False
@@ -102,5 +107,6 @@ def install_session_stamping(provider: trace.TracerProvider) -> bool:
         if getattr(provider, _MARK, False):
             return True
         add(SessionStampingProcessor())
+        add(SessionUsageProcessor())
         setattr(provider, _MARK, True)
     return True

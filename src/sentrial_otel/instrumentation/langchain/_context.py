@@ -139,8 +139,10 @@ def _llm_context(run_managers: Any, registry: RunRegistry) -> otel_context.Conte
         # BaseLLM runs a batch of prompts in one provider call: no single span to pick.
         run_managers = run_managers[0] if len(run_managers) == 1 else None
     record = registry.get(getattr(run_managers, "run_id", None))
-    if record is None or record.kind != "llm" or record.span is None:
+    if record is None or record.kind != "llm":
         return None
+    # Its span, and its inference slot (for the provider's span, when another
+    # instrumentation traces the call: rollup.InferenceSlot), even when it has no span.
     return record.child_context
 
 
@@ -198,14 +200,15 @@ _PENDING: ContextVar[_Pending | None] = ContextVar("sentrial_langchain_pending_l
 
 
 def llm_started(record: RunRecord) -> None:
-    """Called by the handler when it starts an LLM span: inside the first step of a wrapped
-    ``stream``/``astream``, make that span current until the step ends.
+    """Called by the handler when it starts an LLM run: inside the first step of a wrapped
+    ``stream``/``astream``, make the run's context (its span, its inference slot) current
+    until the step ends.
 
     Only the first LLM run of the step, and only in the thread and task that armed the
     slot (the one whose ``finally`` detaches); anything else is left alone.
     """
     pending = _PENDING.get()
-    if pending is None or pending.context is not None or record.span is None:
+    if pending is None or pending.context is not None:
         return
     if pending.thread != threading.get_ident() or pending.task is not _current_task():
         return

@@ -12,6 +12,14 @@ the Sentrial-compatible ``SentrialCallbackHandler``. Rules it keeps:
   owned by ``_context``: the LLM start inside a wrapped ``stream`` step, detached by it.
 * The first of our handlers to start a run owns it: with the manual handler and the
   auto-instrumentation both on, each run is one span and its usage is counted once.
+* A chat model whose provider SDK another instrumentation traces (the official OpenAI
+  instrumentation, OpenLLMetry, OpenInference) gets no inference span of ours: the
+  provider's span is the call's one span (the GenAI conventions' policy), nested where ours
+  would be. The run puts a ``rollup.InferenceSlot`` in the provider call's context; the
+  provider's span fills it, and the run counts the call in its session once, without
+  metrics of its own. If no such span comes, the run's span is made at its end; if one
+  comes under a span of ours anyway (a client we did not recognise), ours keeps no
+  ``gen_ai.usage.*`` and says ``sentrial.usage.on_child`` (docs/other-instrumentations.md).
 * No error of ours reaches LangChain: ``raise_error = False`` and every callback body is
   guarded; failures are logged on the ``sentrial`` logger, and a run's span ends even when
   reading its outcome failed.
@@ -43,6 +51,7 @@ from sentrial_otel._internal.spans.invocations import (
 )
 from sentrial_otel._internal.spans.metrics import AgentMetrics
 from sentrial_otel._internal.spans.recording import Recording
+from sentrial_otel._internal.spans.rollup import InferenceSlot, with_slot
 from sentrial_otel._internal.spans.session import SessionHandle, current_session
 from sentrial_otel._internal.spans.steps import Step
 from sentrial_otel.config import capture_content_from_env, genai_latest_from_env
@@ -55,6 +64,7 @@ from sentrial_otel.instrumentation.langchain._classify import (
     run_name,
 )
 from sentrial_otel.instrumentation.langchain._runs import RUNS, RunRecord, RunRegistry
+from sentrial_otel.instrumentation.langchain._traced_clients import provider_call_traced
 
 F = TypeVar("F", bound=Callable[..., Any])
 Starter = Callable[[otel_context.Context, "SessionHandle | None"], Invocation]
@@ -303,6 +313,9 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         capture = self.content.capture
         recording = self.recording
 
+        # The provider's own span, when another instrumentation traces it, is the call's.
+        record_span = self.track_llm_calls and not provider_call_traced(provider)
+
         def starter(context: otel_context.Context, session: SessionHandle | None) -> Invocation:
             return LlmCall(
                 recording,
@@ -316,11 +329,13 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                 params=lc.request_params(metadata, params),
                 input_messages=messages if capture else None,
                 system_instructions=system if capture else None,
-                record_span=self.track_llm_calls,
+                record_span=record_span,
             )
 
         record = self._begin(run_id, parent_run_id, "llm", starter, agent_name, metadata)
-        if record is not None:
+        if record is not None and isinstance(record.invocation, LlmCall):
+            slot = record.invocation.inference_slot = InferenceSlot()
+            record.child_context = with_slot(record.child_context, slot)
             # Inside a model's stream()/astream(): the span is current for the provider call.
             _context.llm_started(record)
 
@@ -379,6 +394,8 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             return
         try:
             usage = lc.usage_of(response)
+            if call.span is None and call.described_by is None and self.track_llm_calls:
+                call.span_at_end()  # the provider's span was expected and never came
             generations = response.generations[0] if getattr(response, "generations", None) else []
             messages, reasons = lc.output_messages(generations)
             step = call.stop(
