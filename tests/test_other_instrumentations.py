@@ -238,6 +238,39 @@ def test_openinference_llm_spans_count_priced_or_with_their_own_cost(telemetry, 
     assert root.attributes[sc.SENTRIAL_SESSION_COST_USD] == pytest.approx(haiku + 0.25)
 
 
+def test_cache_and_reasoning_tokens_of_other_spans_reach_the_totals_and_the_price(
+    telemetry, spans
+):
+    # As opentelemetry-instrumentation-genai-openai 1.3b0 reports a cached, reasoning call
+    # (GenAI keys), and OpenInference the same call (its keys): each counted as one call.
+    genai = trace.get_tracer("opentelemetry.instrumentation.genai.openai")
+    openinference = trace.get_tracer("openinference.instrumentation.openai")
+    with telemetry.session("agent"):
+        with genai.start_as_current_span(
+            "chat gpt-4o", attributes={sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT}
+        ) as span:
+            span.set_attributes({
+                sc.GEN_AI_RESPONSE_MODEL: RESPONSE_MODEL, sc.GEN_AI_PROVIDER_NAME: "openai",
+                sc.GEN_AI_USAGE_INPUT_TOKENS: 1000, sc.GEN_AI_USAGE_OUTPUT_TOKENS: 100,
+                sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 200,
+                sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: 30,
+            })
+        with openinference.start_as_current_span(
+            "ChatCompletion", attributes={sc.OPENINFERENCE_SPAN_KIND: sc.OPENINFERENCE_KIND_LLM}
+        ) as span:
+            span.set_attributes({
+                sc.LLM_MODEL_NAME: RESPONSE_MODEL, sc.LLM_TOKEN_COUNT_PROMPT: 1000,
+                sc.LLM_TOKEN_COUNT_COMPLETION: 100, sc.LLM_TOKEN_COUNT_CACHE_READ: 200,
+                sc.LLM_TOKEN_COUNT_REASONING: 30,
+            })
+    root = spans.one("invoke_agent agent").attributes
+    assert root[sc.SESSION_USAGE_PREFIX + sc.USAGE_CACHE_READ] == 2 * 200
+    assert root[sc.SESSION_USAGE_PREFIX + sc.USAGE_REASONING] == 2 * 30
+    assert root[sc.SENTRIAL_SESSION_INPUT_TOKENS] == 2 * 1000
+    # gpt-4o: 800 input at $2.50/M, 200 cached at $1.25/M, 100 output at $10/M.
+    assert root[sc.SENTRIAL_SESSION_COST_USD] == pytest.approx(2 * (800 * 2.5 + 200 * 1.25 + 100 * 10) / 1e6)
+
+
 def test_a_framework_span_around_the_provider_span_is_one_call(telemetry, spans, provider, server):
     framework = trace.get_tracer("some.agent.framework")
     with openai_v2(provider):
