@@ -102,6 +102,16 @@ def metric_sum(reader: InMemoryMetricReader, name: str, **attributes: Any) -> fl
     return total
 
 
+OPENINFERENCE_LLM = {sc.OPENINFERENCE_SPAN_KIND: sc.OPENINFERENCE_KIND_LLM}
+GENAI_CHAT = {sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT}
+
+
+def foreign_call(tracer: trace.Tracer, name: str, kind: dict[str, Any], **attributes: Any) -> None:
+    """A span as another instrumentation makes one: its kind at the start, the rest later."""
+    with tracer.start_as_current_span(name, attributes=kind) as span:
+        span.set_attributes(attributes)
+
+
 def assert_totals(root: ReadableSpan, calls: int) -> None:
     attributes = root.attributes
     assert attributes[sc.SENTRIAL_SESSION_INPUT_TOKENS] == calls * INPUT_TOKENS
@@ -208,29 +218,17 @@ def test_a_timed_llm_call_around_an_instrumented_client_counts_once(
 def test_openinference_llm_spans_count_priced_or_with_their_own_cost(telemetry, spans):
     tracer = trace.get_tracer("openinference.instrumentation.anthropic")
     with telemetry.session("agent"):
-        with tracer.start_as_current_span(
-            "Messages", attributes={sc.OPENINFERENCE_SPAN_KIND: sc.OPENINFERENCE_KIND_LLM}
-        ) as span:
-            span.set_attributes({
-                sc.LLM_MODEL_NAME: "claude-3-5-haiku-20241022",
-                sc.LLM_PROVIDER: "anthropic",
-                sc.LLM_TOKEN_COUNT_PROMPT: 500,
-                sc.LLM_TOKEN_COUNT_COMPLETION: 50,
-            })
-        with tracer.start_as_current_span(
-            "Messages", attributes={sc.OPENINFERENCE_SPAN_KIND: sc.OPENINFERENCE_KIND_LLM}
-        ) as span:
-            span.set_attributes({
-                sc.LLM_MODEL_NAME: "my-own-model",
-                sc.LLM_TOKEN_COUNT_PROMPT: 10,
-                sc.LLM_TOKEN_COUNT_COMPLETION: 5,
-                sc.LLM_COST_TOTAL: 0.25,
-            })
+        foreign_call(tracer, "Messages", OPENINFERENCE_LLM, **{
+            sc.LLM_MODEL_NAME: "claude-3-5-haiku-20241022", sc.LLM_PROVIDER: "anthropic",
+            sc.LLM_TOKEN_COUNT_PROMPT: 500, sc.LLM_TOKEN_COUNT_COMPLETION: 50,
+        })
+        foreign_call(tracer, "Messages", OPENINFERENCE_LLM, **{
+            sc.LLM_MODEL_NAME: "my-own-model", sc.LLM_TOKEN_COUNT_PROMPT: 10,
+            sc.LLM_TOKEN_COUNT_COMPLETION: 5, sc.LLM_COST_TOTAL: 0.25,
+        })
         # Not a model call: an OpenInference chain span with token counts is left alone.
-        with tracer.start_as_current_span(
-            "chain", attributes={sc.OPENINFERENCE_SPAN_KIND: "CHAIN"}
-        ) as span:
-            span.set_attribute(sc.LLM_TOKEN_COUNT_PROMPT, 7000)
+        foreign_call(tracer, "chain", {sc.OPENINFERENCE_SPAN_KIND: "CHAIN"},
+                     **{sc.LLM_TOKEN_COUNT_PROMPT: 7000})
     root = spans.one("invoke_agent agent")
     assert root.attributes[sc.SENTRIAL_SESSION_INPUT_TOKENS] == 510
     assert root.attributes[sc.SENTRIAL_SESSION_OUTPUT_TOKENS] == 55
@@ -246,23 +244,17 @@ def test_cache_and_reasoning_tokens_of_other_spans_reach_the_totals_and_the_pric
     genai = trace.get_tracer("opentelemetry.instrumentation.genai.openai")
     openinference = trace.get_tracer("openinference.instrumentation.openai")
     with telemetry.session("agent"):
-        with genai.start_as_current_span(
-            "chat gpt-4o", attributes={sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT}
-        ) as span:
-            span.set_attributes({
-                sc.GEN_AI_RESPONSE_MODEL: RESPONSE_MODEL, sc.GEN_AI_PROVIDER_NAME: "openai",
-                sc.GEN_AI_USAGE_INPUT_TOKENS: 1000, sc.GEN_AI_USAGE_OUTPUT_TOKENS: 100,
-                sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 200,
-                sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: 30,
-            })
-        with openinference.start_as_current_span(
-            "ChatCompletion", attributes={sc.OPENINFERENCE_SPAN_KIND: sc.OPENINFERENCE_KIND_LLM}
-        ) as span:
-            span.set_attributes({
-                sc.LLM_MODEL_NAME: RESPONSE_MODEL, sc.LLM_TOKEN_COUNT_PROMPT: 1000,
-                sc.LLM_TOKEN_COUNT_COMPLETION: 100, sc.LLM_TOKEN_COUNT_CACHE_READ: 200,
-                sc.LLM_TOKEN_COUNT_REASONING: 30,
-            })
+        foreign_call(genai, "chat gpt-4o", GENAI_CHAT, **{
+            sc.GEN_AI_RESPONSE_MODEL: RESPONSE_MODEL, sc.GEN_AI_PROVIDER_NAME: "openai",
+            sc.GEN_AI_USAGE_INPUT_TOKENS: 1000, sc.GEN_AI_USAGE_OUTPUT_TOKENS: 100,
+            sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 200,
+            sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: 30,
+        })
+        foreign_call(openinference, "ChatCompletion", OPENINFERENCE_LLM, **{
+            sc.LLM_MODEL_NAME: RESPONSE_MODEL, sc.LLM_TOKEN_COUNT_PROMPT: 1000,
+            sc.LLM_TOKEN_COUNT_COMPLETION: 100, sc.LLM_TOKEN_COUNT_CACHE_READ: 200,
+            sc.LLM_TOKEN_COUNT_REASONING: 30,
+        })
     root = spans.one("invoke_agent agent").attributes
     assert root[sc.SESSION_USAGE_PREFIX + sc.USAGE_CACHE_READ] == 2 * 200
     assert root[sc.SESSION_USAGE_PREFIX + sc.USAGE_REASONING] == 2 * 30
@@ -288,14 +280,11 @@ def test_two_spans_of_one_response_count_once(telemetry, spans):
     tracers = [trace.get_tracer("anthropic.sdk"), trace.get_tracer("openllmetry.anthropic")]
     with telemetry.session("agent"):
         for tracer in tracers:  # siblings, as two instrumentations of one client make them
-            with tracer.start_as_current_span(
-                "chat", attributes={sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT}
-            ) as span:
-                span.set_attributes({
-                    sc.GEN_AI_RESPONSE_ID: "msg_01", sc.GEN_AI_RESPONSE_MODEL: "gpt-4o",
-                    sc.GEN_AI_USAGE_INPUT_TOKENS: INPUT_TOKENS,
-                    sc.GEN_AI_USAGE_OUTPUT_TOKENS: OUTPUT_TOKENS,
-                })
+            foreign_call(tracer, "chat", GENAI_CHAT, **{
+                sc.GEN_AI_RESPONSE_ID: "msg_01", sc.GEN_AI_RESPONSE_MODEL: "gpt-4o",
+                sc.GEN_AI_USAGE_INPUT_TOKENS: INPUT_TOKENS,
+                sc.GEN_AI_USAGE_OUTPUT_TOKENS: OUTPUT_TOKENS,
+            })
     assert_totals(spans.one("invoke_agent agent"), calls=1)
 
 
@@ -321,11 +310,10 @@ def test_store_summaries_and_cli_show_them(tmp_path: Path, server, meter_provide
         with engine.session("support-agent"):
             client_for(server).chat.completions.create(model="gpt-4o", messages=MESSAGES)
             client_for(server).chat.completions.create(model="gpt-4o", messages=MESSAGES)
-            with tracer.start_as_current_span(
-                "ChatCompletion", attributes={sc.OPENINFERENCE_SPAN_KIND: sc.OPENINFERENCE_KIND_LLM}
-            ) as span:
-                span.set_attributes({sc.LLM_MODEL_NAME: "gpt-4o", sc.LLM_TOKEN_COUNT_PROMPT: 1000,
-                                     sc.LLM_TOKEN_COUNT_COMPLETION: 100})
+            foreign_call(tracer, "ChatCompletion", OPENINFERENCE_LLM, **{
+                sc.LLM_MODEL_NAME: "gpt-4o", sc.LLM_TOKEN_COUNT_PROMPT: 1000,
+                sc.LLM_TOKEN_COUNT_COMPLETION: 100,
+            })
     store_provider.shutdown()
     result = CliRunner().invoke(main, ["--store", str(tmp_path), "sessions", "list", "--json"],
                                 catch_exceptions=False)
