@@ -62,6 +62,11 @@ OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = (
     "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 )
 OTEL_SEMCONV_STABILITY_OPT_IN: Final = "OTEL_SEMCONV_STABILITY_OPT_IN"
+# Read by the SDK's TracerProvider (SpanLimits); our spans stay under what it holds.
+OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: Final = "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT"
+OTEL_ATTRIBUTE_COUNT_LIMIT: Final = "OTEL_ATTRIBUTE_COUNT_LIMIT"
+OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: Final = "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT"
+OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: Final = "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"
 OTEL_SERVICE_NAME: Final = "OTEL_SERVICE_NAME"
 OTEL_RESOURCE_ATTRIBUTES: Final = "OTEL_RESOURCE_ATTRIBUTES"
 # Read by the SDK's TracerProvider, in one we build and in an application's own.
@@ -103,6 +108,13 @@ ALL: Final = {
     OTEL_SEMCONV_STABILITY_OPT_IN: "comma list; gen_ai_latest_experimental emits the GenAI "
     "conventions v0.1.0 (workflow folded into invoke_agent, gen_ai.client.inference.* "
     "metrics)",
+    OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: "attributes per span (default 128); metadata and custom "
+    "metrics share it less 32, the rest in sentrial.attributes.overflow",
+    OTEL_ATTRIBUTE_COUNT_LIMIT: "the same, when the span one is not set",
+    OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: "characters per span attribute value; content is "
+    "cut inside its JSON to fit",
+    OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: "the same for spans and events, when the span one is "
+    "not set",
     OTEL_SERVICE_NAME: "service.name of the resource",
     OTEL_RESOURCE_ATTRIBUTES: "extra resource attributes, 'k1=v1,k2=v2'",
     OTEL_TRACES_SAMPLER: "head sampler, e.g. 'parentbased_traceidratio' (default "

@@ -120,6 +120,10 @@ SENTRIAL_METRIC_PREFIX: Final = "sentrial.metric."
 SENTRIAL_STATE_PREFIX: Final = "sentrial.state."
 SENTRIAL_SPAN_KIND: Final = "sentrial.span.kind"
 SENTRIAL_CONTENT_TRUNCATED: Final = "sentrial.content.truncated"
+# The metadata and custom metrics that did not fit the span's attribute count limit, as one
+# JSON object {attribute key: value}, and the flag that says some did not.
+SENTRIAL_ATTRIBUTES_OVERFLOW: Final = "sentrial.attributes.overflow"
+SENTRIAL_ATTRIBUTES_TRUNCATED: Final = "sentrial.attributes.truncated"
 
 SENTRIAL_COST_USD: Final = "sentrial.cost.usd"
 SENTRIAL_USAGE_TOTAL_TOKENS: Final = "sentrial.usage.total_tokens"

@@ -26,6 +26,7 @@ from sentrial_otel._internal.misuse import MisuseReporter
 from sentrial_otel._internal.process import exit as process_exit
 from sentrial_otel._internal.spans.scores import ScoreRecorder, check_session_id
 from sentrial_otel._internal.spans.ids import plan_ids_on
+from sentrial_otel._internal.spans.limits import limits_of
 from sentrial_otel._internal.spans.metrics import AgentMetrics
 from sentrial_otel._internal.spans.recording import Recording
 from sentrial_otel._internal.spans.session import (
@@ -68,13 +69,15 @@ class Telemetry:
         except TypeError as error:
             self.report(TypeError, str(error))
             pii_config = None
+        self.pipeline = select_pipeline(self.settings, tracer_provider)
+        self.provider = self.pipeline.tracer_provider
         self.content = ContentPolicy(
             capture=self.settings.capture_content,
             max_string_length=self.settings.max_content_length,
             pii=pii_config,
+            # Our spans stay under the provider's SpanLimits (OTEL_*_LIMIT variables).
+            limits=limits_of(self.provider),
         )
-        self.pipeline = select_pipeline(self.settings, tracer_provider)
-        self.provider = self.pipeline.tracer_provider
         self.delivery = self.pipeline.delivery
         self.metrics = AgentMetrics(meter_provider or self.pipeline.meter_provider)
         self.scores = ScoreRecorder(

@@ -94,6 +94,9 @@ class Encoded(NamedTuple):
 
     value: str
     truncated: bool
+    unrepresentable: bool = False
+    """Some part of the value could not be read (its ``__repr__`` raised, its items could not
+    be iterated): a placeholder stands in for it."""
 
 
 class _Walker:
@@ -111,6 +114,7 @@ class _Walker:
         self.redact = redact
         self.is_secret_key = is_secret_key
         self.truncated = False
+        self.unrepresentable = False
         self._active: set[int] = set()
 
     def text(self, value: str) -> str:
@@ -163,12 +167,19 @@ class _Walker:
         plain = _plain_form(value)
         if plain is not None:
             return self._container(plain, depth, self._walk_mapping)
-        return self.text(_safe_repr(value))
+        text = _repr_or_none(value)
+        if text is None:
+            self.unrepresentable = True
+            text = placeholder(value)
+        return self.text(text)
 
     def _container(self, value: Any, depth: int, walk_items: Callable[[Any, int], Any]) -> Any:
         self._active.add(id(value))
         try:
             return walk_items(value, depth + 1)
+        except Exception:  # noqa: BLE001 - a container whose items() or iteration raises
+            self.unrepresentable = True
+            return self.text(placeholder(value))
         finally:
             self._active.discard(id(value))
 
@@ -180,6 +191,9 @@ class _Walker:
                 out[TRUNCATION_MARKER] = len(value) - index
                 break
             name = _clean_surrogates(key if type(key) is str else _key_text(key))
+            if name.startswith(_UNREPRESENTABLE):
+                self.unrepresentable = True
+            self.budget -= len(name) + 1  # keys and items count toward the size too
             if self.is_secret_key is not None and self.is_secret_key(name):
                 out[name] = "[REDACTED]"
             else:
@@ -193,6 +207,7 @@ class _Walker:
                 self.truncated = True
                 out.append(f"{TRUNCATION_MARKER} {len(value) - index} more items")
                 break
+            self.budget -= 1
             out.append(self.walk(item, depth))
         return out
 
@@ -212,6 +227,13 @@ def _key_text(key: Any) -> str:
     return _safe_repr(key)
 
 
+def key_text(key: Any) -> str | None:
+    """A non-str mapping key as text (as JSON writes it, else its repr); None when it cannot
+    be represented at all."""
+    text = _key_text(key)
+    return None if text.startswith(_UNREPRESENTABLE) else _clean_surrogates(text)
+
+
 def _plain_form(value: Any) -> Mapping[str, Any] | None:
     """A mapping view of dataclasses, pydantic models and plain objects, when there is one."""
     dump = getattr(value, "model_dump", None)
@@ -228,11 +250,30 @@ def _plain_form(value: Any) -> Mapping[str, Any] | None:
     return None
 
 
-def _safe_repr(value: Any) -> str:
+_UNREPRESENTABLE = "<unrepresentable "
+
+
+def placeholder(value: Any) -> str:
+    """What stands in for a value that cannot be read: ``<unrepresentable TypeName>``."""
+    return f"{_UNREPRESENTABLE}{type(value).__name__}>"
+
+
+def _repr_or_none(value: Any) -> str | None:
     try:
-        return repr(value)
+        text = repr(value)
     except Exception:  # noqa: BLE001 - repr of user objects may raise anything
-        return f"<unrepresentable {type(value).__name__}>"
+        return None
+    return text if isinstance(text, str) else None
+
+
+def _safe_repr(value: Any) -> str:
+    text = _repr_or_none(value)
+    return text if text is not None else placeholder(value)
+
+
+def describe(value: Any) -> str:
+    """A short, safe ``repr`` for messages about a bad argument (never raises, never long)."""
+    return _shallow_repr(value)
 
 
 # What is left below MAX_DEPTH, a few levels of it: the built-in repr of a container recurses
@@ -244,9 +285,10 @@ _SHALLOW.maxstring = _SHALLOW.maxother = 256
 
 def _shallow_repr(value: Any) -> str:
     try:
-        return _SHALLOW.repr(value)
+        text = _SHALLOW.repr(value)
     except Exception:  # noqa: BLE001 - repr of user objects may raise anything
-        return f"<unrepresentable {type(value).__name__}>"
+        return placeholder(value)
+    return text if isinstance(text, str) else placeholder(value)
 
 
 def _clean_surrogates(text: str) -> str:
@@ -269,10 +311,18 @@ class Encoder:
         redact: StringFilter | None = None,
         is_secret_key: KeyFilter | None = None,
         needs_walk: Callable[[str], bool] | None = None,
+        max_value_length: int | None = None,
     ) -> None:
         """``needs_walk(text)`` says whether already-valid text might still need the filters
         (secrets in it); when given, text it clears skips the walk. Without it, every value
-        is walked."""
+        is walked. ``max_value_length``: the span's attribute value length limit; every
+        value (a whole JSON document, each string of an array) is made to fit it, cut
+        inside the structure, so the SDK never cuts one blindly."""
+        self.max_value_length = max_value_length
+        if max_value_length is not None:
+            # A plain string keeps room for the marker (when the limit leaves any).
+            room = max_value_length - len(TRUNCATION_MARKER)
+            max_string_length = min(max_string_length, room if room > 0 else max_value_length)
         self.max_string_length = max_string_length
         self.max_total_length = max_string_length * STRINGS_PER_VALUE
         self.redact = redact
@@ -290,9 +340,12 @@ class Encoder:
                 return False
         return not self.needs_walk(text)
 
-    def _walker(self) -> _Walker:
+    def _walker(self, budget: int | None = None) -> _Walker:
         return _Walker(
-            self.max_string_length, self.max_total_length, self.redact, self.is_secret_key
+            self.max_string_length if budget is None else min(self.max_string_length, budget),
+            self.max_total_length if budget is None else budget,
+            self.redact,
+            self.is_secret_key,
         )
 
     def json(self, value: Any) -> Encoded:
@@ -306,27 +359,56 @@ class Encoder:
             except (TypeError, ValueError, RecursionError):
                 pass
             else:
-                if self._as_is(text):
+                if self._as_is(text) and (
+                    self.max_value_length is None or len(text) <= self.max_value_length
+                ):
                     return Encoded(text, False)
-        walker = self._walker()
-        safe = walker.walk(value)
-        text = _dumps(safe)
-        return Encoded(text, walker.truncated)
+        encoded = self._walked(None, value)
+        limit = self.max_value_length
+        if limit is not None and len(encoded.value) > limit:
+            return self._json_within(value, limit, encoded)
+        return encoded
+
+    def _walked(self, budget: int | None, value: Any) -> Encoded:
+        walker = self._walker(budget)
+        try:
+            text = _dumps(walker.walk(value))
+        except Exception:  # noqa: BLE001 - a value that broke even the walk
+            return Encoded(_dumps(placeholder(value)), False, True)
+        return Encoded(text, walker.truncated, walker.unrepresentable)
+
+    def _json_within(self, value: Any, limit: int, encoded: Encoded) -> Encoded:
+        """The JSON cut inside until the whole document fits ``limit`` characters: a smaller
+        string budget each pass (escapes and keys make the text longer than its strings),
+        and at worst the empty container, which is still valid JSON of the same kind."""
+        budget = min(self.max_total_length, limit)
+        for _ in range(6):
+            budget = max(0, int(budget * limit / len(encoded.value) * 0.9) - 1)
+            encoded = self._walked(budget, value)
+            if len(encoded.value) <= limit:
+                return Encoded(encoded.value, True, encoded.unrepresentable)
+            if budget == 0:
+                break
+        empty = {"{": "{}", "[": "[]"}.get(encoded.value[:1], '""')
+        return Encoded(empty if len(empty) <= limit else "", True, encoded.unrepresentable)
 
     def json_object(self, value: Any, wrap_key: str) -> Encoded:
         """A JSON *object*: dicts as they are, JSON strings parsed, the rest ``{wrap_key: v}``."""
         if type(value) is dict:  # the common case, without the ABC checks below
             return self.json(value)
-        if isinstance(value, str) and sys.getrecursionlimit() <= SAFE_C_RECURSION_LIMIT:
-            stripped = value.strip()
-            if stripped.startswith("{"):
-                try:
-                    parsed = json.loads(stripped)
-                except ValueError:
-                    parsed = None
-                if isinstance(parsed, dict):
-                    value = parsed
-        if not isinstance(value, Mapping) and _plain_form(value) is None:
+        try:
+            if isinstance(value, str) and sys.getrecursionlimit() <= SAFE_C_RECURSION_LIMIT:
+                stripped = value.strip()
+                if stripped.startswith("{"):
+                    try:
+                        parsed = json.loads(stripped)
+                    except ValueError:
+                        parsed = None
+                    if isinstance(parsed, dict):
+                        value = parsed
+            if not isinstance(value, Mapping) and _plain_form(value) is None:
+                value = {wrap_key: value}
+        except Exception:  # noqa: BLE001 - a value whose type checks raise
             value = {wrap_key: value}
         return self.json(value)
 
@@ -337,17 +419,21 @@ class Encoder:
         if self._as_is(value):
             return Encoded(value, False)
         walker = self._walker()
-        return Encoded(walker.text(value), walker.truncated)
+        text = walker.text(value)
+        limit = self.max_value_length
+        if limit is not None and len(text) > limit:  # a limit too short for the marker
+            text = text[:limit]
+        return Encoded(text, walker.truncated)
 
     def strings(self, values: Any) -> tuple[list[str], bool]:
         """A homogeneous ``str[]`` attribute from any iterable (or a single value)."""
         if values is None:
             return [], False
-        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-            values = [values]
         walker = self._walker()
         out: list[str] = []
         try:
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+                values = [values]
             for index, item in enumerate(values):
                 if index >= MAX_ITEMS_PER_CONTAINER:
                     walker.truncated = True
@@ -359,7 +445,11 @@ class Encoder:
                     out.append(walker.text(item))
                 else:
                     inner = walker.walk(item)
-                    out.append(inner if isinstance(inner, str) else _dumps(inner))
+                    text = inner if isinstance(inner, str) else _dumps(inner)
+                    if self.max_value_length is not None and len(text) > self.max_value_length:
+                        encoded = self.json(item)
+                        text, walker.truncated = encoded.value, True
+                    out.append(text)
         except Exception:  # noqa: BLE001 - a broken iterator keeps what it gave
             walker.truncated = True
         return out, walker.truncated
@@ -383,14 +473,12 @@ def finite_float(value: Any) -> float | None:
     """A finite float from a number (bools and NaN/inf excluded), or None."""
     if value is None:  # the usual "not given": skip the failed float() below
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
-            if isinstance(value, str) or isinstance(value, bool):
-                return None
-            value = float(value)  # Decimal, numpy scalars
-        except Exception:  # noqa: BLE001
-            return None
-    result = float(value)
+    if isinstance(value, (str, bool)):
+        return None
+    try:
+        result = float(value)  # ints, Decimal, numpy scalars
+    except Exception:  # noqa: BLE001 - not a number, or one whose __float__ raises
+        return None
     return result if math.isfinite(result) else None
 
 

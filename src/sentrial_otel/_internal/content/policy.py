@@ -1,7 +1,9 @@
 """What content may leave the process, and how it is encoded on the way out.
 
-One policy per engine: whether content is captured at all, the per-string size limit, and
-which payload fields PII redaction scans. Secret redaction applies to every field.
+One policy per engine: whether content is captured at all, the per-string size limit, the
+span limits of the provider the spans go through (``spans/limits.py``: every value fits its
+length limit), and which payload fields PII redaction scans. Secret redaction applies to
+every field.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sentrial_otel._internal.content.secrets import (
     may_need_secret_redaction,
     redact_secrets,
 )
+from sentrial_otel._internal.spans.limits import AttributeLimits
 from sentrial_otel.config import DEFAULT_MAX_CONTENT_LENGTH
 
 
@@ -27,18 +30,23 @@ class ContentPolicy:
         capture: bool = True,
         max_string_length: int = DEFAULT_MAX_CONTENT_LENGTH,
         pii: PiiConfig | None = None,
+        limits: AttributeLimits | None = None,
     ) -> None:
         self.capture = capture
+        self.limits = limits if limits is not None else AttributeLimits()
         self.pii = PiiRedactor(pii) if pii is not None and pii.enabled else None
+        length = self.limits.length
         # PII detection has no cheap pre-test, so only the plain encoder may skip the walk.
         self._plain = Encoder(
-            max_string_length, redact_secrets, is_secret_key, may_need_secret_redaction
+            max_string_length, redact_secrets, is_secret_key, may_need_secret_redaction,
+            max_value_length=length,
         )
         self._with_pii = (
             Encoder(
                 max_string_length,
                 combine((redact_secrets, self.pii.redact)),
                 is_secret_key,
+                max_value_length=length,
             )
             if self.pii is not None
             else self._plain

@@ -15,24 +15,41 @@ from typing import Any
 from sentrial_otel import semconv as sc
 from sentrial_otel._internal.content.encoding import (
     Encoded,
+    describe,
     finite_float,
+    key_text,
     non_negative_int,
     primitive_or_json,
 )
 from sentrial_otel._internal.content.policy import ContentPolicy
 from sentrial_otel._internal.misuse import Report
 
-MAX_METADATA_KEYS = 64
 MAX_KEY_LENGTH = 128
+MAX_USER_KEYS = 1000
+"""Keys read from one ``metadata`` or ``custom_metrics`` dict (and placed on a span with no
+count limit); the rest is dropped with a warning."""
+CORE_RESERVE = 32
+"""Attribute slots of a span kept for its own attributes (SEMCONV.md's keys, ours and the
+GenAI conventions'): metadata and custom metrics share the rest of the count limit."""
+USER_KEY_PREFIXES = (sc.SENTRIAL_METADATA_PREFIX, sc.SENTRIAL_METRIC_PREFIX)
+"""The keys a user names. Every other key a span of ours carries is one of its own, core
+by definition: no list of core keys to keep up to date."""
+_OVERFLOW_KEYS = 2  # sentrial.attributes.overflow and sentrial.attributes.truncated
 
 
 class Attributes:
-    """Attribute values on their way to a span, plus whether any content was cut."""
+    """Attribute values on their way to a span, plus whether any content was cut.
 
-    __slots__ = ("truncated", "values")
+    ``user`` holds the keys a user named (``sentrial.metadata.*``, ``sentrial.metric.*``)
+    with their raw values: they go on the span only as far as the span's count limit leaves
+    room (:func:`place_user_keys`), the rest into one JSON attribute.
+    """
+
+    __slots__ = ("truncated", "user", "values")
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
+        self.user: dict[str, Any] | None = None
         self.truncated = False
 
     def put(self, key: str, value: Any) -> None:
@@ -45,28 +62,179 @@ class Attributes:
         if encoded.truncated:
             self.truncated = True
 
+    def put_user(self, key: str, value: Any) -> None:
+        """A key the user named (metadata, a custom metric), placed when the span gets it."""
+        if self.user is None:
+            self.user = {}
+        self.user[key] = value
+
+    def absorb(self, other: Attributes) -> None:
+        """Take ``other``'s values and user keys too (start and end set together)."""
+        self.values.update(other.values)
+        if other.user:
+            for key, value in other.user.items():
+                self.put_user(key, value)
+        if other.truncated:
+            self.truncated = True
+
     def finish(self) -> dict[str, Any]:
         if self.truncated:
             self.values[sc.SENTRIAL_CONTENT_TRUNCATED] = True
         return self.values
 
 
+class UserKeys:
+    """What one span holds of the keys a user named: how many went on it as attributes, and
+    the ones that did not fit (the raw values, for the overflow attribute)."""
+
+    __slots__ = ("overflow", "placed")
+
+    def __init__(self) -> None:
+        self.placed = 0
+        self.overflow: dict[str, Any] | None = None
+
+
+def user_room(count_limit: int | None, core: int, placed: int) -> int:
+    """How many more user-named keys a span may take as attributes: the count limit less
+    ``CORE_RESERVE`` (or less the span's own ``core`` attributes and the overflow pair, when
+    those are more), less the ``placed`` ones."""
+    if count_limit is None:
+        return max(0, MAX_USER_KEYS - placed)
+    return max(0, count_limit - max(CORE_RESERVE, core + _OVERFLOW_KEYS) - placed)
+
+
+def place_user_keys(
+    values: dict[str, Any],
+    user: Mapping[str, Any],
+    policy: ContentPolicy,
+    report: Report,
+    held: UserKeys,
+    core: int,
+) -> dict[str, Any]:
+    """The attributes to set: the user keys that fit first (so that, should the SDK ever
+    have to evict, it evicts those and not the span's own keys), then ``values``, then the
+    overflow JSON and its flag when some did not fit. ``core``: the span's own attributes
+    once these are set."""
+    room = user_room(policy.limits.count, core, held.placed)
+    encoder = policy.encoder("metadata")
+    out: dict[str, Any] = {}
+    truncated = False
+    for key, value in user.items():
+        if room <= 0:
+            if held.overflow is None:
+                held.overflow = {}
+            held.overflow[key] = value
+            continue
+        room -= 1
+        held.placed += 1
+        if isinstance(value, (bool, int, float)):
+            out[key], _ = primitive_or_json(value, encoder)
+            continue
+        encoded = _user_value(value, encoder)
+        out[key] = encoded.value
+        truncated = _checked(encoded, key, report) or truncated
+    out.update(values)
+    if held.overflow:
+        encoded = encoder.json(held.overflow)
+        out[sc.SENTRIAL_ATTRIBUTES_OVERFLOW] = encoded.value
+        out[sc.SENTRIAL_ATTRIBUTES_TRUNCATED] = True
+        truncated = _checked(encoded, sc.SENTRIAL_ATTRIBUTES_OVERFLOW, report) or truncated
+    if truncated:
+        out[sc.SENTRIAL_CONTENT_TRUNCATED] = True
+    return out
+
+
+def _user_value(value: Any, encoder: Any) -> Encoded:
+    if isinstance(value, str):
+        return encoder.text(value)
+    return encoder.json(value)
+
+
+def _checked(encoded: Encoded, key: str, report: Report) -> bool:
+    """Report what went wrong with one user value; True when it was cut."""
+    argument = _argument_of(key)
+    if encoded.unrepresentable:
+        report(
+            TypeError,
+            f"{argument} could not be represented (a __repr__ or iteration raised); "
+            "recorded with a placeholder",
+        )
+    if encoded.truncated:
+        report(
+            ValueError,
+            f"{argument} is too long for a span attribute; cut inside its JSON "
+            f"({sc.SENTRIAL_CONTENT_TRUNCATED}=true)",
+        )
+    return encoded.truncated
+
+
+def _argument_of(key: str) -> str:
+    """``metadata['k']`` / ``custom_metrics['k']`` for a user key, for messages."""
+    for prefix, argument in (
+        (sc.SENTRIAL_METADATA_PREFIX, "metadata"), (sc.SENTRIAL_METRIC_PREFIX, "custom_metrics")
+    ):
+        if key.startswith(prefix):
+            return f"{argument}[{key[len(prefix):]!r}]"
+    return "metadata"
+
+
+def fit_lengths(values: dict[str, Any], limit: int) -> None:
+    """Cut the plain strings (names, ids, each string of an array) longer than the span's
+    value length limit; content is already cut inside its JSON by the encoder."""
+    for key, value in values.items():
+        if type(value) is str:
+            if len(value) > limit:
+                values[key] = value[:limit]
+        elif type(value) is list and any(type(v) is str and len(v) > limit for v in value):
+            values[key] = [v[:limit] if type(v) is str else v for v in value]
+
+
+def user_items(value: Any, argument: str, report: Report) -> list[tuple[str, Any]]:
+    """The (key, value) pairs of a ``metadata`` / ``custom_metrics`` dict, keys repaired:
+    non-str keys as their text, keys that cannot be read as ``<unrepresentable key N>``,
+    long keys cut; each repair reported once. Never raises but in strict mode."""
+    if value is None:
+        return []
+    if not isinstance(value, Mapping):
+        report(TypeError, f"{argument} must be a dict, not {type(value).__name__}")
+        return [("value", value)] if argument == "metadata" else []
+    try:
+        items = list(value.items())
+    except Exception as error:  # noqa: BLE001 - a mapping whose items() raises
+        report(TypeError, f"{argument} could not be read ({type(error).__name__} from items())")
+        return []
+    if len(items) > MAX_USER_KEYS:
+        report(ValueError, f"{argument} has {len(items)} keys; the first {MAX_USER_KEYS} are kept")
+        items = items[:MAX_USER_KEYS]
+    out = []
+    for index, (key, item) in enumerate(items):
+        if isinstance(key, str):
+            key = str.__str__(key)  # a str subclass: its plain text
+        else:
+            text = key_text(key)
+            if text is None:
+                text = f"<unrepresentable key {index}>"
+                report(TypeError, f"{argument} key #{index} ({type(key).__name__}) could not be "
+                       f"represented (its __repr__ raised); recorded as {text!r}")
+            else:
+                report(TypeError, f"{argument} keys must be str, not {type(key).__name__} "
+                       f"({describe(key)}); recorded as {text!r}")
+            key = text
+        if len(key) > MAX_KEY_LENGTH:
+            report(ValueError, f"{argument} key {describe(key)} is longer than "
+                   f"{MAX_KEY_LENGTH} characters; cut")
+            key = key[:MAX_KEY_LENGTH]
+        out.append((key, item))
+    return out
+
+
 # --- shared pieces ------------------------------------------------------------------------
 def add_metadata(attrs: Attributes, policy: ContentPolicy, metadata: Any, report: Report) -> None:
-    """``sentrial.metadata.<key>``: primitives as they are, anything else as JSON."""
-    if metadata is None:
-        return
-    if not isinstance(metadata, Mapping):
-        report(TypeError, f"metadata must be a dict, not {type(metadata).__name__}")
-        metadata = {"value": metadata}
-    encoder = policy.encoder("metadata")
-    for key, value in list(metadata.items())[:MAX_METADATA_KEYS]:
-        if value is None:
-            continue
-        encoded, cut = primitive_or_json(value, encoder)
-        attrs.put(sc.SENTRIAL_METADATA_PREFIX + str(key)[:MAX_KEY_LENGTH], encoded)
-        if cut:
-            attrs.truncated = True
+    """``sentrial.metadata.<key>``: primitives as they are, anything else as JSON (placed
+    on the span within its budget, :func:`place_user_keys`)."""
+    for key, value in user_items(metadata, "metadata", report):
+        if value is not None:
+            attrs.put_user(sc.SENTRIAL_METADATA_PREFIX + key, value)
 
 
 def add_cost_and_tokens(
@@ -87,7 +255,7 @@ def checked_cost(value: Any, name: str, report: Report) -> float | None:
         return None
     cost = finite_float(value)
     if cost is None or cost < 0:
-        report(ValueError, f"{name} must be a finite, non-negative number, got {value!r}")
+        report(ValueError, f"{name} must be a finite, non-negative number, got {describe(value)}")
         return None
     return cost
 
@@ -97,24 +265,19 @@ def checked_tokens(value: Any, name: str, report: Report) -> int | None:
         return None
     tokens = non_negative_int(value)
     if tokens is None:
-        report(ValueError, f"{name} must be a non-negative integer, got {value!r}")
+        report(ValueError, f"{name} must be a non-negative integer, got {describe(value)}")
     return tokens
 
 
 def custom_metrics(attrs: Attributes, metrics: Any, report: Report) -> None:
     """``sentrial.metric.<key>``: finite numbers only (ints stay ints when they fit)."""
-    if metrics is None:
-        return
-    if not isinstance(metrics, Mapping):
-        report(TypeError, f"custom_metrics must be a dict, not {type(metrics).__name__}")
-        return
-    for key, value in list(metrics.items())[:MAX_METADATA_KEYS]:
+    for key, value in user_items(metrics, "custom_metrics", report):
         number = finite_float(value)
         if number is None:
-            report(ValueError, f"custom_metrics[{key!r}] must be a finite number, got {value!r}")
+            report(ValueError, f"custom_metrics[{key!r}] must be a finite number, got {describe(value)}")
             continue
         fits_int = isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
-        attrs.put(sc.SENTRIAL_METRIC_PREFIX + str(key)[:MAX_KEY_LENGTH], value if fits_int else number)
+        attrs.put_user(sc.SENTRIAL_METRIC_PREFIX + key, int(value) if fits_int else number)
 
 
 # --- messages in the GenAI parts schema ----------------------------------------------------
@@ -292,7 +455,7 @@ def decision(
     if confidence is not None:
         usable = finite_float(confidence)
         if usable is None or not 0.0 <= usable <= 1.0:
-            report(ValueError, f"confidence must be a number in [0, 1], got {confidence!r}")
+            report(ValueError, f"confidence must be a number in [0, 1], got {describe(confidence)}")
             usable = None
         else:
             attrs.values[sc.SENTRIAL_DECISION_CONFIDENCE] = usable

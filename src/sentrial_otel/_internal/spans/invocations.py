@@ -35,7 +35,12 @@ from sentrial_otel import semconv as sc
 from sentrial_otel._internal.content.encoding import finite_float
 from sentrial_otel._internal.errors import handle_internal_errors
 from sentrial_otel._internal.spans import attributes as attrs_of
-from sentrial_otel._internal.spans.attributes import Attributes
+from sentrial_otel._internal.spans.attributes import (
+    Attributes,
+    UserKeys,
+    fit_lengths,
+    place_user_keys,
+)
 from sentrial_otel._internal.spans.failures import (
     add_exception_event,
     mark_error,
@@ -83,7 +88,7 @@ class Invocation:
     """Whether the span carries the session's ``update_state`` values."""
 
     __slots__ = (
-        "_attrs", "_context", "_links", "_planned", "_timed", "_token",
+        "_attrs", "_context", "_core", "_links", "_planned", "_timed", "_token", "_user",
         "ended", "error_type", "name", "recording", "session", "span", "span_kind",
         "span_name", "start_ns",
     )
@@ -121,6 +126,9 @@ class Invocation:
         self._links = links
         self._timed = False
         self._token: Any = None
+        self._core = 0
+        """How many of the span's own attributes it holds (for the user keys' room)."""
+        self._user: UserKeys | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> Invocation:
@@ -201,9 +209,7 @@ class Invocation:
             return None
         attrs = self._attrs
         if outcome is not None and outcome is not attrs:
-            attrs.values.update(outcome.values)
-            if outcome.truncated:
-                attrs.truncated = True
+            attrs.absorb(outcome)
         values = attrs.finish()
         session = self.session
         stamped = None
@@ -214,6 +220,7 @@ class Invocation:
                 state = session.state
                 if state is not None and state.active:
                     values.update(state.attributes())
+        values = self._limited(values, attrs.user)
         if self.start_ns is None:
             self.start_ns = time.time_ns()
         tracer = self.recording.tracer
@@ -261,8 +268,8 @@ class Invocation:
                 return None
             outcome = None  # already on the span
         try:
-            if outcome is not None and (outcome.values or outcome.truncated):
-                values = outcome.finish()
+            if outcome is not None and (outcome.values or outcome.truncated or outcome.user):
+                values = self._limited(outcome.finish(), outcome.user)
                 if len(values) == 1:  # a tool's result, an agent's answer: no mapping pass
                     for key, value in values.items():
                         span.set_attribute(key, value)
@@ -272,11 +279,29 @@ class Invocation:
                 record_exception(span, exception, self.recording.content)
             elif reported is not None:
                 error_type, message, stacktrace, extra = reported
-                add_exception_event(span, error_type, message, stacktrace, extra)
-                mark_error(span, error_type, message)
+                limits = self.recording.content.limits
+                add_exception_event(span, error_type, message, stacktrace, extra, limits)
+                mark_error(span, error_type, message, limits)
         finally:
             span.end(end_time=end_ns)
         return span
+
+    def _limited(self, values: dict[str, Any], user: Mapping[str, Any] | None) -> dict[str, Any]:
+        """``values`` (the span's own attributes, about to be set) with the user keys that
+        fit the span's count limit, the rest in the overflow attribute, every string within
+        the value length limit (``limits.py``): the SDK never has to evict or cut."""
+        recording = self.recording
+        self._core += len(values)
+        if user:
+            if self._user is None:
+                self._user = UserKeys()
+            values = place_user_keys(
+                values, user, recording.content, recording.report, self._user, self._core
+            )
+        length = recording.content.limits.length
+        if length is not None:
+            fit_lengths(values, length)
+        return values
 
     def _record(
         self,

@@ -109,14 +109,15 @@ class SessionRoot(AgentRun):
         end_ns = outcome.end_ns or time.time_ns()
         try:
             if span is not None:
-                span.set_attributes(attributes.finish())
+                span.set_attributes(self._limited(attributes.finish(), attributes.user))
+                content = self.recording.content
                 if outcome.error is not None:
-                    record_exception(span, outcome.error, self.recording.content)
+                    record_exception(span, outcome.error, content)
                 elif outcome.abandoned:
                     mark_error(span, sc.ERROR_TYPE_ABANDONED, "session still open at exit")
                 elif not outcome.success:
                     mark_error(span, outcome.error_type or sc.ERROR_TYPE_SESSION_FAILED,
-                               outcome.failure_reason)
+                               outcome.failure_reason, content.limits)
             self.error_type = outcome.error_type
             # The root's step is the session's end, not one of its steps: it goes to the
             # listeners through ``ending``, not into the session's steps.

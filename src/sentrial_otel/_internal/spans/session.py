@@ -28,7 +28,7 @@ from sentrial_otel._internal.content.encoding import coerce_name, finite_float
 from sentrial_otel._internal.errors import handle_internal_errors
 from sentrial_otel._internal.spans import attributes as attrs_of
 from sentrial_otel._internal.spans import ids
-from sentrial_otel._internal.spans.attributes import Attributes
+from sentrial_otel._internal.spans.attributes import Attributes, fit_lengths
 from sentrial_otel._internal.spans.invocations import LlmCall, ToolCall
 from sentrial_otel._internal.spans.recording import Recording
 from sentrial_otel._internal.spans.rollup import OPEN_SESSIONS
@@ -264,6 +264,10 @@ class Session(SessionHandle):
         if self.convo_id:
             stamp[sc.GEN_AI_CONVERSATION_ID] = self.convo_id
             stamp[sc.SESSION_ID] = self.convo_id
+        length = recording.content.limits.length
+        if length is not None:
+            # Copied onto other instrumentations' spans too: within the length limit.
+            fit_lengths(stamp, length)
         # Spans other code starts in this trace get the stamp too (stamping.py), and other
         # instrumentations' LLM calls in it count in its totals (rollup.py).
         SESSION_INDEX.register(self.trace_id, stamp)

@@ -222,8 +222,10 @@ class SentrialTracking:
         stack = content.text("error", stack_trace).value if stack_trace else None
         target = self._error_span() if trace_id is None else None
         if target is not None:
-            add_exception_event(target, kind, message, stack, {sc.GEN_AI_TOOL_NAME: tool})
-            mark_error(target, kind, message)
+            add_exception_event(
+                target, kind, message, stack, {sc.GEN_AI_TOOL_NAME: tool}, content.limits
+            )
+            mark_error(target, kind, message, content.limits)
             self._noted_error(target, kind)
             return self._result(None, target, trace_id, "error")
         attributes = Attributes()

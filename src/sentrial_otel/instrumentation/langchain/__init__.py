@@ -39,6 +39,7 @@ from wrapt import wrap_function_wrapper
 
 from sentrial_otel._internal.content.policy import ContentPolicy
 from sentrial_otel._internal.logs import logger
+from sentrial_otel._internal.spans.limits import limits_of
 from sentrial_otel._internal.spans.metrics import AgentMetrics
 from sentrial_otel._internal.spans.stamping import install_session_stamping
 from sentrial_otel.config import capture_content_from_env
@@ -103,7 +104,8 @@ class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         install_session_stamping(provider if provider is not None else trace.get_tracer_provider())
         capture = kwargs.get("capture_content")
         content = ContentPolicy(
-            capture=capture_content_from_env() if capture is None else bool(capture)
+            capture=capture_content_from_env() if capture is None else bool(capture),
+            limits=limits_of(provider if provider is not None else trace.get_tracer_provider()),
         )
         self._handler = OpenTelemetryCallbackHandler(
             tracer,

@@ -49,6 +49,7 @@ from sentrial_otel._internal.spans.invocations import (
     Retrieval,
     ToolCall,
 )
+from sentrial_otel._internal.spans.limits import limits_of
 from sentrial_otel._internal.spans.metrics import AgentMetrics
 from sentrial_otel._internal.spans.recording import Recording
 from sentrial_otel._internal.spans.rollup import InferenceSlot, with_slot
@@ -126,7 +127,9 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     ) -> None:
         super().__init__()
         self.tracer = tracer
-        self.content = content or ContentPolicy(capture=capture_content_from_env())
+        self.content = content or ContentPolicy(
+            capture=capture_content_from_env(), limits=limits_of(tracer)
+        )
         self.emit_plumbing_spans = emit_plumbing_spans
         self.track_llm_calls = track_llm_calls
         self.runs = registry if registry is not None else RUNS
