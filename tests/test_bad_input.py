@@ -99,7 +99,7 @@ def test_warnings_are_logged_once_per_problem(spans, caplog):
 
 STRICT_CASES = [
     (lambda c, s: c.track_decision(s, "r", confidence=1.5), ValueError, "confidence"),
-    (lambda c, s: c.track_decision(s, "r", confidence="high"), ValueError, "confidence"),
+    (lambda c, s: c.track_decision(s, "r", confidence="high"), TypeError, "confidence"),
     (lambda c, s: c.track_tool_call(s, None, {}, {}), ValueError, "tool_name"),
     (lambda c, s: c.track_tool_call(s, 42, {}, {}), TypeError, "tool_name"),
     (lambda c, s: c.track_tool_call(s, "t", {}, {}, estimated_cost=math.nan), ValueError, "estimated_cost"),
@@ -107,7 +107,7 @@ STRICT_CASES = [
     (lambda c, s: c.track_tool_call(s, "t", {}, {}, metadata="x"), TypeError, "metadata"),
     (lambda c, s: c.track_llm_call(s, model=None), ValueError, "model"),
     (lambda c, s: c.track_llm_call(s, model="m", prompt_tokens=-3), ValueError, "prompt_tokens"),
-    (lambda c, s: c.complete_session(s, custom_metrics={"k": "v"}), ValueError, "custom_metrics"),
+    (lambda c, s: c.complete_session(s, custom_metrics={"k": "v"}), TypeError, "custom_metrics"),
     (lambda c, s: c.complete_session(s, success="yes"), TypeError, "success"),
     (lambda c, s: c.complete_session(s, duration_ms=-1), ValueError, "duration_ms"),
     (lambda c, s: c.create_session(name="n", agent_name=None, user_id="u"), ValueError, "agent_name"),

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sentrial_otel._internal.content.encoding import TRUNCATION_MARKER, Encoder, coerce_name, primitive_or_json
+from sentrial_otel._internal.content.encoding import TRUNCATION_MARKER, Encoder, primitive_or_json
+from sentrial_otel._internal.misuse import MisuseReporter, name_argument
 
 encoder = Encoder(max_string_length=100)
 
@@ -100,11 +101,12 @@ def test_metadata_primitives_and_big_ints():
     assert primitive_or_json({"a": None}, encoder) == ('{"a":null}', False)
 
 
-def test_coerce_name():
-    assert coerce_name(None, "d") == "d"
-    assert coerce_name("  ", "d") == "d"
-    assert coerce_name(42, "d") == "42"
-    assert len(coerce_name("n" * 1000, "d")) == 256
+def test_name_argument_repairs_names():
+    report = MisuseReporter(strict=False)
+    assert name_argument(None, "x", report, "d") == "d"
+    assert name_argument("  ", "x", report, "d") == "d"
+    assert name_argument(42, "x", report, "d", ints=True) == "42"
+    assert len(name_argument("n" * 1000, "x", report, "d")) == 256
 
 
 json_values = st.recursive(
@@ -334,9 +336,9 @@ def test_fixed_examples_come_out_exactly_so(value, expected, long):
 def test_string_lists_keep_the_total_budget_on_the_fast_path():
     """Each item may be short and clean, but together they are bounded like any value."""
     fast, walked = fast_and_walked(8)
-    values, cut = fast.strings(["abcdefgh"] * 40)
+    values, cut, _ = fast.strings(["abcdefgh"] * 40)
 
-    assert (values, cut) == walked.strings(["abcdefgh"] * 40)
+    assert (values, cut, False) == walked.strings(["abcdefgh"] * 40)
     assert cut is True
     assert sum(len(v) for v in values if not v.endswith(TRUNCATION_MARKER)) <= 16 * 8
 

@@ -9,7 +9,8 @@ from opentelemetry import trace
 
 from sentrial.interaction import Interaction, new_event_id
 from sentrial_otel import semconv as sc
-from sentrial_otel._internal.content.encoding import coerce_name
+from sentrial_otel._internal.content.encoding import describe
+from sentrial_otel._internal.misuse import name_argument
 from sentrial_otel._internal.engine import Telemetry
 from sentrial_otel._internal.errors import by_instance, handle_internal_errors
 from sentrial_otel._internal.logs import logger
@@ -113,7 +114,7 @@ class SentrialClient:
         if session is None:
             self.telemetry.report(
                 ValueError,
-                f"session {session_id!r} is not open in this process (already completed, or "
+                f"session {describe(session_id)} is not open in this process (already completed, or "
                 "begun in another process, whose root span ends there)",
             )
             return {}
@@ -161,12 +162,13 @@ class SentrialClient:
         # Whatever happens, the caller gets an Interaction: without a session it is a no-op
         # (degraded mode).
         with handle_internal_errors("begin", strict=self.strict):
-            event_id = str(given_id) if given_id is not None else new_event_id()
+            report = self.telemetry.report
+            event_id = name_argument(given_id, "event_id", report, ints=True) or new_event_id()
             self._check_user_id(user_id)
-            agent = coerce_name(event, "agent")
+            agent = name_argument(event, "event", report, "agent", required=True)
             session = self.telemetry.start_session(
-                agent_name=event,
-                name=f"{agent}:{event_id[:8]}",
+                agent_name=agent,
+                name=f"{agent[:240]}:{event_id[:8]}",
                 user_id=user_id,
                 convo_id=convo_id,
                 metadata=metadata,
@@ -388,7 +390,6 @@ class SentrialClient:
 
     # --- helpers -------------------------------------------------------------------------
     def _check_user_id(self, user_id: Any) -> None:
+        # Its type is checked where the session takes it (``name_argument``).
         if user_id is None:
             self.telemetry.report(ValueError, "user_id is required (got None)")
-        elif not isinstance(user_id, (str, int)) or isinstance(user_id, bool):
-            self.telemetry.report(TypeError, f"user_id must be a str, not {type(user_id).__name__}")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any, Protocol
 
+from sentrial_otel._internal.content.encoding import safe_str
 from sentrial_otel._internal.errors import by_instance, handle_internal_errors
+from sentrial_otel._internal.spans.failures import error_text
 from sentrial_otel._internal.spans.ids import random_uuid
 from sentrial_otel._internal.spans.session import Session
 
@@ -148,7 +150,7 @@ class Interaction:
         """Record an error; the interaction is then marked failed at the context-manager exit."""
         if self.session is None:
             return {}
-        self._error_message = str(error_message)
+        self._error_message = safe_str(error_message)
         return self.session.track_error(
             error_message=error_message,
             error_type=error_type,
@@ -202,7 +204,7 @@ class Interaction:
         if exc is not None:
             self.session.finish(
                 success=False,
-                failure_reason=f"{type(exc).__name__}: {exc}",
+                failure_reason=f"{type(exc).__name__}: {error_text(exc)}",
                 error=exc,
                 assistant_output=self._output,
             )

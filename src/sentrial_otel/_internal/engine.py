@@ -22,7 +22,13 @@ from sentrial_otel._internal.content.policy import ContentPolicy
 from sentrial_otel._internal.errors import handle_internal_errors
 from sentrial_otel._internal.export.pipeline import release, select_pipeline
 from sentrial_otel._internal.logs import logger
-from sentrial_otel._internal.misuse import MisuseReporter
+from sentrial_otel._internal.content.encoding import describe, safe_str
+from sentrial_otel._internal.misuse import (
+    MAX_NAME_LENGTH,
+    MisuseReporter,
+    check_content,
+    name_argument,
+)
 from sentrial_otel._internal.process import exit as process_exit
 from sentrial_otel._internal.spans.scores import ScoreRecorder, check_session_id
 from sentrial_otel._internal.spans.ids import plan_ids_on
@@ -116,6 +122,8 @@ class Telemetry:
         input: Any = None,  # noqa: A002
     ) -> Session:
         """Open a session: starts its root span ``invoke_agent {agent_name}``."""
+        if session_id is not None:
+            session_id = name_argument(session_id, "session_id", self.report) or None
         session = Session(
             self.recording,
             on_end=self._forget,
@@ -159,9 +167,13 @@ class Telemetry:
         if not isinstance(session_id, str) or not session_id:
             self.report(
                 TypeError if not isinstance(session_id, str) else ValueError,
-                f"session_id must be a non-empty str, got {session_id!r}",
+                f"session_id must be a non-empty str, got {describe(session_id)}",
             )
-            session_id = str(session_id)
+            session_id = safe_str(session_id)
+        elif len(session_id) > MAX_NAME_LENGTH:
+            self.report(ValueError, f"session_id is longer than {MAX_NAME_LENGTH} characters "
+                        "(no session has such an id); cut")
+            session_id = session_id[:MAX_NAME_LENGTH]
         session = self._sessions.get(session_id)
         if session is not None:
             return session
@@ -238,7 +250,10 @@ class Telemetry:
     # --- per-thread state (Sentrial's update_state) ---------------------------------------
     def update_state(self, key: Any, value: Any) -> None:
         """Set a piece of this thread's agent state; the next steps carry it (before/after)."""
-        self.state.update(key, value)
+        name = name_argument(key, "key", self.report, "state", required=True)
+        if self.content.capture:
+            check_content(self.content.json("state", value), "value", self.report)
+        self.state.update(name, value)
 
     # --- delivery ------------------------------------------------------------------------
     def flush(self, timeout_s: float = 5.0) -> bool:

@@ -118,7 +118,7 @@ class _Walker:
         self._active: set[int] = set()
 
     def text(self, value: str) -> str:
-        value = _clean_surrogates(value)
+        value = clean_surrogates(value)
         if self.redact is not None:
             value = self.redact(value)
         limit = min(self.max_string_length, max(self.budget, 0))
@@ -167,7 +167,7 @@ class _Walker:
         plain = _plain_form(value)
         if plain is not None:
             return self._container(plain, depth, self._walk_mapping)
-        text = _repr_or_none(value)
+        text = repr_or_none(value)
         if text is None:
             self.unrepresentable = True
             text = placeholder(value)
@@ -190,7 +190,7 @@ class _Walker:
                 self.truncated = True
                 out[TRUNCATION_MARKER] = len(value) - index
                 break
-            name = _clean_surrogates(key if type(key) is str else _key_text(key))
+            name = clean_surrogates(key if type(key) is str else _key_text(key))
             if name.startswith(_UNREPRESENTABLE):
                 self.unrepresentable = True
             self.budget -= len(name) + 1  # keys and items count toward the size too
@@ -231,7 +231,7 @@ def key_text(key: Any) -> str | None:
     """A non-str mapping key as text (as JSON writes it, else its repr); None when it cannot
     be represented at all."""
     text = _key_text(key)
-    return None if text.startswith(_UNREPRESENTABLE) else _clean_surrogates(text)
+    return None if text.startswith(_UNREPRESENTABLE) else clean_surrogates(text)
 
 
 def _plain_form(value: Any) -> Mapping[str, Any] | None:
@@ -258,7 +258,7 @@ def placeholder(value: Any) -> str:
     return f"{_UNREPRESENTABLE}{type(value).__name__}>"
 
 
-def _repr_or_none(value: Any) -> str | None:
+def repr_or_none(value: Any) -> str | None:
     try:
         text = repr(value)
     except Exception:  # noqa: BLE001 - repr of user objects may raise anything
@@ -267,8 +267,19 @@ def _repr_or_none(value: Any) -> str | None:
 
 
 def _safe_repr(value: Any) -> str:
-    text = _repr_or_none(value)
+    text = repr_or_none(value)
     return text if text is not None else placeholder(value)
+
+
+def safe_str(value: Any) -> str:
+    """``str(value)``, or ``<unrepresentable TypeName>`` when that raises."""
+    if type(value) is str:
+        return value
+    try:
+        text = str(value)
+    except Exception:  # noqa: BLE001 - __str__ of user objects may raise anything
+        return placeholder(value)
+    return text if isinstance(text, str) else placeholder(value)
 
 
 def describe(value: Any) -> str:
@@ -291,7 +302,7 @@ def _shallow_repr(value: Any) -> str:
     return text if isinstance(text, str) else placeholder(value)
 
 
-def _clean_surrogates(text: str) -> str:
+def clean_surrogates(text: str) -> str:
     """Replace lone surrogates, which no UTF-8 encoder (and so no exporter) accepts."""
     if text.isascii():
         return text
@@ -425,10 +436,11 @@ class Encoder:
             text = text[:limit]
         return Encoded(text, walker.truncated)
 
-    def strings(self, values: Any) -> tuple[list[str], bool]:
-        """A homogeneous ``str[]`` attribute from any iterable (or a single value)."""
+    def strings(self, values: Any) -> tuple[list[str], bool, bool]:
+        """A homogeneous ``str[]`` attribute from any iterable (or a single value), whether
+        it was cut, and whether something in it could not be read."""
         if values is None:
-            return [], False
+            return [], False, False
         walker = self._walker()
         out: list[str] = []
         try:
@@ -451,22 +463,8 @@ class Encoder:
                         text, walker.truncated = encoded.value, True
                     out.append(text)
         except Exception:  # noqa: BLE001 - a broken iterator keeps what it gave
-            walker.truncated = True
-        return out, walker.truncated
-
-
-def coerce_name(value: Any, default: str) -> str:
-    """A short identifier (agent, tool, model name) from whatever the caller passed."""
-    if type(value) is str and value.isascii():  # the usual case: a plain ASCII name
-        text = value.strip()
-        return text[:256] if text else default
-    if value is None:
-        return default
-    text = value if isinstance(value, str) else _safe_repr(value)
-    text = _clean_surrogates(text).strip()
-    if not text:
-        return default
-    return text[:256]
+            walker.truncated = walker.unrepresentable = True
+        return out, walker.truncated, walker.unrepresentable
 
 
 def finite_float(value: Any) -> float | None:

@@ -9,6 +9,7 @@ values are repaired here and reported through ``report``.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -17,12 +18,14 @@ from sentrial_otel._internal.content.encoding import (
     Encoded,
     describe,
     finite_float,
+    placeholder,
     key_text,
     non_negative_int,
     primitive_or_json,
+    safe_str,
 )
 from sentrial_otel._internal.content.policy import ContentPolicy
-from sentrial_otel._internal.misuse import Report
+from sentrial_otel._internal.misuse import Report, check_content, name_argument
 
 MAX_KEY_LENGTH = 128
 MAX_USER_KEYS = 1000
@@ -119,6 +122,8 @@ def place_user_keys(
     encoder = policy.encoder("metadata")
     out: dict[str, Any] = {}
     truncated = False
+    unreadable: list[str] = []
+    cut: list[str] = []
     for key, value in user.items():
         if room <= 0:
             if held.overflow is None:
@@ -130,52 +135,41 @@ def place_user_keys(
         if isinstance(value, (bool, int, float)):
             out[key], _ = primitive_or_json(value, encoder)
             continue
-        encoded = _user_value(value, encoder)
+        encoded = encoder.text(value) if isinstance(value, str) else encoder.json(value)
         out[key] = encoded.value
-        truncated = _checked(encoded, key, report) or truncated
+        if encoded.unrepresentable:
+            unreadable.append(key)
+        if encoded.truncated:
+            cut.append(key)
     out.update(values)
     if held.overflow:
         encoded = encoder.json(held.overflow)
         out[sc.SENTRIAL_ATTRIBUTES_OVERFLOW] = encoded.value
         out[sc.SENTRIAL_ATTRIBUTES_TRUNCATED] = True
-        truncated = _checked(encoded, sc.SENTRIAL_ATTRIBUTES_OVERFLOW, report) or truncated
-    if truncated:
+        if encoded.unrepresentable:
+            unreadable.append(sc.SENTRIAL_ATTRIBUTES_OVERFLOW)
+        if encoded.truncated:
+            cut.append(sc.SENTRIAL_ATTRIBUTES_OVERFLOW)
+    if unreadable:
+        report(TypeError, f"{_arguments_of(unreadable)} hold(s) values that cannot be represented "
+               f"(a __repr__ or iteration raised), recorded with a placeholder: "
+               f"{', '.join(unreadable[:3])}")
+    if cut:
         out[sc.SENTRIAL_CONTENT_TRUNCATED] = True
+        report(ValueError, f"{_arguments_of(cut)} hold(s) values too long for a span "
+               f"attribute, cut inside their JSON ({sc.SENTRIAL_CONTENT_TRUNCATED}=true): "
+               f"{', '.join(cut[:3])}")
     return out
 
 
-def _user_value(value: Any, encoder: Any) -> Encoded:
-    if isinstance(value, str):
-        return encoder.text(value)
-    return encoder.json(value)
-
-
-def _checked(encoded: Encoded, key: str, report: Report) -> bool:
-    """Report what went wrong with one user value; True when it was cut."""
-    argument = _argument_of(key)
-    if encoded.unrepresentable:
-        report(
-            TypeError,
-            f"{argument} could not be represented (a __repr__ or iteration raised); "
-            "recorded with a placeholder",
-        )
-    if encoded.truncated:
-        report(
-            ValueError,
-            f"{argument} is too long for a span attribute; cut inside its JSON "
-            f"({sc.SENTRIAL_CONTENT_TRUNCATED}=true)",
-        )
-    return encoded.truncated
-
-
-def _argument_of(key: str) -> str:
-    """``metadata['k']`` / ``custom_metrics['k']`` for a user key, for messages."""
-    for prefix, argument in (
-        (sc.SENTRIAL_METADATA_PREFIX, "metadata"), (sc.SENTRIAL_METRIC_PREFIX, "custom_metrics")
-    ):
-        if key.startswith(prefix):
-            return f"{argument}[{key[len(prefix):]!r}]"
-    return "metadata"
+def _arguments_of(keys: list[str]) -> str:
+    """Which arguments the user keys came from, for messages."""
+    named = [
+        argument for prefix, argument in (
+            (sc.SENTRIAL_METADATA_PREFIX, "metadata"), (sc.SENTRIAL_METRIC_PREFIX, "custom_metrics")
+        ) if any(key.startswith(prefix) for key in keys)
+    ]
+    return " and ".join(named) or "metadata"
 
 
 def fit_lengths(values: dict[str, Any], limit: int) -> None:
@@ -196,8 +190,12 @@ def user_items(value: Any, argument: str, report: Report) -> list[tuple[str, Any
     if value is None:
         return []
     if not isinstance(value, Mapping):
-        report(TypeError, f"{argument} must be a dict, not {type(value).__name__}")
-        return [("value", value)] if argument == "metadata" else []
+        if argument != "metadata":
+            report(TypeError, f"{argument} must be a dict, not {type(value).__name__}")
+            return []
+        report(TypeError, f"metadata must be a dict, not {type(value).__name__}; recorded "
+               f"(shortened) as {sc.SENTRIAL_METADATA_PREFIX}value")
+        return [("value", describe(value))]
     try:
         items = list(value.items())
     except Exception as error:  # noqa: BLE001 - a mapping whose items() raises
@@ -207,24 +205,35 @@ def user_items(value: Any, argument: str, report: Report) -> list[tuple[str, Any
         report(ValueError, f"{argument} has {len(items)} keys; the first {MAX_USER_KEYS} are kept")
         items = items[:MAX_USER_KEYS]
     out = []
+    not_str: list[str] = []
+    unreadable: list[str] = []
+    long: list[str] = []
     for index, (key, item) in enumerate(items):
-        if isinstance(key, str):
-            key = str.__str__(key)  # a str subclass: its plain text
-        else:
-            text = key_text(key)
-            if text is None:
-                text = f"<unrepresentable key {index}>"
-                report(TypeError, f"{argument} key #{index} ({type(key).__name__}) could not be "
-                       f"represented (its __repr__ raised); recorded as {text!r}")
+        if type(key) is not str:
+            if isinstance(key, str):
+                key = str.__str__(key)  # a str subclass: its plain text
             else:
-                report(TypeError, f"{argument} keys must be str, not {type(key).__name__} "
-                       f"({describe(key)}); recorded as {text!r}")
-            key = text
+                text = key_text(key)
+                if text is None:
+                    text = f"<unrepresentable key {index}>"
+                    unreadable.append(text)
+                else:
+                    not_str.append(f"{type(key).__name__} {text!r}")
+                key = text
         if len(key) > MAX_KEY_LENGTH:
-            report(ValueError, f"{argument} key {describe(key)} is longer than "
-                   f"{MAX_KEY_LENGTH} characters; cut")
+            long.append(describe(key[:40]))
             key = key[:MAX_KEY_LENGTH]
         out.append((key, item))
+    # One report per kind of problem, however many keys have it.
+    if unreadable:
+        report(TypeError, f"{argument} has {len(unreadable)} key(s) that cannot be represented "
+               f"(their __repr__ raised); recorded as {', '.join(unreadable[:3])}")
+    if not_str:
+        report(TypeError, f"{argument} keys must be str; recorded {len(not_str)} other key(s) "
+               f"as their text: {', '.join(not_str[:3])}")
+    if long:
+        report(ValueError, f"{argument} has {len(long)} key(s) longer than {MAX_KEY_LENGTH} "
+               f"characters, cut: {', '.join(long[:3])}")
     return out
 
 
@@ -241,7 +250,7 @@ def add_cost_and_tokens(
     attrs: Attributes, cost: Any, token_count: Any, report: Report
 ) -> tuple[float, int | None]:
     """``sentrial.cost.usd`` / ``sentrial.usage.total_tokens``; returns the usable values."""
-    usable_cost = checked_cost(cost, "estimated_cost", report)
+    usable_cost = checked_number(cost, "estimated_cost", report)
     if usable_cost:
         attrs.values[sc.SENTRIAL_COST_USD] = usable_cost
     tokens = checked_tokens(token_count, "token_count", report)
@@ -250,14 +259,20 @@ def add_cost_and_tokens(
     return usable_cost or 0.0, tokens
 
 
-def checked_cost(value: Any, name: str, report: Report) -> float | None:
+def checked_number(value: Any, name: str, report: Report) -> float | None:
     if value is None:
         return None
     cost = finite_float(value)
     if cost is None or cost < 0:
-        report(ValueError, f"{name} must be a finite, non-negative number, got {describe(value)}")
+        report(number_error(value), f"{name} must be a finite, non-negative number, got {describe(value)}")
         return None
     return cost
+
+
+def number_error(value: Any) -> type[Exception]:
+    """``TypeError`` for what is not a number at all, ``ValueError`` for a number out of range."""
+    is_number = isinstance(value, numbers.Number) and not isinstance(value, bool)
+    return ValueError if is_number else TypeError
 
 
 def checked_tokens(value: Any, name: str, report: Report) -> int | None:
@@ -265,7 +280,7 @@ def checked_tokens(value: Any, name: str, report: Report) -> int | None:
         return None
     tokens = non_negative_int(value)
     if tokens is None:
-        report(ValueError, f"{name} must be a non-negative integer, got {describe(value)}")
+        report(number_error(value), f"{name} must be a non-negative integer, got {describe(value)}")
     return tokens
 
 
@@ -274,7 +289,7 @@ def custom_metrics(attrs: Attributes, metrics: Any, report: Report) -> None:
     for key, value in user_items(metrics, "custom_metrics", report):
         number = finite_float(value)
         if number is None:
-            report(ValueError, f"custom_metrics[{key!r}] must be a finite number, got {describe(value)}")
+            report(number_error(value), f"custom_metrics[{key!r}] must be a finite number, got {describe(value)}")
             continue
         fits_int = isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
         attrs.put_user(sc.SENTRIAL_METRIC_PREFIX + key, int(value) if fits_int else number)
@@ -308,10 +323,13 @@ def as_messages(value: Any, default_role: str) -> Any:
     if isinstance(value, Mapping) and "role" in value:
         return [_normalise_message(value, default_role)]
     if isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)):
-        return [
-            _normalise_message(item, default_role) if isinstance(item, Mapping) else item
-            for item in value
-        ]
+        try:
+            return [
+                _normalise_message(item, default_role) if isinstance(item, Mapping) else item
+                for item in value
+            ]
+        except Exception:  # noqa: BLE001 - an iterable whose iteration raises
+            pass  # recorded as one message, its text a placeholder (reported by the caller)
     return text_messages(default_role, value)
 
 
@@ -346,7 +364,7 @@ def is_empty_output(output: Any) -> bool | None:
     messages = [output] if isinstance(output, Mapping) else output
     try:
         return all(_is_empty_message(message) for message in messages)
-    except TypeError:  # not iterable: some value, so not empty
+    except Exception:  # noqa: BLE001 - not iterable (or broken): some value, so not empty
         return False
 
 
@@ -392,36 +410,48 @@ def tool_start(
     values[sc.GEN_AI_TOOL_TYPE] = tool_type or sc.TOOL_TYPE_FUNCTION
     attrs.put(sc.GEN_AI_AGENT_NAME, agent_name)
     if call_id is not None:
-        values[sc.GEN_AI_TOOL_CALL_ID] = str(call_id)[:256]
+        values[sc.GEN_AI_TOOL_CALL_ID] = name_argument(call_id, "tool_call_id", report, ints=True)
     if description is not None:
-        values[sc.GEN_AI_TOOL_DESCRIPTION] = policy.text("metadata", description).value
+        values[sc.GEN_AI_TOOL_DESCRIPTION] = check_content(
+            policy.text("metadata", description), "description", report
+        ).value
     encoded_arguments = None
     if arguments is not None:
-        encoded = policy.encoder("tool_input").json_object(arguments, "input")
+        encoded = check_content(
+            policy.encoder("tool_input").json_object(arguments, "input"), "tool_input", report
+        )
         encoded_arguments = encoded.value
         if policy.capture:
             attrs.put_encoded(sc.GEN_AI_TOOL_CALL_ARGUMENTS, encoded)
     if reasoning is not None and policy.capture:
-        attrs.put_encoded(sc.SENTRIAL_TOOL_REASONING, policy.text("reasoning", reasoning))
+        attrs.put_encoded(
+            sc.SENTRIAL_TOOL_REASONING,
+            check_content(policy.text("reasoning", reasoning), "reasoning", report),
+        )
     if metadata is not None:
         add_metadata(attrs, policy, metadata, report)
     return attrs, encoded_arguments
 
 
-def tool_result(policy: ContentPolicy, result: Any) -> Encoded:
+def tool_result(policy: ContentPolicy, result: Any, report: Report) -> Encoded:
     """``gen_ai.tool.call.result``: a JSON object (non-dict results wrapped as ``{"result": v}``)."""
-    return policy.encoder("tool_output").json_object(result, "result")
+    return check_content(
+        policy.encoder("tool_output").json_object(result, "result"), "tool_output", report
+    )
 
 
 def tool_error_details(tool_error: Any) -> tuple[str, str]:
     """(error.type, message) of a ``tool_error`` dict, string or exception."""
     if isinstance(tool_error, BaseException):
-        return type(tool_error).__qualname__, str(tool_error)
+        return type(tool_error).__qualname__, safe_str(tool_error)
     if isinstance(tool_error, Mapping):
-        kind = tool_error.get("type") or tool_error.get("error_type")
-        message = tool_error.get("message") or tool_error.get("error") or ""
-        return (str(kind)[:128] if kind else sc.ERROR_TYPE_TOOL_ERROR), str(message)
-    return sc.ERROR_TYPE_TOOL_ERROR, str(tool_error)
+        try:
+            kind = tool_error.get("type") or tool_error.get("error_type")
+            message = tool_error.get("message") or tool_error.get("error") or ""
+        except Exception:  # noqa: BLE001 - a mapping whose lookups raise
+            return sc.ERROR_TYPE_TOOL_ERROR, placeholder(tool_error)
+        return (safe_str(kind)[:128] if kind else sc.ERROR_TYPE_TOOL_ERROR), safe_str(message)
+    return sc.ERROR_TYPE_TOOL_ERROR, safe_str(tool_error)
 
 
 # --- decisions ------------------------------------------------------------------------------
@@ -442,20 +472,29 @@ def decision(
     attrs.put(sc.GEN_AI_AGENT_NAME, agent_name)
     if policy.capture:
         if reasoning is not None:
-            attrs.put_encoded(sc.SENTRIAL_DECISION_REASONING, policy.text("reasoning", reasoning))
+            attrs.put_encoded(
+                sc.SENTRIAL_DECISION_REASONING,
+                check_content(policy.text("reasoning", reasoning), "reasoning", report),
+            )
         if alternatives is not None:
-            values, cut = policy.encoder("reasoning").strings(alternatives)
+            values, cut, unreadable = policy.encoder("reasoning").strings(alternatives)
             if values:
                 attrs.values[sc.SENTRIAL_DECISION_ALTERNATIVES] = values
             if cut:
                 attrs.truncated = True
+            if unreadable:
+                report(TypeError, "alternatives could not be read whole (its iteration or an "
+                       "item's __repr__ raised); recorded what could be read")
         if chosen is not None:
-            attrs.put_encoded(sc.SENTRIAL_DECISION_CHOSEN, policy.text("reasoning", chosen))
+            attrs.put_encoded(
+                sc.SENTRIAL_DECISION_CHOSEN,
+                check_content(policy.text("reasoning", chosen), "chosen", report),
+            )
     usable = None
     if confidence is not None:
         usable = finite_float(confidence)
         if usable is None or not 0.0 <= usable <= 1.0:
-            report(ValueError, f"confidence must be a number in [0, 1], got {describe(confidence)}")
+            report(number_error(confidence), f"confidence must be a number in [0, 1], got {describe(confidence)}")
             usable = None
         else:
             attrs.values[sc.SENTRIAL_DECISION_CONFIDENCE] = usable
@@ -494,20 +533,44 @@ def llm_start(
     attrs.put(sc.GEN_AI_AGENT_NAME, agent_name)
     if stream:
         values[sc.GEN_AI_REQUEST_STREAM] = True
-    for name, value in (params or {}).items():
-        key = _REQUEST_PARAMS.get(name)
-        if key is None or value is None or isinstance(value, bool):
-            if name == "stop" and value:
-                stops = [value] if isinstance(value, str) else [str(v) for v in value]
-                values[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = stops
-            continue
-        if isinstance(value, (int, float)) and math.isfinite(value):
-            values[key] = value
+    if params:
+        _request_params(values, params)
     return attrs
 
 
+def _request_params(values: dict[str, Any], params: Mapping[str, Any]) -> None:
+    """``gen_ai.request.*`` from OpenAI-style names; what is not a finite number (or, for
+    ``stop``, strings) is left out."""
+    try:
+        items = list(params.items())
+    except Exception:  # noqa: BLE001 - a mapping whose items() raises: no parameters
+        return
+    for name, value in items:
+        key = _REQUEST_PARAMS.get(name) if type(name) is str else None
+        if key is None or value is None or isinstance(value, bool):
+            if name == "stop" and value is not None:
+                stops = [value] if isinstance(value, str) else _texts(value)
+                if stops:
+                    values[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = stops
+            continue
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            values[key] = value
+
+
+def _texts(values: Any) -> list[str]:
+    try:
+        return [safe_str(value)[:256] for value in values]
+    except Exception:  # noqa: BLE001 - not iterable after all
+        return []
+
+
 def llm_input(
-    attrs: Attributes, policy: ContentPolicy, *, input_messages: Any, system_instructions: Any
+    attrs: Attributes,
+    policy: ContentPolicy,
+    report: Report,
+    *,
+    input_messages: Any,
+    system_instructions: Any,
 ) -> None:
     """The prompt: system instructions and input messages (content: only when captured)."""
     if not policy.capture:
@@ -518,23 +581,29 @@ def llm_input(
             if isinstance(system_instructions, str)
             else system_instructions
         )
-        attrs.put_encoded(sc.GEN_AI_SYSTEM_INSTRUCTIONS, policy.json("llm_input", parts))
+        attrs.put_encoded(
+            sc.GEN_AI_SYSTEM_INSTRUCTIONS,
+            check_content(policy.json("llm_input", parts), "system_instructions", report),
+        )
     if input_messages is not None:
         attrs.put_encoded(
             sc.GEN_AI_INPUT_MESSAGES,
-            policy.json("llm_input", as_messages(input_messages, sc.ROLE_USER)),
+            check_content(
+                policy.json("llm_input", as_messages(input_messages, sc.ROLE_USER)), "input", report
+            ),
         )
 
 
-def finish_reasons_of(value: Any) -> tuple[str, ...]:
+def finish_reasons_of(value: Any, report: Report) -> tuple[str, ...]:
     """``finish_reason`` given as a string or a list, as a tuple of short strings."""
     if value is None:
         return ()
     items = [value] if isinstance(value, str) else value
     try:
-        return tuple(str(item)[:64] for item in items if item is not None)
-    except TypeError:
-        return (str(value)[:64],)
+        items = [item for item in items if item is not None]
+    except Exception:  # noqa: BLE001 - not iterable (or broken): one reason
+        items = [value]
+    return tuple(name_argument(item, "finish_reason", report)[:64] for item in items)
 
 
 def token_details(
@@ -559,6 +628,7 @@ def token_details(
 def llm_end(
     attrs: Attributes,
     policy: ContentPolicy,
+    report: Report,
     *,
     response_model: Any = None,
     response_id: Any = None,
@@ -573,9 +643,9 @@ def llm_end(
     """The outcome of an LLM call (token counts and time to first chunk already checked)."""
     values = attrs.values
     if response_model is not None:
-        values[sc.GEN_AI_RESPONSE_MODEL] = str(response_model)[:256]
+        values[sc.GEN_AI_RESPONSE_MODEL] = name_argument(response_model, "response_model", report)
     if response_id is not None:
-        values[sc.GEN_AI_RESPONSE_ID] = str(response_id)[:256]
+        values[sc.GEN_AI_RESPONSE_ID] = name_argument(response_id, "response_id", report, ints=True)
     attrs.put(sc.GEN_AI_USAGE_INPUT_TOKENS, input_tokens)
     attrs.put(sc.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens)
     if token_details:
@@ -593,7 +663,10 @@ def llm_end(
             messages = text_messages(sc.ROLE_ASSISTANT, output, default_reason)
         else:
             messages = with_finish_reason(as_messages(output, sc.ROLE_ASSISTANT), default_reason)
-        attrs.put_encoded(sc.GEN_AI_OUTPUT_MESSAGES, policy.json("llm_output", messages))
+        attrs.put_encoded(
+            sc.GEN_AI_OUTPUT_MESSAGES,
+            check_content(policy.json("llm_output", messages), "output", report),
+        )
 
 
 # --- agents ---------------------------------------------------------------------------------
@@ -610,7 +683,10 @@ def agent_start(
     attrs.values[sc.GEN_AI_OPERATION_NAME] = sc.OP_INVOKE_AGENT
     attrs.values[sc.GEN_AI_AGENT_NAME] = agent_name
     if input_messages is not None and policy.capture:
-        attrs.put_encoded(sc.GEN_AI_INPUT_MESSAGES, policy.json("user_input", input_messages))
+        attrs.put_encoded(
+            sc.GEN_AI_INPUT_MESSAGES,
+            check_content(policy.json("user_input", input_messages), "input", report),
+        )
     if metadata is not None:
         add_metadata(attrs, policy, metadata, report)
     return attrs

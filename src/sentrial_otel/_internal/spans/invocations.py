@@ -32,8 +32,8 @@ from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
 
 from sentrial_otel import semconv as sc
-from sentrial_otel._internal.content.encoding import finite_float
 from sentrial_otel._internal.errors import handle_internal_errors
+from sentrial_otel._internal.misuse import check_content
 from sentrial_otel._internal.spans import attributes as attrs_of
 from sentrial_otel._internal.spans.attributes import (
     Attributes,
@@ -405,7 +405,10 @@ class ToolCall(Invocation):
         if error is not None:
             error_type, message = attrs_of.tool_error_details(error)
             if policy.capture:
-                outcome.put_encoded(sc.SENTRIAL_TOOL_ERROR, policy.json("error", error))
+                outcome.put_encoded(
+                    sc.SENTRIAL_TOOL_ERROR,
+                    check_content(policy.json("error", error), "tool_error", recording.report),
+                )
                 message = policy.text("error", message).value
             else:
                 message = error_type  # the tool's error payload is content (SEMCONV: C)
@@ -415,7 +418,9 @@ class ToolCall(Invocation):
             if result is _UNSET:
                 result = self.result
             if result is not _UNSET and result is not None and policy.capture:
-                outcome.put_encoded(sc.GEN_AI_TOOL_CALL_RESULT, attrs_of.tool_result(policy, result))
+                outcome.put_encoded(
+                    sc.GEN_AI_TOOL_CALL_RESULT, attrs_of.tool_result(policy, result, recording.report)
+                )
         usable_cost, tokens = attrs_of.add_cost_and_tokens(
             outcome,
             self.cost if cost is None else cost,
@@ -490,7 +495,7 @@ class LlmCall(Invocation):
         )
         if input_messages is not None or system_instructions is not None:
             attrs_of.llm_input(
-                attributes, recording.content,
+                attributes, recording.content, recording.report,
                 input_messages=input_messages, system_instructions=system_instructions,
             )
         Invocation.__init__(
@@ -586,7 +591,7 @@ class LlmCall(Invocation):
                 report, cache_read=cache_read_tokens, cache_write=cache_write_tokens,
                 reasoning=reasoning_tokens,
             )
-        usable_cost = attrs_of.checked_cost(cost, "estimated_cost", report)
+        usable_cost = attrs_of.checked_number(cost, "estimated_cost", report)
         if usable_cost is None and (tokens_in is not None or tokens_out is not None):
             usable_cost = cost_usd(
                 self.model, tokens_in, tokens_out, self.provider,
@@ -594,28 +599,25 @@ class LlmCall(Invocation):
                 cache_write_tokens=details.get(sc.USAGE_CACHE_WRITE) if details else None,
             )
         if time_to_first_chunk is not None:
-            ttfc = finite_float(time_to_first_chunk)
-            if ttfc is None or ttfc < 0:
-                report(ValueError, f"time_to_first_chunk must be a non-negative number of "
-                                   f"seconds, got {time_to_first_chunk!r}")
-                ttfc = None
+            ttfc = attrs_of.checked_number(time_to_first_chunk, "time_to_first_chunk", report)
         elif self.first_chunk_ns is not None:
             ttfc = max(self.first_chunk_ns - (self.start_ns or end_ns), 0) / 1e9
         else:
             ttfc = None
-        reasons = attrs_of.finish_reasons_of(finish_reasons)
+        reasons = attrs_of.finish_reasons_of(finish_reasons, report)
         outcome = self._attrs if self.span is None else Attributes()  # see _close
         if input_messages is None:
             input_messages = self.input_messages
         if input_messages is not None or system_instructions is not None:
             attrs_of.llm_input(
-                outcome, policy,
+                outcome, policy, report,
                 input_messages=input_messages, system_instructions=system_instructions,
             )
         attrs_of.llm_end(
             outcome,
             policy,
-            response_model=response_model or self.model,
+            report,
+            response_model=response_model if response_model is not None else self.model,
             response_id=response_id,
             output=output,
             input_tokens=tokens_in,

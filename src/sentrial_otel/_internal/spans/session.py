@@ -24,11 +24,19 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from sentrial_otel import semconv as sc
-from sentrial_otel._internal.content.encoding import coerce_name, finite_float
+from sentrial_otel._internal.content.encoding import describe
 from sentrial_otel._internal.errors import handle_internal_errors
+from sentrial_otel._internal.misuse import (
+    Deferred,
+    Report,
+    check_content,
+    flag_argument,
+    name_argument,
+)
 from sentrial_otel._internal.spans import attributes as attrs_of
 from sentrial_otel._internal.spans import ids
 from sentrial_otel._internal.spans.attributes import Attributes, fit_lengths
+from sentrial_otel._internal.spans.failures import error_text
 from sentrial_otel._internal.spans.invocations import LlmCall, ToolCall
 from sentrial_otel._internal.spans.recording import Recording
 from sentrial_otel._internal.spans.rollup import OPEN_SESSIONS
@@ -144,19 +152,21 @@ class SessionHandle(SentrialTracking):
         self, trace_id: Any, span_id: Any
     ) -> tuple[otel_context.Context, tuple[int, None] | None]:
         """``parent_context``, with the planned ids as invocations take them."""
+        report = self.recording.report
+        trace_id, span_id = self._checked_ids(trace_id, span_id)
         if trace_id is not None:
             root = trace.get_current_span(self.root_context()).get_span_context()
-            parent = ids.remote_parent(str(trace_id), str(span_id) if span_id else None, root)
+            parent = ids.remote_parent(trace_id, span_id or None, root)
             if parent is not None:
                 return trace.set_span_in_context(parent), None
             try:
-                planned = int(str(trace_id).replace("-", ""), 16)
+                planned = int(trace_id.replace("-", ""), 16)
             except ValueError:
                 planned = 0
             if 0 < planned < 2**128 and planned != self.trace_id:
                 # A trace id with no span id: the step starts that trace's root.
                 return otel_context.Context(), (planned, None)
-            self.recording.report(ValueError, f"trace_id {trace_id!r} is not a hex trace id")
+            report(ValueError, f"trace_id {describe(trace_id)} is not a hex trace id")
         current_context = trace.get_current_span().get_span_context()
         if current_context.is_valid and current_context.trace_id == self.trace_id:
             return otel_context.get_current(), None
@@ -245,10 +255,13 @@ class Session(SessionHandle):
         """``on_end(session)`` is called once the root has ended (the engine forgets it)."""
         super().__init__(recording, session_id or ids.new_session_id())
         self.agent_name = self._name(agent_name, "agent_name", "agent")
-        self.name = coerce_name(name, "") or None
-        self.user_id = coerce_name(user_id, "") or None
-        self.convo_id = coerce_name(convo_id, "") or None
-        self.parent_session_id = coerce_name(parent_session_id, "") or None
+        report = recording.report
+        self.name = name_argument(name, "name", report) or None
+        self.user_id = name_argument(user_id, "user_id", report, ints=True) or None
+        self.convo_id = name_argument(convo_id, "convo_id", report, ints=True) or None
+        self.parent_session_id = (
+            name_argument(parent_session_id, "parent_session_id", report) or None
+        )
         self.is_open = True
         self.owner: object | None = None
         """What wraps this session in an API of its own (the ``sentrial`` facade's
@@ -350,13 +363,18 @@ class Session(SessionHandle):
         # The totals are summed now: other instrumentations' spans that end from here on
         # come too late for them (rollup.py).
         OPEN_SESSIONS.close(self.trace_id)
-        outcome = self._outcome(success, failure_reason, error, abandoned, duration_ms)
-        usage = self._usage(estimated_cost, prompt_tokens, completion_tokens, total_tokens)
-        attributes = self._root_attributes(outcome, usage, custom_metrics, user_input, assistant_output)
+        # Misuse found on the way is raised (strict mode) once the root has ended.
+        report = Deferred(self.recording.report)
+        outcome = self._outcome(success, failure_reason, error, abandoned, duration_ms, report)
+        usage = self._usage(estimated_cost, prompt_tokens, completion_tokens, total_tokens, report)
+        attributes = self._root_attributes(
+            outcome, usage, custom_metrics, user_input, assistant_output, report
+        )
         try:
             self.root.end(attributes, outcome, usage, self._ending)
         finally:
             self._deregister()
+        report.raise_first()
         elapsed_ms = (
             (outcome.end_ns - self.start_ns) / 1e6 if outcome.end_ns is not None
             else (time.time_ns() - self.start_ns) / 1e6
@@ -383,22 +401,25 @@ class Session(SessionHandle):
 
     def _outcome(
         self, success: Any, failure_reason: Any, error: BaseException | None, abandoned: bool,
-        duration_ms: Any,
+        duration_ms: Any, report: Report,
     ) -> Outcome:
         """Validate how the session ended."""
-        report = self.recording.report
-        if not isinstance(success, bool):
-            report(TypeError, f"success must be a bool, not {type(success).__name__}")
-            success = bool(success)
+        success = flag_argument(success, "success", report, True)
         if abandoned:
             success = False
         reason_text = None
+        if success and failure_reason is not None and not isinstance(failure_reason, str):
+            # Not recorded (the session succeeded), but still checked.
+            check_content(self.recording.content.text("error", failure_reason), "failure_reason",
+                          report)
         if not success:
             reason = failure_reason
             if reason is None and error is not None:
-                reason = f"{type(error).__name__}: {error}"
+                reason = f"{type(error).__name__}: {error_text(error)}"
             if reason is not None:
-                reason_text = self.recording.content.text("error", reason).value
+                reason_text = check_content(
+                    self.recording.content.text("error", reason), "failure_reason", report
+                ).value
         if abandoned:
             error_type: str | None = sc.ERROR_TYPE_ABANDONED
         elif error is not None:
@@ -408,21 +429,19 @@ class Session(SessionHandle):
         else:
             error_type = None
         end_ns = None
-        duration = finite_float(duration_ms)
-        if duration_ms is not None and (duration is None or duration < 0):
-            report(ValueError, f"duration_ms must be a non-negative number, got {duration_ms!r}")
-        elif duration is not None:
+        duration = attrs_of.checked_number(duration_ms, "duration_ms", report)
+        if duration is not None:
             end_ns = self.start_ns + int(duration * 1_000_000)
         return Outcome(success, abandoned, reason_text, error, error_type, end_ns)
 
     def _usage(
-        self, estimated_cost: Any, prompt_tokens: Any, completion_tokens: Any, total_tokens: Any
+        self, estimated_cost: Any, prompt_tokens: Any, completion_tokens: Any, total_tokens: Any,
+        report: Report,
     ) -> SessionUsage:
         """The root's totals: what was given here, else what the steps added up to."""
-        report = self.recording.report
         return settle(
             self.totals.sums(),
-            cost=attrs_of.checked_cost(estimated_cost, "estimated_cost", report),
+            cost=attrs_of.checked_number(estimated_cost, "estimated_cost", report),
             input_tokens=attrs_of.checked_tokens(prompt_tokens, "prompt_tokens", report),
             output_tokens=attrs_of.checked_tokens(completion_tokens, "completion_tokens", report),
             total_tokens=attrs_of.checked_tokens(total_tokens, "total_tokens", report),
@@ -435,6 +454,7 @@ class Session(SessionHandle):
         custom_metrics: Any,
         user_input: Any,
         assistant_output: Any,
+        report: Report,
     ) -> Attributes:
         """The root's end attributes: outcome, totals, custom metrics, the exchange (content)."""
         attrs = Attributes()
@@ -451,20 +471,25 @@ class Session(SessionHandle):
             # No child LLM span will be counted by the backend: the root may say it.
             values[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
             values[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
-        attrs_of.custom_metrics(attrs, custom_metrics, self.recording.report)
+        attrs_of.custom_metrics(attrs, custom_metrics, report)
         content = self.recording.content
         if content.capture:
             if user_input is not None:
+                messages = attrs_of.text_messages(sc.ROLE_USER, user_input)
                 attrs.put_encoded(
                     sc.GEN_AI_INPUT_MESSAGES,
-                    content.json("user_input", attrs_of.text_messages(sc.ROLE_USER, user_input)),
+                    check_content(content.json("user_input", messages), "user_input", report),
                 )
             if assistant_output is not None:
                 messages = attrs_of.text_messages(
                     sc.ROLE_ASSISTANT, assistant_output, sc.FINISH_REASON_STOP
                 )
                 attrs.put_encoded(
-                    sc.GEN_AI_OUTPUT_MESSAGES, content.json("assistant_output", messages)
+                    sc.GEN_AI_OUTPUT_MESSAGES,
+                    check_content(
+                        content.json("assistant_output", messages), "assistant_output (output)",
+                        report,
+                    ),
                 )
         attrs.put(sc.SENTRIAL_SESSION_FAILURE_REASON, outcome.failure_reason)
         if outcome.abandoned:

@@ -14,7 +14,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from sentrial_otel import semconv as sc
-from sentrial_otel._internal.content.encoding import coerce_name, finite_float
+from sentrial_otel._internal.content.encoding import describe
+from sentrial_otel._internal.misuse import Report, check_content, flag_argument, name_argument
 from sentrial_otel._internal.spans import attributes as attrs_of
 from sentrial_otel._internal.spans.attributes import Attributes
 from sentrial_otel._internal.spans.failures import add_exception_event, mark_error
@@ -28,6 +29,18 @@ from sentrial_otel._internal.spans.pricing import infer_provider
 from sentrial_otel._internal.spans.recording import Recording
 from sentrial_otel._internal.spans.state import AgentState
 from sentrial_otel._internal.spans.steps import Step
+
+
+def _operation(value: Any, report: Report) -> str:
+    """``gen_ai.operation.name`` of an LLM call: chat, text_completion or embeddings."""
+    if type(value) is str and value in sc.LLM_OPERATIONS:
+        return value
+    if isinstance(value, str):
+        report(ValueError, f"operation must be one of {', '.join(sorted(sc.LLM_OPERATIONS))}, "
+               f"got {describe(value)}; recorded as {sc.OP_CHAT}")
+    else:
+        report(TypeError, f"operation must be a str, not {type(value).__name__}")
+    return sc.OP_CHAT
 
 
 class SentrialTracking:
@@ -53,6 +66,20 @@ class SentrialTracking:
     ) -> tuple[otel_context.Context, tuple[int, None] | None]:
         raise NotImplementedError
 
+    def _checked_ids(self, trace_id: Any, span_id: Any) -> tuple[str | None, str | None]:
+        """Explicit ``trace_id`` / ``span_id`` (hex strings); others are reported and ignored."""
+        report = self.recording.report
+        if trace_id is not None and not isinstance(trace_id, str):
+            report(TypeError, f"trace_id must be a str, not {type(trace_id).__name__}; ignored")
+            trace_id = None
+        if span_id is not None and not isinstance(span_id, str):
+            report(TypeError, f"span_id must be a str, not {type(span_id).__name__}; ignored")
+            span_id = None
+        if span_id is not None and trace_id is None:
+            report(ValueError, "span_id is used only together with trace_id; ignored")
+            span_id = None
+        return trace_id, span_id
+
     # --- shared with the timed steps of SessionHandle ------------------------------------
     def _llm_call(
         self,
@@ -67,29 +94,31 @@ class SentrialTracking:
         planned: tuple[int, None] | None,
         duration_s: float | None,
     ) -> LlmCall:
+        report = self.recording.report
         model_name = self._name(model, "model", "unknown")
+        if params is not None and not isinstance(params, Mapping):
+            report(TypeError, f"params must be a dict, not {type(params).__name__}")
+            params = None
         return LlmCall(
             self.recording,
             self,
-            operation=operation if operation in sc.LLM_OPERATIONS else sc.OP_CHAT,
-            provider=coerce_name(provider, "").lower() or infer_provider(model_name) or "unknown",
+            operation=_operation(operation, report),
+            provider=(
+                name_argument(provider, "provider", report).lower()
+                or infer_provider(model_name) or "unknown"
+            ),
             model=model_name,
             agent_name=self.agent_name,
             context=context,
-            stream=bool(stream),
-            params=params if isinstance(params, Mapping) else None,
+            stream=flag_argument(stream, "stream", report, False),
+            params=params,
             input_messages=input_messages,
             planned=planned,
             duration_s=duration_s,
         )
 
     def _name(self, value: Any, argument: str, default: str) -> str:
-        report = self.recording.report
-        if value is None or (isinstance(value, str) and not value.strip()):
-            report(ValueError, f"{argument} is required (got {value!r})")
-        elif not isinstance(value, str):
-            report(TypeError, f"{argument} must be a str, not {type(value).__name__}")
-        return coerce_name(value, default)
+        return name_argument(value, argument, self.recording.report, default, required=True)
 
     def track_tool_call(
         self,
@@ -179,12 +208,12 @@ class SentrialTracking:
         metadata: Any = None,
     ) -> dict[str, Any]:
         """An LLM call that already happened, as a CLIENT span ``{operation} {model}``."""
-        duration = finite_float(duration_ms)
+        duration = attrs_of.checked_number(duration_ms, "duration_ms", self.recording.report)
         context, planned = self._where(trace_id, span_id)
         call = self._llm_call(
             model=model, provider=provider, operation=operation, stream=stream, params=params,
             input_messages=None, context=context, planned=planned,
-            duration_s=duration / 1000 if duration is not None and duration >= 0 else None,
+            duration_s=duration / 1000 if duration is not None else None,
         )
         step = call.stop(
             output,
@@ -216,12 +245,23 @@ class SentrialTracking:
         """An ``exception`` event on the current span of this session, else on its root,
         else on a span of its own named ``error``."""
         content = self.recording.content
-        message = content.text("error", error_message if error_message is not None else "").value
-        kind = coerce_name(error_type, sc.ERROR_TYPE_OTHER)
-        tool = coerce_name(tool_name, "") or None
-        stack = content.text("error", stack_trace).value if stack_trace else None
+        report = self.recording.report
+        trace_id, span_id = self._checked_ids(trace_id, span_id)
+        message = check_content(
+            content.text("error", error_message if error_message is not None else ""),
+            "error_message", report,
+        ).value
+        kind = name_argument(error_type, "error_type", report, sc.ERROR_TYPE_OTHER)
+        tool = name_argument(tool_name, "tool_name", report) or None
+        stack = (
+            check_content(content.text("error", stack_trace), "stack_trace", report).value or None
+            if stack_trace is not None else None
+        )
         target = self._error_span() if trace_id is None else None
         if target is not None:
+            # The event goes on a span of the session's: its metadata has nowhere to go, but
+            # bad input in it is still reported.
+            attrs_of.user_items(metadata, "metadata", report)
             add_exception_event(
                 target, kind, message, stack, {sc.GEN_AI_TOOL_NAME: tool}, content.limits
             )
