@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from sentrial._default import default_client
+from sentrial_otel._internal.content.encoding import describe
 from sentrial_otel._internal.errors import handle_internal_errors
 from sentrial_otel._internal.spans.session import current_session
 
@@ -31,14 +32,16 @@ def _enter_tool_call(stack: contextlib.ExitStack, name: str, function: Callable[
     session = current_session()
     if session is None:
         return None
-    # The tool must run even if we cannot trace it.
-    with handle_internal_errors(f"tracing the tool {name!r}"):
+    # The tool must run even if we cannot trace it (strict mode raises a misuse).
+    strict = getattr(session.recording.report, "strict", False)
+    with handle_internal_errors(f"tracing the tool {describe(name)}", strict=strict):
         return stack.enter_context(session.tool(name, _bound_arguments(function, args, kwargs)))
     return None
 
 
 def _decorate_tool(function: F, name: str | None) -> F:
-    tool_name = str(name or getattr(function, "__name__", "tool"))
+    # Checked where the session takes it, with the session's strictness.
+    tool_name: Any = name if name is not None else getattr(function, "__name__", "tool")
     if inspect.iscoroutinefunction(function):
 
         @functools.wraps(function)
@@ -101,10 +104,12 @@ def _session_inputs(
 def _decorate_session(
     function: F, agent_name: str | None, user_id_param: str, input_param: str, message_param: str
 ) -> F:
-    agent = agent_name or getattr(function, "__name__", "agent")
+    agent: Any = agent_name if agent_name is not None else getattr(function, "__name__", "agent")
 
     def begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        with handle_internal_errors(f"beginning the session {agent!r}"):
+        with handle_internal_errors(
+            f"beginning the session {describe(agent)}", strict=default_client().strict
+        ):
             user_id, value = _session_inputs(function, args, kwargs, user_id_param, input_param, message_param)
             return default_client().begin(user_id=user_id, event=agent, input=value)
         return None

@@ -27,6 +27,7 @@ from opentelemetry import context as otel_context
 from sentrial.client import SentrialClient
 from sentrial_otel._internal.errors import by_instance, handle_internal_errors
 from sentrial_otel._internal.logs import logger
+from sentrial_otel._internal.misuse import flag_argument
 from sentrial_otel._internal.spans.session import SessionHandle
 from sentrial_otel._internal.spans.steps import Step
 from sentrial_otel.instrumentation.langchain import OpenTelemetryCallbackHandler
@@ -60,7 +61,7 @@ class SentrialCallbackHandler(OpenTelemetryCallbackHandler):
         super().__init__(
             telemetry.tracer,
             telemetry.content,
-            track_llm_calls=track_llm_calls,
+            track_llm_calls=flag_argument(track_llm_calls, "track_llm_calls", telemetry.report, True),
             metrics=telemetry.metrics,
             # A tool's or node's span is current inside its body, so spans the tool makes
             # itself nest under it.
@@ -68,7 +69,7 @@ class SentrialCallbackHandler(OpenTelemetryCallbackHandler):
         )
         self.client = client
         self.session_id = session_id
-        self.verbose = verbose
+        self.verbose = flag_argument(verbose, "verbose", telemetry.report, False)
         self.strict = client.strict
         self._session: SessionHandle = telemetry.get_session(session_id)
         self._lock = threading.Lock()

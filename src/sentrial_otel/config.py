@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -299,11 +300,29 @@ def _resolve_batch(batching: Any) -> BatchSettings:
     delay = getattr(batching, "flush_interval", defaults.schedule_delay_s)
     size = getattr(batching, "flush_threshold", defaults.max_export_batch_size)
     queue = getattr(batching, "max_queue_size", defaults.max_queue_size)
-    return BatchSettings(
-        schedule_delay_s=max(float(delay), 0.0),
-        max_export_batch_size=max(int(size), 1),
-        max_queue_size=max(int(queue), max(int(size), 1)),
-    )
+    try:
+        return BatchSettings(
+            schedule_delay_s=max(float(delay), 0.0),
+            max_export_batch_size=max(int(size), 1),
+            max_queue_size=max(int(queue), max(int(size), 1)),
+        )
+    except Exception:  # noqa: BLE001 - fields that are not numbers
+        logger.warning("sentrial: batching fields must be numbers; using the defaults")
+        return defaults
+
+
+def _checked_argument(value: Any, argument: str, kinds: tuple[type, ...], strict: bool) -> Any:
+    """``value`` if it is None or one of ``kinds`` (a bool is no number), else None, reported."""
+    if value is None or (
+        isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool))
+    ):
+        return value
+    names = " or ".join(kind.__name__ for kind in kinds)
+    message = f"{argument} must be {names}, not {type(value).__name__}; ignored"
+    if strict:
+        raise TypeError(message)
+    logger.warning("sentrial: %s", message)
+    return None
 
 
 def resolve_settings(
@@ -320,7 +339,24 @@ def resolve_settings(
     handle_sigterm: bool | None = None,
     instrument_executors: bool | None = None,
 ) -> Settings:
-    """Resolve every setting: argument, then ``SENTRIAL_*``, then ``OTEL_*``, then default."""
+    """Resolve every setting: argument, then ``SENTRIAL_*``, then ``OTEL_*``, then default.
+
+    An argument of the wrong type is ignored (the variable or the default is used) with one
+    warning, or raises ``TypeError`` naming it when ``fail_silently=False``."""
+    strict = fail_silently is False
+    check = functools.partial(_checked_argument, strict=strict)
+    fail_silently = check(fail_silently, "fail_silently", (bool,))
+    api_url = check(api_url, "api_url", (str,))
+    api_key = check(api_key, "api_key", (str,))
+    protocol = check(protocol, "protocol", (str,))
+    capture_content = check(capture_content, "capture_content", (bool,))
+    home = check(home, "home", (str, os.PathLike))
+    shutdown_timeout = check(shutdown_timeout, "shutdown_timeout", (int, float))
+    max_content_length = check(max_content_length, "max_content_length", (int,))
+    if batching is not None and not isinstance(batching, bool) and not any(
+        hasattr(batching, name) for name in ("enabled", "flush_interval", "flush_threshold")
+    ):
+        batching = check(batching, "batching", (bool,))  # not a BatcherConfig: reported
     proto = _resolve_protocol(protocol)
     endpoint, source = _resolve_endpoint(api_url, proto)
     exporter = _resolve_exporter(endpoint)

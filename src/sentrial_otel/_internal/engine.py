@@ -32,6 +32,7 @@ from sentrial_otel._internal.misuse import (
 from sentrial_otel._internal.process import exit as process_exit
 from sentrial_otel._internal.spans.scores import ScoreRecorder, check_session_id
 from sentrial_otel._internal.spans.ids import plan_ids_on
+from sentrial_otel._internal.spans.attributes import checked_number
 from sentrial_otel._internal.spans.limits import limits_of
 from sentrial_otel._internal.spans.metrics import AgentMetrics
 from sentrial_otel._internal.spans.recording import Recording
@@ -69,6 +70,10 @@ class Telemetry:
         self.settings = settings or resolve_settings()
         self.strict = not self.settings.fail_silently
         self.report = MisuseReporter(self.strict)
+        if tracer_provider is not None and not callable(getattr(tracer_provider, "get_tracer", None)):
+            self.report(TypeError, f"tracer_provider must be a TracerProvider, not "
+                        f"{type(tracer_provider).__name__}; ignored")
+            tracer_provider = None
         pii_config: PiiConfig | None
         try:
             pii_config = pii_config_from(pii)
@@ -260,6 +265,7 @@ class Telemetry:
         """Export everything queued so far (spans and scores); returns False if that did
         not finish in time."""
         flush = getattr(self.provider, "force_flush", None)
+        timeout_s = checked_number(timeout_s, "timeout", self.report) or 5.0
         with _BEST_EFFORT:
             scores_flushed = self.scores.flush(timeout_s)
             if flush is None:

@@ -33,7 +33,7 @@ from opentelemetry.trace import Link, SpanKind
 
 from sentrial_otel import semconv as sc
 from sentrial_otel._internal.errors import handle_internal_errors
-from sentrial_otel._internal.misuse import check_content
+from sentrial_otel._internal.misuse import check_content, deferred, raise_deferred
 from sentrial_otel._internal.spans import attributes as attrs_of
 from sentrial_otel._internal.spans.attributes import (
     Attributes,
@@ -73,6 +73,7 @@ _UNSET: Any = object()
 _new_step = tuple.__new__
 # Our error while ending a step at the close of a with-block must not replace the user's.
 _ENDING = handle_internal_errors("ending a step's span")
+_ENDING_STRICT = handle_internal_errors("ending a step's span", strict=True)
 
 
 class Invocation:
@@ -194,10 +195,12 @@ class Invocation:
         if token is not None:
             otel_context.detach(token)
         if not self.ended:
-            with _ENDING:
-                if error is not None:
+            if error is not None:
+                with _ENDING:
                     self.fail(error)
-                else:
+            else:
+                # A misuse found while ending is raised in strict mode (the span has ended).
+                with _ENDING_STRICT if getattr(self.recording.report, "strict", False) else _ENDING:
                     self.stop()
 
     # --- the span ---------------------------------------------------------------------------
@@ -400,6 +403,7 @@ class ToolCall(Invocation):
         end_ns = time.time_ns()
         recording = self.recording
         policy = recording.content
+        report = deferred(recording.report)  # strict mode raises once the span has ended
         outcome = self._attrs if self.span is None else Attributes()  # see _close
         reported = None
         if error is not None:
@@ -407,7 +411,7 @@ class ToolCall(Invocation):
             if policy.capture:
                 outcome.put_encoded(
                     sc.SENTRIAL_TOOL_ERROR,
-                    check_content(policy.json("error", error), "tool_error", recording.report),
+                    check_content(policy.json("error", error), "tool_error", report),
                 )
                 message = policy.text("error", message).value
             else:
@@ -419,16 +423,18 @@ class ToolCall(Invocation):
                 result = self.result
             if result is not _UNSET and result is not None and policy.capture:
                 outcome.put_encoded(
-                    sc.GEN_AI_TOOL_CALL_RESULT, attrs_of.tool_result(policy, result, recording.report)
+                    sc.GEN_AI_TOOL_CALL_RESULT, attrs_of.tool_result(policy, result, report)
                 )
         usable_cost, tokens = attrs_of.add_cost_and_tokens(
             outcome,
             self.cost if cost is None else cost,
             self.token_count if token_count is None else token_count,
-            recording.report,
+            report,
         )
         self._close(outcome, end_ns, reported=reported)
-        return self._ended(end_ns, usable_cost, tokens)
+        step = self._ended(end_ns, usable_cost, tokens)
+        raise_deferred(report)
+        return step
 
     def fail(self, error: BaseException) -> Step | None:
         if self.ended:
@@ -569,7 +575,7 @@ class LlmCall(Invocation):
         self.ended = True
         end_ns = time.time_ns()
         recording = self.recording
-        report = recording.report
+        report = deferred(recording.report)  # strict mode raises once the span has ended
         policy = recording.content
         other = self.inference_slot.call if self.inference_slot is not None else None
         if other is not None and input_tokens is None and output_tokens is None:
@@ -639,9 +645,11 @@ class LlmCall(Invocation):
         if metadata is not None:
             attrs_of.add_metadata(outcome, policy, metadata, report)
         self._close(outcome, end_ns)
-        return self._ended(
+        step = self._ended(
             end_ns, tokens_in, tokens_out, usable_cost or 0.0, reasons, output, details, ttfc
         )
+        raise_deferred(report)
+        return step
 
     def finish(
         self,

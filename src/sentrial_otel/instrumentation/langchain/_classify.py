@@ -53,9 +53,16 @@ def run_name(serialized: Any, kwargs: Mapping[str, Any], default: str = "chain")
     return default
 
 
+def _says(metadata: Mapping[str, Any], key: str, text: str) -> bool:
+    """Whether ``metadata[key]`` is the string ``text`` (metadata is the user's too: a value
+    of any type, even one whose ``__eq__`` raises, just does not match)."""
+    value = metadata.get(key)
+    return type(value) is str and value == text
+
+
 def is_node(name: str, tags: Sequence[str] | None, metadata: Mapping[str, Any]) -> bool:
     """The run LangGraph starts for one of its nodes (not a runnable inside the node)."""
-    return metadata.get("langgraph_node") == name and any(
+    return _says(metadata, "langgraph_node", name) and any(
         isinstance(tag, str) and tag.startswith("graph:step:") for tag in tags or ()
     )
 
@@ -69,19 +76,21 @@ def is_plumbing_node(name: str) -> bool:
 def is_agent(name: str, metadata: Mapping[str, Any], top_level: bool) -> bool:
     if name == "AgentExecutor" or metadata.get("otel_agent_span") is True:
         return True
-    if metadata.get("agent_name") == name:
+    if _says(metadata, "agent_name", name):
         return True
-    if metadata.get("ls_integration") == _CREATE_AGENT:
+    if _says(metadata, "ls_integration", _CREATE_AGENT):
         # Every run inside a create_agent graph inherits this metadata; only the graph
         # itself is named after the agent (or "LangGraph" when the agent has no name).
-        return name == metadata.get("lc_agent_name", _DEFAULT_GRAPH_NAME)
+        if "lc_agent_name" in metadata:
+            return _says(metadata, "lc_agent_name", name)
+        return name == _DEFAULT_GRAPH_NAME
     return top_level and name.lower().endswith("agent")
 
 
 def is_agent_loop_node(metadata: Mapping[str, Any], parent_is_agent: bool) -> bool:
     """A node of ``create_agent``'s own graph (its parent run is the agent itself; a graph
     the user runs inside a tool inherits the metadata but not that parent)."""
-    return parent_is_agent and metadata.get("ls_integration") == _CREATE_AGENT
+    return parent_is_agent and _says(metadata, "ls_integration", _CREATE_AGENT)
 
 
 def classify_chain(

@@ -40,7 +40,7 @@ from opentelemetry.trace import SpanKind
 from sentrial_otel import semconv as sc
 from sentrial_otel._internal.content.policy import ContentPolicy
 from sentrial_otel._internal.errors import handle_internal_errors
-from sentrial_otel._internal.misuse import MisuseReporter
+from sentrial_otel._internal.misuse import MisuseReporter, flag_argument
 from sentrial_otel._internal.spans.attributes import Attributes, text_message
 from sentrial_otel._internal.spans.invocations import (
     AgentRun,
@@ -126,12 +126,15 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         latest_conventions: bool | None = None,
     ) -> None:
         super().__init__()
+        report = MisuseReporter(strict=False)
         self.tracer = tracer
         self.content = content or ContentPolicy(
             capture=capture_content_from_env(), limits=limits_of(tracer)
         )
-        self.emit_plumbing_spans = emit_plumbing_spans
-        self.track_llm_calls = track_llm_calls
+        self.emit_plumbing_spans = flag_argument(
+            emit_plumbing_spans, "emit_plumbing_spans", report, False
+        )
+        self.track_llm_calls = flag_argument(track_llm_calls, "track_llm_calls", report, True)
         self.runs = registry if registry is not None else RUNS
         self.latest_conventions = (
             genai_latest_from_env() if latest_conventions is None else latest_conventions
@@ -140,7 +143,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             metrics if metrics is not None
             else AgentMetrics(latest_conventions=self.latest_conventions)
         )
-        self.recording = Recording(tracer, self.content, MisuseReporter(strict=False), self.metrics)
+        self.recording = Recording(tracer, self.content, report, self.metrics)
         if nest_body_spans:
             # Released when the handler is collected.
             _context.acquire()
@@ -510,10 +513,11 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
     ) -> None:
         metadata = metadata or {}
         name = run_name(serialized, kwargs, "retriever")
-        source = metadata.get("ls_vector_store_provider") or name
+        provider = metadata.get("ls_vector_store_provider")
+        source = provider[:128] if isinstance(provider, str) and provider else name
         attrs = Attributes()
         attrs.put(sc.GEN_AI_OPERATION_NAME, sc.OP_RETRIEVAL)
-        attrs.put(sc.GEN_AI_DATA_SOURCE_ID, str(source)[:128])
+        attrs.put(sc.GEN_AI_DATA_SOURCE_ID, source)
         attrs.put(sc.GEN_AI_AGENT_NAME, self._agent_name_of(parent_run_id))
         if self.content.capture and query is not None:
             attrs.put_encoded(sc.GEN_AI_RETRIEVAL_QUERY_TEXT, self.content.text("tool_input", query))
@@ -521,7 +525,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
 
         def starter(context: otel_context.Context, session: SessionHandle | None) -> Invocation:
             return Retrieval(
-                recording, session, name=str(source), span_name=f"{sc.OP_RETRIEVAL} {source}",
+                recording, session, name=source, span_name=f"{sc.OP_RETRIEVAL} {source}",
                 attributes=attrs, context=context, span_kind=SpanKind.CLIENT,
             )
 
