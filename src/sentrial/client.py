@@ -112,6 +112,8 @@ class SentrialClient:
         handle = self.telemetry.get_session(session_id)
         session = self.telemetry.open_session(handle.session_id)
         if session is None:
+            if not isinstance(session_id, str):
+                return {}  # reported by get_session
             self.telemetry.report(
                 ValueError,
                 f"session {describe(session_id)} is not open in this process (already completed, or "

@@ -33,6 +33,7 @@ class ContentPolicy:
         limits: AttributeLimits | None = None,
     ) -> None:
         self.capture = capture
+        self.max_string_length = max_string_length
         self.limits = limits if limits is not None else AttributeLimits()
         self.pii = PiiRedactor(pii) if pii is not None and pii.enabled else None
         length = self.limits.length

@@ -123,7 +123,7 @@ def place_user_keys(
     out: dict[str, Any] = {}
     truncated = False
     unreadable: list[str] = []
-    cut: list[str] = []
+    huge: list[str] = []
     for key, value in user.items():
         if room <= 0:
             if held.overflow is None:
@@ -140,7 +140,9 @@ def place_user_keys(
         if encoded.unrepresentable:
             unreadable.append(key)
         if encoded.truncated:
-            cut.append(key)
+            truncated = True
+            if isinstance(value, str) and len(value) > policy.max_string_length:
+                huge.append(key)  # past max_content_length, not just the span's length limit
     out.update(values)
     if held.overflow:
         encoded = encoder.json(held.overflow)
@@ -148,17 +150,17 @@ def place_user_keys(
         out[sc.SENTRIAL_ATTRIBUTES_TRUNCATED] = True
         if encoded.unrepresentable:
             unreadable.append(sc.SENTRIAL_ATTRIBUTES_OVERFLOW)
-        if encoded.truncated:
-            cut.append(sc.SENTRIAL_ATTRIBUTES_OVERFLOW)
+        truncated = truncated or encoded.truncated
     if unreadable:
         report(TypeError, f"{_arguments_of(unreadable)} hold(s) values that cannot be represented "
                f"(a __repr__ or iteration raised), recorded with a placeholder: "
                f"{', '.join(unreadable[:3])}")
-    if cut:
+    if huge:
+        report(ValueError, f"{_arguments_of(huge)} hold(s) strings longer than "
+               f"{policy.max_string_length} characters (max_content_length), cut "
+               f"({sc.SENTRIAL_CONTENT_TRUNCATED}=true): {', '.join(huge[:3])}")
+    if truncated:
         out[sc.SENTRIAL_CONTENT_TRUNCATED] = True
-        report(ValueError, f"{_arguments_of(cut)} hold(s) values too long for a span "
-               f"attribute, cut inside their JSON ({sc.SENTRIAL_CONTENT_TRUNCATED}=true): "
-               f"{', '.join(cut[:3])}")
     return out
 
 
