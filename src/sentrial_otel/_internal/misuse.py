@@ -68,18 +68,6 @@ class Deferred:
             raise self.error
 
 
-def deferred(report: Report) -> Report:
-    """``report`` itself, or in strict mode a :class:`Deferred` over it (no object made on
-    the usual, lenient path)."""
-    return Deferred(report) if getattr(report, "strict", False) else report
-
-
-def raise_deferred(report: Report) -> None:
-    """Raise what a :func:`deferred` report kept, if anything."""
-    if type(report) is Deferred:
-        report.raise_first()
-
-
 # --- checks shared by the public calls ----------------------------------------------------
 # Each repairs one argument and reports what was wrong once, naming the argument: a
 # ``TypeError`` for a value of the wrong type or one that cannot be read (its ``__str__`` /

@@ -243,6 +243,18 @@ def user_items(value: Any, argument: str, report: Report) -> list[tuple[str, Any
 def add_metadata(attrs: Attributes, policy: ContentPolicy, metadata: Any, report: Report) -> None:
     """``sentrial.metadata.<key>``: primitives as they are, anything else as JSON (placed
     on the span within its budget, :func:`place_user_keys`)."""
+    if type(metadata) is dict and len(metadata) <= MAX_USER_KEYS:
+        # The usual case, a plain dict of short str keys, without the repairs below.
+        if attrs.user is None:
+            attrs.user = {}
+        user = attrs.user
+        for key, value in metadata.items():
+            if type(key) is not str or len(key) > MAX_KEY_LENGTH:
+                break  # a key to repair: the careful path, from the start
+            if value is not None:
+                user[sc.SENTRIAL_METADATA_PREFIX + key] = value
+        else:
+            return
     for key, value in user_items(metadata, "metadata", report):
         if value is not None:
             attrs.put_user(sc.SENTRIAL_METADATA_PREFIX + key, value)

@@ -33,7 +33,7 @@ from opentelemetry.trace import Link, SpanKind
 
 from sentrial_otel import semconv as sc
 from sentrial_otel._internal.errors import handle_internal_errors
-from sentrial_otel._internal.misuse import check_content, deferred, raise_deferred
+from sentrial_otel._internal.misuse import Deferred, check_content
 from sentrial_otel._internal.spans import attributes as attrs_of
 from sentrial_otel._internal.spans.attributes import (
     Attributes,
@@ -403,7 +403,9 @@ class ToolCall(Invocation):
         end_ns = time.time_ns()
         recording = self.recording
         policy = recording.content
-        report = deferred(recording.report)  # strict mode raises once the span has ended
+        # Strict mode raises a misuse once the span has ended.
+        strict = getattr(recording.report, "strict", False)
+        report = Deferred(recording.report) if strict else recording.report
         outcome = self._attrs if self.span is None else Attributes()  # see _close
         reported = None
         if error is not None:
@@ -433,7 +435,8 @@ class ToolCall(Invocation):
         )
         self._close(outcome, end_ns, reported=reported)
         step = self._ended(end_ns, usable_cost, tokens)
-        raise_deferred(report)
+        if strict:
+            report.raise_first()  # type: ignore[union-attr]
         return step
 
     def fail(self, error: BaseException) -> Step | None:
@@ -575,7 +578,9 @@ class LlmCall(Invocation):
         self.ended = True
         end_ns = time.time_ns()
         recording = self.recording
-        report = deferred(recording.report)  # strict mode raises once the span has ended
+        # Strict mode raises a misuse once the span has ended.
+        strict = getattr(recording.report, "strict", False)
+        report = Deferred(recording.report) if strict else recording.report
         policy = recording.content
         other = self.inference_slot.call if self.inference_slot is not None else None
         if other is not None and input_tokens is None and output_tokens is None:
@@ -648,7 +653,8 @@ class LlmCall(Invocation):
         step = self._ended(
             end_ns, tokens_in, tokens_out, usable_cost or 0.0, reasons, output, details, ttfc
         )
-        raise_deferred(report)
+        if strict:
+            report.raise_first()  # type: ignore[union-attr]
         return step
 
     def finish(
