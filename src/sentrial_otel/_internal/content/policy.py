@@ -36,7 +36,7 @@ class ContentPolicy:
         self.max_string_length = max_string_length
         self.limits = limits if limits is not None else AttributeLimits()
         self.pii = PiiRedactor(pii) if pii is not None and pii.enabled else None
-        length = self.limits.length
+        length = self.limits.value_length
         # PII detection has no cheap pre-test, so only the plain encoder may skip the walk.
         self._plain = Encoder(
             max_string_length, redact_secrets, is_secret_key, may_need_secret_redaction,

@@ -118,7 +118,7 @@ def place_user_keys(
     have to evict, it evicts those and not the span's own keys), then ``values``, then the
     overflow JSON and its flag when some did not fit. ``core``: the span's own attributes
     once these are set."""
-    room = user_room(policy.limits.count, core, held.placed)
+    room = user_room(policy.limits.attribute_count, core, held.placed)
     encoder = policy.encoder("metadata")
     out: dict[str, Any] = {}
     truncated = False

@@ -18,7 +18,7 @@ def mark_error(
     span: trace.Span, error_type: str, message: str | None, limits: AttributeLimits = NO_LIMITS
 ) -> None:
     span.set_status(Status(StatusCode.ERROR, message or None))
-    span.set_attribute(sc.ERROR_TYPE, _fit(error_type, limits.length))
+    span.set_attribute(sc.ERROR_TYPE, _fit(error_type, limits.value_length))
 
 
 def add_exception_event(
@@ -35,7 +35,7 @@ def add_exception_event(
     if stacktrace:
         attributes[sc.EXCEPTION_STACKTRACE] = stacktrace
     attributes.update({k: v for k, v in extra.items() if v is not None})
-    length = limits.event_length
+    length = limits.event_value_length
     if length is not None:
         attributes = {k: _fit(v, length) for k, v in attributes.items()}
     span.add_event(sc.EXCEPTION_EVENT, attributes)

@@ -301,7 +301,7 @@ class Invocation:
             values = place_user_keys(
                 values, user, recording.content, recording.report, self._user, self._core
             )
-        length = recording.content.limits.length
+        length = recording.content.limits.value_length
         if length is not None:
             fit_lengths(values, length)
         return values
@@ -404,8 +404,8 @@ class ToolCall(Invocation):
         recording = self.recording
         policy = recording.content
         # Strict mode raises a misuse once the span has ended.
-        strict = getattr(recording.report, "strict", False)
-        report = Deferred(recording.report) if strict else recording.report
+        held = Deferred(recording.report) if getattr(recording.report, "strict", False) else None
+        report = held or recording.report
         outcome = self._attrs if self.span is None else Attributes()  # see _close
         reported = None
         if error is not None:
@@ -435,8 +435,8 @@ class ToolCall(Invocation):
         )
         self._close(outcome, end_ns, reported=reported)
         step = self._ended(end_ns, usable_cost, tokens)
-        if strict:
-            report.raise_first()  # type: ignore[union-attr]
+        if held is not None:
+            held.raise_first()
         return step
 
     def fail(self, error: BaseException) -> Step | None:
@@ -579,8 +579,8 @@ class LlmCall(Invocation):
         end_ns = time.time_ns()
         recording = self.recording
         # Strict mode raises a misuse once the span has ended.
-        strict = getattr(recording.report, "strict", False)
-        report = Deferred(recording.report) if strict else recording.report
+        held = Deferred(recording.report) if getattr(recording.report, "strict", False) else None
+        report = held or recording.report
         policy = recording.content
         other = self.inference_slot.call if self.inference_slot is not None else None
         if other is not None and input_tokens is None and output_tokens is None:
@@ -653,8 +653,8 @@ class LlmCall(Invocation):
         step = self._ended(
             end_ns, tokens_in, tokens_out, usable_cost or 0.0, reasons, output, details, ttfc
         )
-        if strict:
-            report.raise_first()  # type: ignore[union-attr]
+        if held is not None:
+            held.raise_first()
         return step
 
     def finish(

@@ -25,11 +25,11 @@ DEFAULT_COUNT_LIMIT = 128
 class AttributeLimits(NamedTuple):
     """What one span may hold: None means no limit."""
 
-    count: int | None = DEFAULT_COUNT_LIMIT
+    attribute_count: int | None = DEFAULT_COUNT_LIMIT
     """Attributes per span."""
-    length: int | None = None
+    value_length: int | None = None
     """Characters per string attribute value of a span (each string of an array too)."""
-    event_length: int | None = None
+    event_value_length: int | None = None
     """Characters per string attribute value of a span event (the SDK applies the global
     ``max_attribute_length`` to events, not the span one)."""
 

@@ -277,7 +277,7 @@ class Session(SessionHandle):
         if self.convo_id:
             stamp[sc.GEN_AI_CONVERSATION_ID] = self.convo_id
             stamp[sc.SESSION_ID] = self.convo_id
-        length = recording.content.limits.length
+        length = recording.content.limits.value_length
         if length is not None:
             # Copied onto other instrumentations' spans too: within the length limit.
             fit_lengths(stamp, length)
