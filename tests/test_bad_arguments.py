@@ -14,11 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from opentelemetry.sdk._logs import LoggerProvider
 
 import sentrial
 import sentrial_otel
 from sentrial.langchain import SentrialCallbackHandler
 from sentrial_otel import semconv as sc
+from sentrial_otel._internal.process import exit as process_exit
 
 
 class Hostile:
@@ -87,8 +89,12 @@ def case(call_name: str, argument: str) -> Callable[[Call], Call]:
     return register
 
 
+# Scores are log records: a provider of the test's own, so that sending one warns of nothing.
+LOGGER_PROVIDER = LoggerProvider()
+
+
 def client(strict: bool) -> sentrial.SentrialClient:
-    return sentrial.SentrialClient(fail_silently=not strict)
+    return sentrial.SentrialClient(fail_silently=not strict, logger_provider=LOGGER_PROVIDER)
 
 
 # --- SentrialClient ------------------------------------------------------------------------
@@ -130,6 +136,8 @@ CLIENT_CALLS = {
                         "operation", "response_model", "system_instructions", "cache_read_tokens",
                         "reasoning_tokens", "time_to_first_chunk", "duration_ms", "params",
                         "trace_id", "span_id", "metadata"]),
+    "score": ({"name": "helpful", "value": 1.0},
+              ["session_id", "name", "value", "label", "explanation"]),
     "update_state": ({"key": "k", "value": 1}, ["key", "value"]),
     "flush": ({}, ["timeout"]),
 }
@@ -137,8 +145,9 @@ for _method, (_required, _arguments) in CLIENT_CALLS.items():
     for _argument in _arguments:
         _client_call(_method, _argument, _required)
 
-for _argument in ("api_url", "api_key", "batching", "tracer_provider", "capture_content",
-                  "protocol", "shutdown_timeout", "pii"):
+for _argument in ("api_url", "api_key", "batching", "tracer_provider", "logger_provider",
+                  "capture_content", "protocol", "shutdown_timeout", "handle_sigterm",
+                  "instrument_executors", "pii"):
     def _constructor(strict: bool, bad: Any, argument: str = _argument) -> None:
         c = sentrial.SentrialClient(fail_silently=not strict, **{argument: bad})
         c.create_session(name="n", agent_name="a", user_id="u")
@@ -157,6 +166,7 @@ INTERACTION_CALLS = {
                                              "stack_trace", "metadata"]),
     "track_llm_call": ({"model": "m"}, ["provider", "model", "input", "output", "prompt_tokens",
                                         "finish_reason", "metadata"]),
+    "score": ({"name": "helpful", "value": 1.0}, ["name", "value", "label", "explanation"]),
 }
 for _method, (_required, _arguments) in INTERACTION_CALLS.items():
     for _argument in _arguments:
@@ -182,6 +192,20 @@ for _argument in ("user_id", "event", "input", "event_id", "convo_id", "metadata
         sentrial.configure(fail_silently=not strict)
         sentrial.begin(**{"user_id": "u", "event": "e", argument: bad})
     CASES.append(("sentrial.begin", _argument, _module_begin))
+
+for _argument in ("session_id", "name", "value", "label", "explanation"):
+    def _module_score(strict: bool, bad: Any, argument: str = _argument) -> None:
+        sentrial.configure(fail_silently=not strict, logger_provider=LOGGER_PROVIDER)
+        interaction = sentrial.begin(user_id="u", event="e")
+        sentrial.score(**{"session_id": interaction.session_id, "name": "helpful", "value": 1.0,
+                          argument: bad})
+    CASES.append(("sentrial.score", _argument, _module_score))
+
+for _argument in ("tracer_provider", "meter_provider", "logger_provider"):
+    def _configure(strict: bool, bad: Any, argument: str = _argument) -> None:
+        engine = sentrial_otel.configure(fail_silently=not strict, **{argument: bad})
+        engine.start_session("a")
+    CASES.append(("sentrial_otel.configure", _argument, _configure))
 
 for _argument, _position in (("user_id", 0), ("event", 1), ("input", 2)):
     def _session_context(strict: bool, bad: Any, position: int = _position) -> None:
@@ -339,7 +363,7 @@ NAMED_AS = {"result": "tool_output", "error": "tool_error", "cost": "estimated_c
 
 def _end_everything() -> None:
     """End the sessions a case left open (as an application would), so their roots export."""
-    for engine in list(sentrial_otel._internal.engine._ENGINES):
+    for engine in process_exit.engines():
         for session in engine.open_sessions():
             session.finish()
 

@@ -353,6 +353,8 @@ def resolve_settings(
     home = check(home, "home", (str, os.PathLike))
     shutdown_timeout = check(shutdown_timeout, "shutdown_timeout", (int, float))
     max_content_length = check(max_content_length, "max_content_length", (int,))
+    handle_sigterm = check(handle_sigterm, "handle_sigterm", (bool,))
+    instrument_executors = check(instrument_executors, "instrument_executors", (bool,))
     if batching is not None and not isinstance(batching, bool) and not any(
         hasattr(batching, name) for name in ("enabled", "flush_interval", "flush_threshold")
     ):

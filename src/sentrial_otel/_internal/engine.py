@@ -70,10 +70,9 @@ class Telemetry:
         self.settings = settings or resolve_settings()
         self.strict = not self.settings.fail_silently
         self.report = MisuseReporter(self.strict)
-        if tracer_provider is not None and not callable(getattr(tracer_provider, "get_tracer", None)):
-            self.report(TypeError, f"tracer_provider must be a TracerProvider, not "
-                        f"{type(tracer_provider).__name__}; ignored")
-            tracer_provider = None
+        tracer_provider = self._provider_argument(tracer_provider, "tracer_provider", "get_tracer")
+        meter_provider = self._provider_argument(meter_provider, "meter_provider", "get_meter")
+        logger_provider = self._provider_argument(logger_provider, "logger_provider", "get_logger")
         pii_config: PiiConfig | None
         try:
             pii_config = pii_config_from(pii)
@@ -112,6 +111,14 @@ class Telemetry:
         self._recent: OrderedDict[str, tuple[str | None, Mapping[str, Any]]] = OrderedDict()
         # Ended and delivered at exit, SIGTERM and multiprocessing child exit.
         process_exit.register(self)
+
+    def _provider_argument(self, provider: Any, argument: str, method: str) -> Any:
+        """An OpenTelemetry provider argument, or None (reported) when it is not one."""
+        if provider is None or callable(getattr(provider, method, None)):
+            return provider
+        self.report(TypeError, f"{argument} must be an OpenTelemetry provider (with "
+                    f"{method}()), not {type(provider).__name__}; ignored")
+        return None
 
     # --- sessions ------------------------------------------------------------------------
     def start_session(

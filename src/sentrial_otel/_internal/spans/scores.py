@@ -33,11 +33,10 @@ from opentelemetry import _logs, trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext
 
 from sentrial_otel import semconv as sc
-from sentrial_otel._internal.content.encoding import coerce_name
 from sentrial_otel._internal.content.policy import ContentPolicy
 from sentrial_otel._internal.content.pii import FIELD_REASONING
 from sentrial_otel._internal.errors import by_instance, handle_internal_errors
-from sentrial_otel._internal.misuse import MisuseReporter
+from sentrial_otel._internal.misuse import MisuseReporter, check_content, name_argument
 from sentrial_otel._internal.spans import ids
 from sentrial_otel.version import __version__
 
@@ -130,7 +129,7 @@ class ScoreRecorder:
         if not check_text(name, "score name", report):
             return None
         attributes: dict[str, Any] = {
-            sc.GEN_AI_EVALUATION_NAME: coerce_name(name, ""),
+            sc.GEN_AI_EVALUATION_NAME: name_argument(name, "score name", report),
             sc.SENTRIAL_SESSION_ID: session_id,
         }
         if value is not None:
@@ -152,13 +151,15 @@ class ScoreRecorder:
                 report(TypeError, f"score label must be a str, not {type(label).__name__}")
                 return None
             if label.strip():
-                attributes[sc.GEN_AI_EVALUATION_SCORE_LABEL] = coerce_name(label, "")
+                attributes[sc.GEN_AI_EVALUATION_SCORE_LABEL] = name_argument(label, "score label", report)
         if len(attributes) == 2:
             report(ValueError, f"score {name!r} needs a value or a label")
             return None
         if explanation is not None and self.content.capture:
             # Content, redacted and cut like a tool's reasoning (SEMCONV.md: absent when off).
-            encoded = self.content.text(FIELD_REASONING, explanation)
+            encoded = check_content(
+                self.content.text(FIELD_REASONING, explanation), "explanation", report
+            )
             attributes[sc.GEN_AI_EVALUATION_EXPLANATION] = encoded.value
             if encoded.truncated:
                 attributes[sc.SENTRIAL_CONTENT_TRUNCATED] = True
