@@ -83,7 +83,7 @@ def test_lone_surrogates_are_replaced():
     assert encoder.json({"s": "bad \ud800 char", "\udc00k": ["\ud83d"]}).value == (
         '{"s":"bad ? char","?k":["?"]}'
     )
-    assert encoder.text("caf\u00e9 \udfff \U0001f600") == ("caf\u00e9 ? \U0001f600", False)
+    assert encoder.text("caf\u00e9 \udfff \U0001f600")[:2] == ("caf\u00e9 ? \U0001f600", False)
 
 
 def test_json_object_wraps_and_parses():
