@@ -9,10 +9,11 @@ OTLP/HTTP, the default 5 s shutdown budget unless ``--budget``):
   within the budget), how many abandoned roots reached the collector, and the undelivered
   count of the exit report. Collectors: ``healthy`` (an ``OtlpReceiver`` here), ``refused``
   (a closed port), ``503`` (answers 503 forever), ``hang`` (accepts, never answers).
-- **begin**: ``client.begin()`` latency (median, p99, max over ``--samples`` calls, each
-  finished right after) with N other sessions open.
+- **begin**: ``client.begin()`` and ``finish()`` latency (median, p99, max over
+  ``--samples`` sessions, each finished right after it began) with N other sessions open,
+  and the full (generation 2) garbage collections those calls set off: how many, the longest.
 - **memory**: bytes allocated per open session (tracemalloc, 10,000 sessions opened with
-  ``client.begin()``), then the time to end each one as abandoned, as the exit does
+  ``client.begin()``) and the objects the garbage collector tracks per open session, then the time to end each one as abandoned, as the exit does
   (``OTEL_TRACES_EXPORTER=none``: the engine's cost alone).
 
 Goals (issue 16): exit within the budget (+0.5 s with a dead collector) whatever is open,
@@ -23,6 +24,7 @@ Usage::
 
     python benchmarks/bench_lifecycle.py [--open 0,1000,20000,50000] [--rounds 1]
         [--collectors healthy,refused,503,hang] [--fault-open 0,1000] [--samples 2000]
+        [--only exit,begin,memory] [--src OTHER_CHECKOUT/src]
 """
 
 from __future__ import annotations
@@ -44,24 +46,37 @@ from tests.support.otlp_receiver import OtlpReceiver
 
 BEGIN_AGENT = textwrap.dedent(
     """
-    import json, statistics, sys, time
+    import gc, json, statistics, sys, time
     import sentrial
     still_open, samples = int(sys.argv[1]), int(sys.argv[2])
     client = sentrial.SentrialClient()
     for i in range(still_open):
         client.begin(user_id="u", event="open")
-    timings = []
+    pauses, started = [], [0.0]
+    def timed(phase, info):
+        if phase == "start":
+            started[0] = time.perf_counter()
+        elif info["generation"] == 2:
+            pauses.append((time.perf_counter() - started[0]) * 1000)
+    gc.callbacks.append(timed)
+    begins, finishes = [], []
     for i in range(samples):
         start = time.perf_counter()
         interaction = client.begin(user_id="u", event="measured")
-        timings.append((time.perf_counter() - start) * 1000)
+        middle = time.perf_counter()
         interaction.finish(output="ok")
-    timings.sort()
-    print(json.dumps({
-        "median_ms": statistics.median(timings),
-        "p99_ms": timings[int(len(timings) * 0.99) - 1],
-        "max_ms": timings[-1],
-    }), flush=True)
+        finishes.append((time.perf_counter() - middle) * 1000)
+        begins.append((middle - start) * 1000)
+    gc.callbacks.remove(timed)
+    result = {"full_gc_runs": len(pauses), "full_gc_max_ms": max(pauses, default=0.0)}
+    for name, timings in (("begin", begins), ("finish", finishes)):
+        timings.sort()
+        result[name] = {
+            "median_ms": statistics.median(timings),
+            "p99_ms": timings[int(len(timings) * 0.99) - 1],
+            "max_ms": timings[-1],
+        }
+    print(json.dumps(result), flush=True)
     import os
     os._exit(0)  # the exit is measured elsewhere
     """
@@ -76,6 +91,7 @@ MEMORY_AGENT = textwrap.dedent(
     client.begin(user_id="u", event="warm").finish()
     kept = []
     gc.collect()
+    tracked_before = len(gc.get_objects())
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
     for i in range(count):
@@ -84,17 +100,21 @@ MEMORY_AGENT = textwrap.dedent(
     after = tracemalloc.take_snapshot()
     total = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
     tracemalloc.stop()
+    tracked = (len(gc.get_objects()) - tracked_before) / count
     gc.disable()  # as the exit work does
     import time
     started = time.perf_counter()
     ended = client.telemetry.end_open_sessions()  # what the exit does to each one
     per_session_us = (time.perf_counter() - started) / ended * 1e6
-    print(json.dumps({"bytes_per_session": total / count, "end_us_per_session": per_session_us}),
-          flush=True)
+    print(json.dumps({"bytes_per_session": total / count, "end_us_per_session": per_session_us,
+                      "gc_tracked_per_session": tracked}), flush=True)
     import os
     os._exit(0)
     """
 )
+
+SRC = [str(REPO / "src")]
+"""The package tree the agents import (``--src``: another checkout's, for a before/after)."""
 
 NOT_DELIVERED = re.compile(r"(\d+) spans were not delivered")
 
@@ -107,7 +127,7 @@ def closed_port() -> int:
 
 def agent_env(endpoint: str | None, home: str, budget: float | None, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SENTRIAL_"))}
-    env.update(PYTHONPATH=str(REPO / "src"), SENTRIAL_HOME=home, **extra)
+    env.update(PYTHONPATH=SRC[0], SENTRIAL_HOME=home, **extra)
     if endpoint is not None:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
     if budget is not None:
@@ -195,15 +215,22 @@ def measure_begin(sizes: list[int], samples: int, rounds: int, home: str) -> dic
     results = {}
     for size in sizes:
         runs = [one_line_run(BEGIN_AGENT, [str(size), str(samples)], home) for _ in range(rounds)]
-        results[str(size)] = {
-            key: spread([r[key] for r in runs]) for key in ("median_ms", "p99_ms", "max_ms")
+        results[str(size)] = found = {
+            call: {key: spread([r[call][key] for r in runs])
+                   for key in ("median_ms", "p99_ms", "max_ms")}
+            for call in ("begin", "finish")
         }
-        print(
-            f"begin open {size:>6}: median ms {fmt(results[str(size)]['median_ms'], digits=3)}  "
-            f"p99 ms {fmt(results[str(size)]['p99_ms'], digits=3)}  "
-            f"max ms {fmt(results[str(size)]['max_ms'], digits=2)}",
-            flush=True,
-        )
+        found["full_gc_runs"] = [r["full_gc_runs"] for r in runs]
+        found["full_gc_max_ms"] = spread([r["full_gc_max_ms"] for r in runs])
+        for call in ("begin", "finish"):
+            print(
+                f"{call:6} open {size:>6}: median ms {fmt(found[call]['median_ms'], digits=3)}  "
+                f"p99 ms {fmt(found[call]['p99_ms'], digits=3)}  "
+                f"max ms {fmt(found[call]['max_ms'], digits=2)}",
+                flush=True,
+            )
+        print(f"       open {size:>6}: full collections {found['full_gc_runs']}, longest ms "
+              f"{fmt(found['full_gc_max_ms'], digits=1)}", flush=True)
     return results
 
 
@@ -211,9 +238,12 @@ def measure_memory(count: int, rounds: int, home: str) -> dict:
     runs = [one_line_run(MEMORY_AGENT, [str(count)], home) for _ in range(rounds)]
     memory = spread([r["bytes_per_session"] for r in runs])
     ending = spread([r["end_us_per_session"] for r in runs])
-    print(f"memory: bytes per open session {fmt(memory, digits=0)}; ending one at exit "
+    tracked = spread([r["gc_tracked_per_session"] for r in runs])
+    print(f"memory: bytes per open session {fmt(memory, digits=0)}; objects the garbage "
+          f"collector tracks per open session {fmt(tracked, digits=1)}; ending one at exit "
           f"{fmt(ending, ' µs', digits=1)}", flush=True)
-    return {"sessions": count, "bytes_per_session": memory, "end_us_per_session": ending}
+    return {"sessions": count, "bytes_per_session": memory, "end_us_per_session": ending,
+            "gc_tracked_per_session": tracked}
 
 
 def ints(text: str) -> list[int]:
@@ -231,21 +261,30 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--memory-sessions", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--home", default="/tmp/sentrial-bench-home")
+    parser.add_argument("--only", default="exit,begin,memory", help="measurements to run")
+    parser.add_argument("--src", help="import the package from this tree (a before/after)")
     parser.add_argument("--out")
     args = parser.parse_args(argv)
+    if args.src:
+        SRC[0] = os.path.abspath(args.src)
     sizes = ints(args.open)
-    result = {
+    only = args.only.split(",")
+    result: dict = {
         "budget_s": args.budget if args.budget is not None else 5.0,
         "completed_before_exit": args.completed,
         "rounds": args.rounds,
-        "exit": measure_exit(
+        "src": SRC[0],
+    }
+    if "exit" in only:
+        result["exit"] = measure_exit(
             sizes, ints(args.fault_open), args.collectors.split(","), args.rounds,
             args.completed, args.budget, args.home,
-        ),
-        "begin": measure_begin(sizes, args.samples, args.rounds, args.home),
-        "memory": measure_memory(args.memory_sessions, args.rounds, args.home),
-        "versions": versions(),
-    }
+        )
+    if "begin" in only:
+        result["begin"] = measure_begin(sizes, args.samples, args.rounds, args.home)
+    if "memory" in only:
+        result["memory"] = measure_memory(args.memory_sessions, args.rounds, args.home)
+    result["versions"] = versions()
     emit("lifecycle", result, args.out)
     return result
 

@@ -44,6 +44,8 @@ def test_benchmark_runs(name, tmp_path, capsys):
         assert result["exit"]["healthy 10"]["abandoned_roots_arrived"] == [10]
         assert result["exit"]["refused 10"]["not_delivered"] == [5 * 2 + 10]
         assert set(result["begin"]) == {"0", "10"} and result["memory"]["bytes_per_session"]["median"] > 0
+        assert result["begin"]["10"]["finish"]["median_ms"]["median"] > 0
+        assert result["memory"]["gc_tracked_per_session"]["median"] > 0
 
 
 def test_events_payload_chars_reach_the_spans_and_the_floor(capsys):

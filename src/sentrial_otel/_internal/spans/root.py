@@ -16,17 +16,20 @@ from typing import Any, NamedTuple
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Link
+from opentelemetry.trace import Link, Status, StatusCode
 
 from sentrial_otel import semconv as sc
 from sentrial_otel._internal.spans import attributes as attrs_of
 from sentrial_otel._internal.spans import ids
 from sentrial_otel._internal.spans.attributes import Attributes
-from sentrial_otel._internal.spans.failures import mark_error, record_exception
+from sentrial_otel._internal.spans.failures import record_exception
 from sentrial_otel._internal.spans.invocations import AgentRun
 from sentrial_otel._internal.spans.recording import Recording, SessionScope
 from sentrial_otel._internal.spans.steps import AGENT, Step
 from sentrial_otel._internal.spans.totals import SessionUsage
+
+
+_ABANDONED_MESSAGE = "session still open at exit"
 
 
 class Outcome(NamedTuple):
@@ -95,6 +98,10 @@ class SessionRoot(AgentRun):
         self.error_noted: str | None = None
         """``error.type`` of an error tracked on the root while the session ran."""
         self.start()
+        # The span holds its start attributes and links now; an open session keeps only
+        # what its end needs (tens of thousands may stay open until exit).
+        self._attrs = None  # type: ignore[assignment]  # read only before the start
+        self._links = self._context = self._planned = None
 
     def end(
         self,
@@ -109,15 +116,16 @@ class SessionRoot(AgentRun):
         end_ns = outcome.end_ns or time.time_ns()
         try:
             if span is not None:
-                span.set_attributes(self._limited(attributes.finish(), attributes.user))
-                content = self.recording.content
+                values = attributes.finish()
+                if outcome.error is None and not outcome.success:
+                    # error.type in the same attribute pass: one pass through the SDK's
+                    # attribute checks per session end (the exit ends thousands).
+                    message = _ABANDONED_MESSAGE if outcome.abandoned else outcome.failure_reason
+                    values[sc.ERROR_TYPE] = outcome.error_type or sc.ERROR_TYPE_SESSION_FAILED
+                    span.set_status(Status(StatusCode.ERROR, message or None))
+                span.set_attributes(self._limited(values, attributes.user))
                 if outcome.error is not None:
-                    record_exception(span, outcome.error, content)
-                elif outcome.abandoned:
-                    mark_error(span, sc.ERROR_TYPE_ABANDONED, "session still open at exit")
-                elif not outcome.success:
-                    mark_error(span, outcome.error_type or sc.ERROR_TYPE_SESSION_FAILED,
-                               outcome.failure_reason, content.limits)
+                    record_exception(span, outcome.error, self.recording.content)
             self.error_type = outcome.error_type
             # The root's step is the session's end, not one of its steps: it goes to the
             # listeners through ``ending``, not into the session's steps.

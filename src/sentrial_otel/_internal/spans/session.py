@@ -105,7 +105,7 @@ class SessionHandle(SentrialTracking):
         self.state: AgentState | None = recording.state
         """The ``update_state`` tracker whose values the session's steps carry."""
         self._listeners: tuple[StepListener, ...] = ()
-        self._remote_root: otel_context.Context | None = None
+        self._root_context: otel_context.Context | None = None
 
     # --- what the steps report to (recording.SessionScope) ----------------------------------
     @property
@@ -129,13 +129,13 @@ class SessionHandle(SentrialTracking):
     # --- where steps go ---------------------------------------------------------------------
     def root_context(self) -> otel_context.Context:
         """A context whose current span is the session's root, known by its derived ids."""
-        if self._remote_root is None:
-            self._remote_root = trace.set_span_in_context(
+        if self._root_context is None:
+            self._root_context = trace.set_span_in_context(
                 trace.NonRecordingSpan(
                     ids.root_span_context(self.session_id, self.recording.tracer)
                 )
             )
-        return self._remote_root
+        return self._root_context
 
     def parent_context(
         self, trace_id: Any = None, span_id: Any = None
@@ -298,7 +298,15 @@ class Session(SessionHandle):
             start_ns=self.start_ns,
         )
         self.span = cast(trace.Span, self.root.span)  # started by SessionRoot
-        self.context = trace.set_span_in_context(self.span)
+
+    @property
+    def context(self) -> otel_context.Context:
+        """A context whose current span is the root (made on first use: a session begun
+        and left open holds no context of its own)."""
+        context = self._root_context
+        if context is None:
+            context = self._root_context = trace.set_span_in_context(self.span)
+        return context
 
     def root_context(self) -> otel_context.Context:
         return self.context

@@ -33,8 +33,10 @@ class SessionIndex:
         self._lock = threading.Lock()
 
     def register(self, trace_id: int, attributes: Mapping[str, Any]) -> None:
+        """Kept as given, not copied (one copy per open session adds up): the session's
+        stamp, which does not change once the session has begun."""
         with self._lock:
-            self._by_trace[trace_id] = dict(attributes)
+            self._by_trace[trace_id] = attributes
 
     def forget(self, trace_id: int) -> None:
         with self._lock:
