@@ -422,6 +422,8 @@ def test_context_manager_client(spans):
     # Closing the client ends sessions still open as abandoned.
     assert root.attributes[sc.SENTRIAL_SESSION_ABANDONED] is True
     assert root.attributes[sc.ERROR_TYPE] == "sentrial.abandoned"
+    assert root.status.status_code is StatusCode.ERROR
+    assert root.status.description == "session still open at exit"
     assert root.attributes[sc.SENTRIAL_SESSION_ID] == session_id
 
 
