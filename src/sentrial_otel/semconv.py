@@ -131,6 +131,11 @@ SENTRIAL_USAGE_TOTAL_TOKENS: Final = "sentrial.usage.total_tokens"
 SENTRIAL_USAGE_UNKNOWN: Final = "sentrial.usage.unknown"
 # LangChain runs kept as plain INTERNAL spans (graph nodes; plumbing chains when asked for).
 SENTRIAL_LANGCHAIN_RUN_TYPE: Final = "sentrial.langchain.run_type"
+# A LangGraph run that paused on an interrupt (interrupt(), interrupt_before/after), and the
+# node span the interrupt ended: control flow, so no error status.
+SENTRIAL_LANGCHAIN_INTERRUPTED: Final = "sentrial.langchain.interrupted"
+# A streaming run whose consumer stopped reading before the end (break, close()): no error.
+SENTRIAL_STREAM_CONSUMER_STOPPED: Final = "sentrial.stream.consumer_stopped"
 
 SENTRIAL_TOOL_REASONING: Final = "sentrial.tool.reasoning"
 SENTRIAL_TOOL_ERROR: Final = "sentrial.tool.error"

@@ -185,6 +185,35 @@ def test_interrupt_and_resume_callbacks_are_handled(
         assert sc.ERROR_TYPE not in attrs(span)
 
 
+def test_inside_a_session_an_interrupt_keeps_the_session_ids(
+    lc_provider: TracerProvider, lc_spans: Spans
+) -> None:
+    """The resume link is for runs outside a session: inside one, its spans carry the
+    session's conversation id (none given: the thread's), and the interrupted run is still
+    marked."""
+    from sentrial import SentrialClient
+
+    client = SentrialClient(tracer_provider=lc_provider)
+    app = approval_flow()
+    config: Any = {"configurable": {"thread_id": "t-in-session"}}
+    with instrumented(lc_provider):
+        with client.telemetry.session("support-agent", convo_id="conv-7"):
+            app.invoke({"x": 1}, config)
+            app.invoke(Command(resume=5), config)
+        with client.telemetry.session("support-agent"):
+            app.invoke({"x": 1}, {"configurable": {"thread_id": "t-in-session-2"}})
+    client.shutdown()
+
+    workflows = lc_spans.named("invoke_workflow approval_flow")
+    assert len(workflows) == 3
+    runs = workflows + lc_spans.named("ask")
+    assert [attrs(s).get(sc.GEN_AI_CONVERSATION_ID) for s in runs] == (
+        ["conv-7"] * 2 + ["t-in-session-2"] + ["conv-7"] * 2 + ["t-in-session-2"]
+    )
+    assert [list(s.links) for s in runs] == [[]] * 6
+    assert [attrs(s).get(sc.SENTRIAL_LANGCHAIN_INTERRUPTED) for s in workflows] == [True, None, True]
+
+
 def test_failing_node_marks_node_and_workflow(instrumentor: Any, lc_spans: Spans) -> None:
     def broken(state: State) -> State:
         raise ValueError("no stock")

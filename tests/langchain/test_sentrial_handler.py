@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -149,6 +150,26 @@ def test_track_llm_calls_false_counts_without_llm_spans(
 
     assert not [s for s in lc_spans.all() if s.name.startswith("chat ")]
     assert handler.llm_calls == 2 and handler.total_tokens == 38
+
+
+class _NeverAnswers(fakes.ScriptedChatModel):
+    async def _agenerate(self, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(3600)
+
+
+def test_a_cancelled_call_without_llm_spans_leaves_no_run_open(
+    client: SentrialClient, lc_spans: Spans
+) -> None:
+    session_id = client.create_session(name="s", agent_name="support-agent", user_id="u")
+    handler = SentrialCallbackHandler(client, session_id, track_llm_calls=False)
+    call = _NeverAnswers([]).ainvoke("hi", {"callbacks": [handler]})
+    with pytest.raises(asyncio.TimeoutError):
+        asyncio.run(asyncio.wait_for(call, 0.2))
+    handler.finish()
+
+    # No chat span (none asked for), and the run left the registry (the autouse fixture
+    # fails a test that leaks one): the cancellation ended it.
+    assert [s.name for s in lc_spans.all()] == ["invoke_agent support-agent"]
 
 
 def test_a_broken_callback_never_reaches_langchain(

@@ -7,8 +7,10 @@ Every door into the engine goes through these (util-genai's invocation objects):
 * the span starts with every start attribute at once (samplers see them), plus the
   session's stamp and, for tool, LLM and decision steps, the ``update_state`` values;
 * content goes through the one content policy (``attributes.py``);
-* ``stop(...)`` ends a step that finished (its outcome), ``fail(error)`` one that raised;
-  each ends the span exactly once, and a failure in our enrichment never keeps it open;
+* ``stop(...)`` ends a step that finished (its outcome), ``fail(error)`` one that raised,
+  ``stop_marked(key)`` one that stopped early without failing (a stream its consumer
+  closed, an interrupt); each ends the span exactly once, and a failure in our enrichment
+  never keeps it open;
 * as a context manager the span is current inside the block and any ``BaseException``
   (cancellation included) fails the step and is re-raised;
 * the end records the metrics and hands the session a :class:`~steps.Step`, which adds
@@ -162,6 +164,24 @@ class Invocation:
             outcome.put_encoded(key, policy.json(field, content))
         self._close(outcome, end_ns)
         return self._finished(end_ns)
+
+    def stop_marked(self, key: str) -> Step | None:
+        """End a step that stopped early without failing, with ``key=true`` on its span: a
+        stream its consumer closed (``sentrial.stream.consumer_stopped``), a run a LangGraph
+        interrupt paused (``sentrial.langchain.interrupted``). No error status."""
+        if self.ended:
+            return None
+        self.ended = True
+        end_ns = time.time_ns()
+        outcome = self._attrs if self.span is None else Attributes()  # see _close
+        outcome.values[key] = True
+        self._close(outcome, end_ns)
+        return self._finished(end_ns)
+
+    def add_start_links(self, links: Sequence[Link]) -> None:
+        """More links the span starts with (before ``start()``): a resumed LangGraph run's
+        link to the run its interrupt paused."""
+        self._links = [*(self._links or ()), *links]
 
     def fail(self, error: BaseException) -> Step | None:
         """End a step that raised ``error``: ``exception`` event, status ERROR, ``error.type``."""
@@ -451,6 +471,9 @@ class ToolCall(Invocation):
         )
         self._close(outcome, end_ns, exception=error)
         return self._ended(end_ns, usable_cost, tokens)
+
+    def _finished(self, end_ns: int) -> Step | None:
+        return self._ended(end_ns, 0.0, None)
 
     def _ended(self, end_ns: int, cost: float, tokens: int | None) -> Step | None:
         if self._timed:  # a duration measured: tracked after the fact, a tool has none

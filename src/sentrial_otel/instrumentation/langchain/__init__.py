@@ -20,7 +20,8 @@ How: ``BaseCallbackManager.__init__`` is wrapped so that every callback manager 
 builds carries our :class:`OpenTelemetryCallbackHandler` (unless one of ours, e.g. a
 ``SentrialCallbackHandler``, is already there), and LangChain's ``set_config_context`` is
 wrapped so that a tool's or node's span is current while its body runs (see ``_context``).
-``uninstrument()`` restores both.
+``uninstrument()`` restores both. Runs still open when the instrumentor is removed or its
+tracer provider shuts down are ended then (``sentrial.abandoned``), so no span stays open.
 
 Options of ``instrument()``: ``tracer_provider``, ``meter_provider`` (LLM and tool
 metrics; default the global one), ``capture_content`` (default from
@@ -47,7 +48,11 @@ from sentrial_otel.instrumentation.langchain import _context
 from sentrial_otel.instrumentation.langchain._handler import (
     OpenTelemetryCallbackHandler,
 )
-from sentrial_otel.instrumentation.langchain._runs import RUNS, RunRegistry
+from sentrial_otel.instrumentation.langchain._runs import (
+    RUNS,
+    RunRegistry,
+    end_open_runs_at_shutdown,
+)
 from sentrial_otel.instrumentation.langchain.package import _instruments
 from sentrial_otel.instrumentation.langchain.version import __version__
 
@@ -87,6 +92,7 @@ class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Traces every LangChain / LangGraph run in the process (an OpenTelemetry instrumentor)."""
 
     _handler: OpenTelemetryCallbackHandler | None = None
+    _provider: Any = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments
@@ -101,7 +107,8 @@ class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
         provider = kwargs.get("tracer_provider")
         tracer = trace.get_tracer(__name__, __version__, provider)
-        install_session_stamping(provider if provider is not None else trace.get_tracer_provider())
+        self._provider = provider if provider is not None else trace.get_tracer_provider()
+        install_session_stamping(self._provider)
         capture = kwargs.get("capture_content")
         content = ContentPolicy(
             capture=capture_content_from_env() if capture is None else bool(capture),
@@ -117,10 +124,15 @@ class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             "langchain_core.callbacks.base", "BaseCallbackManager.__init__", _AddHandler(self._handler)
         )
         _context.acquire()
+        end_open_runs_at_shutdown(self._provider, self._handler)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         from langchain_core.callbacks.base import BaseCallbackManager
 
         unwrap(BaseCallbackManager, "__init__")
         _context.release()
+        if self._handler is not None:
+            RUNS.end_owned(self._handler, "LangChain run still open when uninstrumented")
+            end_open_runs_at_shutdown(self._provider, None)
         self._handler = None
+        self._provider = None

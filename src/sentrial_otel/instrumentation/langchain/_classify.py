@@ -115,3 +115,9 @@ def is_control_flow(error: BaseException) -> bool:
     """LangGraph's interrupts and ``Command`` bubbling (``GraphBubbleUp`` and subclasses)
     are control flow, not failures. Matched by name so LangGraph stays optional."""
     return any(cls.__name__ == "GraphBubbleUp" for cls in type(error).__mro__)
+
+
+def is_interrupt(error: BaseException) -> bool:
+    """A LangGraph interrupt (``interrupt()``, ``NodeInterrupt``): the run pauses, to be
+    resumed from its checkpoint."""
+    return any(cls.__name__ == "GraphInterrupt" for cls in type(error).__mro__)

@@ -32,6 +32,21 @@ own, in the frames of ``langchain_core`` that hold the run:
   yield (that would leak it into the caller). For the first step it arms a one-shot slot;
   the handler's LLM-start callback, called inline in the same thread and task, fills it
   with the new run's span and attaches it; the wrapper detaches it when the step ends.
+
+Ends LangChain does not report: a body left by anything but an ``Exception`` (a cancelled
+task's ``CancelledError``, ``GeneratorExit``, ``KeyboardInterrupt``) may get no error
+callback (``BaseChatModel.agenerate`` gathers its calls and never reports a cancelled one;
+``BaseRetriever`` reports only ``Exception``; older ``BaseTool.arun`` too). The hooks above see
+it leave, so they end the run that owns the body there, as the error callback would
+(:meth:`~_handler.OpenTelemetryCallbackHandler.end_run`); when the callback does come, the
+run is already gone and it does nothing.
+
+Streams a consumer reads (LangGraph's ``Pregel.stream`` / ``astream``, ``astream_events``):
+when the consumer stops reading (``break``, ``close()``), LangGraph cancels the node tasks
+still running, so their runs end on a ``CancelledError`` that is no failure. The wrapper
+sets a :class:`Consumer` in a context variable around each step (runs started inside the
+step, and in tasks and threads it spawns, copy it into their record) and marks it stopped
+when the consumer closes the stream, before the stream's own cleanup cancels anything.
 """
 
 from __future__ import annotations
@@ -62,12 +77,21 @@ _NAME = "set_config_context"
 # Python calls): they run around every tool, node and model call of every run.
 
 
-def _owner_context(config: Any, registry: RunRegistry) -> otel_context.Context | None:
-    """The context the body of the run owning ``config`` should run in, if it is ours."""
+def _owner(config: Any, registry: RunRegistry) -> RunRecord | None:
+    """The run owning ``config`` (the body about to run is its body), if it is ours."""
     callbacks = config.get("callbacks") if isinstance(config, dict) else None
-    run_id = getattr(callbacks, "parent_run_id", None)
-    record = registry.get(run_id)
-    return record.child_context if record is not None else None
+    return registry.get(getattr(callbacks, "parent_run_id", None))
+
+
+def _end_unreported(record: RunRecord | None, error: BaseException | None) -> None:
+    """``record``'s body was left by ``error``: if LangChain may report no end for it (not
+    an ``Exception``), end the run now, as its error callback would."""
+    if record is None or error is None or isinstance(error, Exception):
+        return
+    try:
+        record.owner.end_run(record.run_id, error)
+    except Exception:  # noqa: BLE001 - the body's own error is what propagates
+        logger.debug("sentrial: could not end a LangChain run left unreported", exc_info=True)
 
 
 class _WithRunSpan:
@@ -75,7 +99,7 @@ class _WithRunSpan:
     ``ctx`` (and detached in ``finally``). A class, not ``@contextmanager``: it runs for
     every node and tool, and a generator-based manager costs several times more."""
 
-    __slots__ = ("_config", "_ctx", "_entered", "_registry", "_token")
+    __slots__ = ("_config", "_ctx", "_entered", "_record", "_registry", "_token")
 
     def __init__(self, entered: Any, config: Any, registry: RunRegistry) -> None:
         self._entered = entered
@@ -83,25 +107,28 @@ class _WithRunSpan:
         self._registry = registry
         self._ctx: Any = None
         self._token: Any = None
+        self._record: RunRecord | None = None
 
     def __enter__(self) -> Any:
         ctx = self._entered.__enter__()
         self._ctx = ctx
         try:
-            parent = _owner_context(self._config, self._registry)
-            if parent is not None and isinstance(ctx, Context):
-                self._token = ctx.run(otel_context.attach, parent)
+            record = self._record = _owner(self._config, self._registry)
+            if record is not None and isinstance(ctx, Context):
+                self._token = ctx.run(otel_context.attach, record.child_context)
         except Exception:  # noqa: BLE001 - never break the run for our sake
             logger.debug("sentrial: could not make the run's span current", exc_info=True)
         return ctx
 
-    def __exit__(self, *exc_info: object) -> Any:
+    def __exit__(self, *exc_info: Any) -> Any:
         token, self._token = self._token, None
         if token is not None:
             try:
                 self._ctx.run(otel_context.detach, token)
             except Exception:  # noqa: BLE001
                 logger.debug("sentrial: could not restore the run context", exc_info=True)
+        if exc_info[1] is not None:
+            _end_unreported(self._record, exc_info[1])
         return self._entered.__exit__(*exc_info)
 
 
@@ -133,8 +160,8 @@ def _detach(token: Any) -> None:
             logger.debug("sentrial: could not restore the context after an LLM call", exc_info=True)
 
 
-def _llm_context(run_managers: Any, registry: RunRegistry) -> otel_context.Context | None:
-    """The LLM span's context for a run manager (or a one-element list of them)."""
+def _llm_run(run_managers: Any, registry: RunRegistry) -> RunRecord | None:
+    """The LLM run of a run manager (or a one-element list of them)."""
     if isinstance(run_managers, list):
         # BaseLLM runs a batch of prompts in one provider call: no single span to pick.
         run_managers = run_managers[0] if len(run_managers) == 1 else None
@@ -143,7 +170,7 @@ def _llm_context(run_managers: Any, registry: RunRegistry) -> otel_context.Conte
         return None
     # Its span, and its inference slot (for the provider's span, when another
     # instrumentation traces the call: rollup.InferenceSlot), even when it has no span.
-    return record.child_context
+    return record
 
 
 def _call_wrapper(registry: RunRegistry, is_async: bool) -> Callable[..., Any]:
@@ -156,10 +183,13 @@ def _call_wrapper(registry: RunRegistry, is_async: bool) -> Callable[..., Any]:
         return kwargs.get("run_manager", kwargs.get("run_managers"))
 
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        context = _llm_context(run_managers(args, kwargs), registry)
-        token = _attach(context)
+        record = _llm_run(run_managers(args, kwargs), registry)
+        token = _attach(record.child_context) if record is not None else None
         try:
             return wrapped(*args, **kwargs)
+        except BaseException as error:
+            _end_unreported(record, error)
+            raise
         finally:
             _detach(token)
 
@@ -167,10 +197,14 @@ def _call_wrapper(registry: RunRegistry, is_async: bool) -> Callable[..., Any]:
         wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         # Attach and detach inside the coroutine: both happen in the awaiting task's context.
-        context = _llm_context(run_managers(args, kwargs), registry)
-        token = _attach(context)
+        record = _llm_run(run_managers(args, kwargs), registry)
+        token = _attach(record.child_context) if record is not None else None
         try:
             return await wrapped(*args, **kwargs)
+        except BaseException as error:
+            # agenerate() never reports a cancelled call: the span would stay open.
+            _end_unreported(record, error)
+            raise
         finally:
             _detach(token)
 
@@ -269,6 +303,84 @@ async def _astream_steps(stream: AsyncIterator[Any]) -> AsyncIterator[Any]:
             await aclose()
 
 
+class Consumer:
+    """The reader of one stream; ``stopped`` once it closed the stream before its end. A
+    stream read inside another one's step (``astream_events`` reads ``astream``) has the
+    outer one's reader as ``outer``: stopping the outer stream stops the inner."""
+
+    __slots__ = ("outer", "stopped")
+
+    def __init__(self, outer: Consumer | None) -> None:
+        self.outer = outer
+        self.stopped = False
+
+    def has_stopped(self) -> bool:
+        consumer: Consumer | None = self
+        while consumer is not None:
+            if consumer.stopped:
+                return True
+            consumer = consumer.outer
+        return False
+
+
+CONSUMER: ContextVar[Consumer | None] = ContextVar("sentrial_langchain_consumer", default=None)
+"""The consumer of the stream whose step is running, if any (read by the handler at each
+run's start)."""
+
+
+def _consumed_steps(stream: Iterator[Any]) -> Iterator[Any]:
+    consumer = Consumer(CONSUMER.get())
+    try:
+        while True:
+            token = CONSUMER.set(consumer)
+            try:
+                chunk = next(stream)
+            except StopIteration:
+                return
+            finally:
+                CONSUMER.reset(token)
+            yield chunk
+    except GeneratorExit:
+        consumer.stopped = True  # before the stream's cleanup cancels its tasks
+        raise
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+
+
+async def _aconsumed_steps(stream: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    consumer = Consumer(CONSUMER.get())
+    try:
+        while True:
+            token = CONSUMER.set(consumer)
+            try:
+                chunk = await stream.__anext__()
+            except StopAsyncIteration:
+                return
+            finally:
+                CONSUMER.reset(token)
+            yield chunk
+    except GeneratorExit:
+        consumer.stopped = True
+        raise
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _consumer_wrapper(is_async: bool) -> Callable[..., Any]:
+    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        stream = wrapped(*args, **kwargs)
+        # astream_events(version="v3") returns an awaitable, not a stream: left alone.
+        if is_async:
+            return _aconsumed_steps(stream) if hasattr(stream, "__anext__") else stream
+        return _consumed_steps(stream) if hasattr(stream, "__next__") else stream
+
+    return wrapper
+
+
 def _stream_wrapper(is_async: bool) -> Callable[..., Any]:
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         stream = wrapped(*args, **kwargs)
@@ -289,6 +401,12 @@ STREAM_TARGETS: tuple[tuple[str, str, str, bool], ...] = (
     ("langchain_core.language_models.chat_models", "BaseChatModel", "astream", True),
     ("langchain_core.language_models.llms", "BaseLLM", "stream", False),
     ("langchain_core.language_models.llms", "BaseLLM", "astream", True),
+)
+# The streams whose consumer stopping cancels the runs inside (see Consumer).
+CONSUMER_TARGETS: tuple[tuple[str, str, str, bool], ...] = (
+    ("langgraph.pregel.main", "Pregel", "stream", False),
+    ("langgraph.pregel.main", "Pregel", "astream", True),
+    ("langchain_core.runnables.base", "Runnable", "astream_events", True),
 )
 
 
@@ -332,6 +450,7 @@ def install(registry: RunRegistry = RUNS) -> list[tuple[Any, str, Any]]:
         patched.append((module, _NAME, original))
     hooks = [(t, _call_wrapper(registry, t[3])) for t in MODEL_TARGETS]
     hooks += [(t, _stream_wrapper(t[3])) for t in STREAM_TARGETS]
+    hooks += [(t, _consumer_wrapper(t[3])) for t in CONSUMER_TARGETS]
     for (module_name, class_name, method, _), hook in hooks:
         try:
             owner = getattr(importlib.import_module(module_name), class_name)

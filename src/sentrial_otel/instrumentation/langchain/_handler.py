@@ -23,13 +23,20 @@ the Sentrial-compatible ``SentrialCallbackHandler``. Rules it keeps:
 * No error of ours reaches LangChain: ``raise_error = False`` and every callback body is
   guarded; failures are logged on the ``sentrial`` logger, and a run's span ends even when
   reading its outcome failed.
+* Every span ends: a run LangChain reports no end for (a cancelled call) is ended by the
+  hooks in ``_context`` or by its parent's end (:meth:`end_run`); a stream its consumer
+  closed ends without error, marked ``sentrial.stream.consumer_stopped``.
+* LangGraph threads (``_threads``): an interrupted run is marked
+  ``sentrial.langchain.interrupted``; outside a session the run resuming its thread links
+  to it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -62,10 +69,22 @@ from sentrial_otel.instrumentation.langchain._classify import (
     ChainKind,
     classify_chain,
     is_control_flow,
+    is_interrupt,
     run_name,
 )
 from sentrial_otel.instrumentation.langchain._runs import RUNS, RunRecord, RunRegistry
 from sentrial_otel.instrumentation.langchain._traced_clients import provider_call_traced
+from sentrial_otel.instrumentation.langchain._threads import INTERRUPTED, resumes
+
+if TYPE_CHECKING:
+    _HandlerBase = BaseCallbackHandler
+else:
+    # LangGraph calls its lifecycle callbacks (on_interrupt) only on handlers of its own
+    # class. Importing it costs nothing more: instrumenting imports LangGraph already.
+    try:
+        from langgraph.callbacks import GraphCallbackHandler as _HandlerBase
+    except ImportError:
+        _HandlerBase = BaseCallbackHandler
 
 F = TypeVar("F", bound=Callable[..., Any])
 Starter = Callable[[otel_context.Context, "SessionHandle | None"], Invocation]
@@ -86,7 +105,38 @@ def _end_anyway(invocation: Invocation) -> None:
         invocation.stop()
 
 
-class OpenTelemetryCallbackHandler(BaseCallbackHandler):
+def _consumer_stopped(record: RunRecord, error: BaseException) -> bool:
+    """Whether the run ended because the consumer of its stream stopped reading: the stream
+    closed (``GeneratorExit``), or LangGraph cancelled the run as it closed."""
+    if isinstance(error, GeneratorExit):
+        return True
+    consumer = record.consumer
+    return (
+        consumer is not None
+        and isinstance(error, asyncio.CancelledError)
+        and consumer.has_stopped()
+    )
+
+
+def _settle(record: RunRecord, error: BaseException) -> None:
+    """End a run that raised ``error``: a failure, unless it is control flow (a LangGraph
+    interrupt or ``Command``) or its consumer stopped reading (``_consumer_stopped``)."""
+    if is_interrupt(error):
+        record.top().interrupted = True
+    invocation = record.invocation
+    if invocation is None:
+        return
+    if _consumer_stopped(record, error):
+        invocation.stop_marked(sc.SENTRIAL_STREAM_CONSUMER_STOPPED)
+    elif not is_control_flow(error):
+        invocation.fail(error)
+    elif is_interrupt(error):
+        invocation.stop_marked(sc.SENTRIAL_LANGCHAIN_INTERRUPTED)
+    else:
+        invocation.stop()
+
+
+class OpenTelemetryCallbackHandler(_HandlerBase):
     """Builds OpenTelemetry spans from LangChain run callbacks.
 
     Args:
@@ -175,24 +225,32 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         starter: Starter | None,
         agent_name: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        resume: bool = False,
     ) -> RunRecord | None:
         """Start the run's invocation (none with ``starter=None``: the run is suppressed);
         None if another handler owns the run. The run's conversation id (from its
-        ``metadata``, else its session's) is a start attribute, so samplers see it."""
+        ``metadata``, else its session's) is a start attribute, so samplers see it. A
+        top-level run outside a session that ``resume``-s its thread (its input continues
+        it) starts with a link to the thread's interrupted run."""
         if self.runs.is_claimed(run_id):
             return None
         parent = self.runs.get(parent_run_id)
+        links: tuple[trace.Link, ...] = ()
+        conversation = lc.conversation_id(metadata)
         if parent is not None:
             context, session = parent.child_context, parent.session
         else:
             context = self._top_level_context()
             session = self._session_for(context)
+            if resume and session is None and conversation is not None:
+                links = INTERRUPTED.links_for(conversation)
         invocation = None
         if starter is not None:
             invocation = starter(context, session)
-            conversation_id = lc.conversation_id(metadata)
-            if conversation_id is not None:
-                invocation.add_start_attribute(sc.GEN_AI_CONVERSATION_ID, conversation_id)
+            if conversation is not None:
+                invocation.add_start_attribute(sc.GEN_AI_CONVERSATION_ID, conversation)
+            if links:
+                invocation.add_start_links(links)
             invocation.start()
         span = invocation.span if invocation is not None else None
         record = RunRecord(
@@ -204,6 +262,9 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
             agent_name=agent_name or (parent.agent_name if parent is not None else None),
             session=session,
             invocation=invocation,
+            parent=parent,
+            conversation_id=conversation,
+            consumer=_context.CONSUMER.get(),
         )
         if not self.runs.claim(record):
             if span is not None:
@@ -216,14 +277,37 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
         record = self.runs.release(run_id, self)
         return record.invocation if record is not None else None
 
-    def _fail(self, run_id: UUID, error: BaseException) -> None:
-        invocation = self._finish(run_id)
-        if invocation is None:
+    @_callback
+    def end_run(self, run_id: UUID, error: BaseException) -> None:
+        """End a run of ours that raised ``error``: from LangChain's error callbacks, or from
+        the hooks in ``_context`` when LangChain calls none (a cancelled ``ainvoke``). An
+        error LangChain may leave unreported below this run (anything not an
+        ``Exception``: cancellation, a closed stream, ``KeyboardInterrupt``) ends the runs
+        still open below it the same way, children first."""
+        record = self.runs.release(run_id, self)
+        if record is None:
             return
-        if is_control_flow(error):
-            invocation.stop()  # a LangGraph interrupt or command: not a failure
+        if not isinstance(error, Exception):
+            for below in self.runs.open_descendants(record):
+                if self.runs.release(below.run_id, below.owner) is not None:
+                    _settle(below, error)
+        _settle(record, error)
+
+    def _top_level_ended(self, record: RunRecord) -> None:
+        """A top-level run finished: say it was interrupted, and remember it for the resume
+        of its thread (or forget the thread's earlier interrupt: nothing is pending now)."""
+        span = record.span
+        if span is None:
+            return
+        if record.interrupted:
+            span.set_attribute(sc.SENTRIAL_LANGCHAIN_INTERRUPTED, True)
+        thread = record.conversation_id
+        if thread is None or record.session is not None:
+            return  # inside a session, the session relates its runs
+        if record.interrupted:
+            INTERRUPTED.remember(thread, span.get_span_context())
         else:
-            invocation.fail(error)
+            INTERRUPTED.forget(thread)
 
     def _agent_name_of(self, parent_run_id: UUID | None) -> str | None:
         parent = self.runs.get(parent_run_id)
@@ -260,7 +344,10 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                     input_messages=input_messages or None,
                 )
 
-            self._begin(run_id, parent_run_id, "agent", start_agent, name, metadata)
+            self._begin(
+                run_id, parent_run_id, "agent", start_agent, name, metadata,
+                parent is None and resumes(inputs),
+            )
             return
         attrs = Attributes()
         if kind is ChainKind.WORKFLOW:
@@ -281,14 +368,20 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
                 context=context,
             )
 
-        self._begin(run_id, parent_run_id, "chain", starter, None, metadata)
+        self._begin(
+            run_id, parent_run_id, "chain", starter, None, metadata,
+            parent is None and resumes(inputs),
+        )
 
     @_callback
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        invocation = self._finish(run_id)
-        if invocation is None:
+        record = self.runs.release(run_id, self)
+        if record is None or record.invocation is None:
             return
+        invocation = record.invocation
         try:
+            if record.parent is None:
+                self._top_level_ended(record)
             if isinstance(invocation, AgentRun):
                 messages = lc.agent_output(outputs) if self.content.capture else None
                 invocation.stop(output_messages=messages)
@@ -297,7 +390,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
 
     @_callback
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._fail(run_id, error)
+        self.end_run(run_id, error)
 
     # --- LLMs and chat models -------------------------------------------------------------
     def _start_llm(
@@ -423,7 +516,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
 
     @_callback
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._fail(run_id, error)
+        self.end_run(run_id, error)
 
     # --- tools ----------------------------------------------------------------------------
     @_callback
@@ -496,7 +589,7 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
 
     @_callback
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._fail(run_id, error)
+        self.end_run(run_id, error)
 
     # --- retrievers -----------------------------------------------------------------------
     @_callback
@@ -543,14 +636,19 @@ class OpenTelemetryCallbackHandler(BaseCallbackHandler):
 
     @_callback
     def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._fail(run_id, error)
+        self.end_run(run_id, error)
 
     # --- LangGraph lifecycle events -------------------------------------------------------
-    # LangGraph's graph callback manager is a BaseCallbackManager too, so it carries this
-    # handler and calls these. Interrupts already end their node span without an error
-    # (see ``is_control_flow``); nothing more to record.
+    # LangGraph calls these on handlers of its GraphCallbackHandler class, ours included
+    # when it has the class. An interrupt() also ends its node with a GraphInterrupt (see
+    # _settle); the event covers interrupt_before/interrupt_after breakpoints too.
+    @_callback
     def on_interrupt(self, event: Any) -> None:
-        """LangGraph paused on an interrupt (control flow, not an error)."""
+        """LangGraph paused on an interrupt: its top-level run ends interrupted."""
+        record = self.runs.get(getattr(event, "run_id", None))
+        if record is not None:
+            record.top().interrupted = True
 
     def on_resume(self, event: Any) -> None:
-        """LangGraph resumed from a checkpoint."""
+        """LangGraph resumed from a checkpoint (the run's start already linked to the
+        interrupted run, when it knew it)."""

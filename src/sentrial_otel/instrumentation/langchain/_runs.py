@@ -12,6 +12,11 @@ One process-wide registry, shared by the auto-instrumentation handler and every
 * bounded memory: records leave on end and error; a run that never ends (an abandoned
   stream, a cancelled task whose callbacks never came) is ended as abandoned after a TTL,
   and the map never holds more than ``max_runs`` records.
+
+Runs LangChain never reports the end of (cancellation: it calls no error callback) are
+ended by the hooks in ``_context`` and by their parent's end (``open_descendants``); what
+is still open when the instrumentor is removed or its provider shuts down is ended as
+abandoned (``take_owned``, :func:`end_open_runs_at_shutdown`), so no span is left open.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from uuid import UUID
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.sdk.trace import Span as SdkSpan
 from opentelemetry.trace import Status, StatusCode
 
 from sentrial_otel import semconv as sc
@@ -61,6 +68,21 @@ class RunRecord:
     announced_tool_call: tuple[str, str] | None = None
     """(tool name, tool call id) a classic ``AgentExecutor`` announced (``on_agent_action``)
     just before running that tool as this run's child."""
+    parent: RunRecord | None = None
+    """The record of the run this one is a child of (None for a top-level run)."""
+    conversation_id: str | None = None
+    """The run's conversation id from its metadata (a LangGraph ``thread_id`` first)."""
+    interrupted: bool = False
+    """A top-level run a LangGraph interrupt paused."""
+    consumer: Any = None
+    """The consumer of the stream the run started in (``_context.Consumer``), if any."""
+
+    def top(self) -> RunRecord:
+        """The top-level run this run is part of."""
+        record = self
+        while record.parent is not None:
+            record = record.parent
+        return record
 
 
 class RunRegistry:
@@ -108,6 +130,38 @@ class RunRegistry:
             del self._runs[run_id]
             return record
 
+    def open_descendants(self, record: RunRecord) -> list[RunRecord]:
+        """The runs still open below ``record``, deepest first (children end before their
+        parents). A scan: only for the rare ends LangChain reports for a parent but not for
+        its children (cancellation)."""
+        with self._lock:
+            candidates = list(self._runs.values())
+        found: list[tuple[int, RunRecord]] = []
+        for candidate in candidates:
+            depth, above = 1, candidate.parent
+            while above is not None and above is not record:
+                depth, above = depth + 1, above.parent
+            if above is record:
+                found.append((depth, candidate))
+        found.sort(key=lambda pair: -pair[0])
+        return [candidate for _, candidate in found]
+
+    def take_owned(self, owner: Any) -> list[RunRecord]:
+        """Remove and return every open run ``owner`` owns."""
+        with self._lock:
+            owned = [record for record in self._runs.values() if record.owner is owner]
+            for record in owned:
+                del self._runs[record.run_id]
+        return owned
+
+    def end_owned(self, owner: Any, reason: str) -> int:
+        """End every open run of ``owner`` as abandoned (``reason`` as the status message);
+        returns how many."""
+        owned = self.take_owned(owner)
+        for record in owned:
+            _end_abandoned(record, reason)
+        return len(owned)
+
     def sweep(self) -> int:
         """End every run older than the TTL as abandoned; returns how many."""
         with self._lock:
@@ -132,16 +186,85 @@ class RunRegistry:
         return expired
 
 
-def _end_abandoned(record: RunRecord) -> None:
+def _end_abandoned(record: RunRecord, reason: str = "LangChain run never ended") -> None:
     """End a run that never told us it ended, so its span is exported rather than lost."""
     span = record.span
     if span is None:
         return
     with handle_internal_errors("ending an abandoned LangChain run", level=logging.DEBUG):
-        span.set_status(Status(StatusCode.ERROR, "LangChain run never ended"))
+        if record.invocation is not None:
+            record.invocation.ended = True  # no later end path may end it again
+        span.set_status(Status(StatusCode.ERROR, reason))
         span.set_attribute(sc.ERROR_TYPE, sc.ERROR_TYPE_ABANDONED)
         span.end()
 
 
 RUNS = RunRegistry()
 """The registry every handler uses by default."""
+
+
+# --- the provider's shutdown ------------------------------------------------------------
+class _OpenRunsCloser(SpanProcessor):
+    """The first processor of its provider: at the provider's shutdown it ends the open
+    runs of the handler it serves, while the processors after it (the exporters) still
+    take spans. Added last, it would run after them and its spans would be dropped."""
+
+    def __init__(self, registry: RunRegistry) -> None:
+        self.registry = registry
+        self.owner: Any = None
+        """The handler whose runs it ends (None once that handler is uninstrumented)."""
+
+    def on_start(self, span: SdkSpan, parent_context: otel_context.Context | None = None) -> None:
+        pass
+
+    def on_end(self, span: ReadableSpan) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        owner = self.owner
+        if owner is not None:
+            self.registry.end_owned(owner, "LangChain run still open at shutdown")
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+_CLOSER = "_sentrial_langchain_runs_closer"
+_CLOSER_LOCK = threading.Lock()
+
+
+def end_open_runs_at_shutdown(
+    provider: trace.TracerProvider, owner: Any, registry: RunRegistry = RUNS
+) -> bool:
+    """When ``provider`` shuts down (``shutdown()`` or its exit hook), end the runs of
+    ``owner`` that are still open, first, so they are exported; None as ``owner`` disarms.
+    False when the provider takes no processors (not an SDK provider)."""
+    with _CLOSER_LOCK:
+        closer = getattr(provider, _CLOSER, None)
+        if closer is None:
+            if owner is None:
+                return True
+            closer = _OpenRunsCloser(registry)
+            if not _add_first(provider, closer):
+                return False
+            with handle_internal_errors("marking the provider's run closer", level=logging.DEBUG):
+                setattr(provider, _CLOSER, closer)
+        closer.owner = owner
+    return True
+
+
+def _add_first(provider: Any, processor: SpanProcessor) -> bool:
+    """Put ``processor`` before the provider's others. The SDK only appends; its multi
+    processors keep a ``_span_processors`` tuple behind ``_lock``, which we prepend to.
+    Any other provider: appended, the best we can do."""
+    multi = getattr(provider, "_active_span_processor", None)
+    lock = getattr(multi, "_lock", None)
+    if lock is not None and isinstance(getattr(multi, "_span_processors", None), tuple):
+        with lock:
+            multi._span_processors = (processor, *multi._span_processors)  # type: ignore[union-attr]
+        return True
+    add = getattr(provider, "add_span_processor", None)
+    if add is None:
+        return False
+    add(processor)
+    return True
