@@ -98,6 +98,16 @@ EXCEPTION_TYPE: Final = "exception.type"
 EXCEPTION_MESSAGE: Final = "exception.message"
 EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
 
+# --- MCP (OpenTelemetry's MCP conventions) -----------------------------------------------
+MCP_METHOD_NAME: Final = "mcp.method.name"
+JSONRPC_REQUEST_ID: Final = "jsonrpc.request.id"
+RPC_RESPONSE_STATUS_CODE: Final = "rpc.response.status_code"
+MCP_TOOLS_CALL: Final = "tools/call"
+# error.type of a tools/call whose result says isError (the MCP conventions' value).
+ERROR_TYPE_MCP_TOOL_ERROR: Final = "tool_error"
+# gen_ai.tool.type of a tool served by another process over MCP.
+TOOL_TYPE_EXTENSION: Final = "extension"
+
 # --- sentrial.* attributes (no standard key exists) --------------------------------------
 SENTRIAL_SESSION_ID: Final = "sentrial.session.id"
 SENTRIAL_SESSION_NAME: Final = "sentrial.session.name"

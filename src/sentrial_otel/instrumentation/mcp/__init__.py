@@ -1,0 +1,88 @@
+"""OpenTelemetry instrumentation for the official MCP Python SDK (``mcp``), client and server.
+
+A tool served by another process shows up under the session that called it::
+
+    from sentrial_otel.instrumentation.mcp import MCPInstrumentor
+
+    MCPInstrumentor().instrument(tracer_provider=provider)  # provider: optional
+
+in the client's process and in the server's, or with no code at all:
+``opentelemetry-instrument python app.py`` (registered under the ``opentelemetry_instrumentor``
+entry point as ``mcp``). Works with mcp 1.x (>= 1.24) and 2.x.
+
+* Client (``_client``): each ``tools/call`` carries the session's identity in its
+  ``params._meta`` (and on mcp 1.x the W3C trace context, which mcp 2.x adds itself).
+* Server (``_server``): the request's span joins the caller's trace and it, and every span
+  the tool's code starts, carries the session's attributes (``sentrial.session.id``,
+  ``user.id``, ``gen_ai.conversation.id``). mcp 2.x's own SERVER span is kept; on mcp 1.x a
+  ``tools/call {name}`` SERVER span of ours stands in for it.
+
+Both sides keep working with a peer that has no instrumentation: extra ``_meta`` keys are
+ignored by every MCP server, and a request without them is served as before.
+
+Options of ``instrument()``: ``tracer_provider`` (default: the global one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.utils import unwrap
+from wrapt import wrap_function_wrapper
+
+from sentrial_otel.instrumentation.mcp._client import CallTool
+from sentrial_otel.instrumentation.mcp._server import HandleRequest, OnRequest
+from sentrial_otel.instrumentation.mcp.package import _instruments
+from sentrial_otel.instrumentation.mcp.version import __version__
+from sentrial_otel.stamping import install_session_stamping
+
+__all__ = ["MCPInstrumentor"]
+
+
+def _sdk_traces_itself() -> bool:
+    """mcp 2.x emits spans and propagates trace context on its own; 1.x does neither."""
+    try:
+        import mcp.server.runner  # noqa: F401 - only in 2.x
+    except ImportError:
+        return False
+    return True
+
+
+class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Joins MCP servers' spans to the calling session's trace (an OpenTelemetry instrumentor)."""
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        provider = kwargs.get("tracer_provider")
+        tracer = trace.get_tracer(__name__, __version__, provider)
+        # The server's spans get the caller's session attributes from the stamping processor.
+        install_session_stamping(provider if provider is not None else trace.get_tracer_provider())
+        self._modern = _sdk_traces_itself()
+        wrap_function_wrapper(
+            "mcp.client.session", "ClientSession.call_tool",
+            CallTool(inject_trace_context=not self._modern),
+        )
+        if self._modern:
+            wrap_function_wrapper("mcp.server.runner", "ServerRunner._on_request", OnRequest())
+        else:
+            wrap_function_wrapper(
+                "mcp.server.lowlevel.server", "Server._handle_request", HandleRequest(tracer)
+            )
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        from mcp.client.session import ClientSession
+
+        unwrap(ClientSession, "call_tool")
+        if self._modern:
+            from mcp.server.runner import ServerRunner
+
+            unwrap(ServerRunner, "_on_request")
+        else:
+            from mcp.server.lowlevel.server import Server
+
+            unwrap(Server, "_handle_request")

@@ -1,0 +1,136 @@
+"""A server a test starts as its own child process: ready when its port answers, stopped by
+the test (a signal, then SIGKILL after a bound), its output kept in a log file.
+
+Usage::
+
+    port = free_port()
+    with ServerProcess([python, "server.py", str(port)], port=port, workdir=tmp_path) as server:
+        ...                      # server.url, server.log_tail() for failure messages
+
+Servers bind 127.0.0.1 only (the command must say so); ``ready_path`` makes readiness an
+HTTP 200 on that path instead of an open port, for servers that listen before they serve.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+from tests.support.rotel import _port_open, free_port
+
+__all__ = ["ServerProcess", "free_port"]
+
+
+class ServerProcess:
+    """One child process serving on ``127.0.0.1:port``."""
+
+    host = "127.0.0.1"
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        *,
+        port: int,
+        workdir: Path,
+        env: Mapping[str, str] | None = None,
+        ready_path: str | None = None,
+        start_timeout: float = 30.0,
+        stop_signal: signal.Signals = signal.SIGTERM,
+        name: str = "server",
+    ) -> None:
+        self.command = list(command)
+        self.port = port
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.env = dict(env or {})
+        self.ready_path = ready_path
+        self.start_timeout = start_timeout
+        self.stop_signal = stop_signal
+        self.log_file = self.workdir / f"{name}.log"
+        self.name = name
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> ServerProcess:
+        """Start the process and wait until it serves. Returns self.
+
+        Raises:
+            RuntimeError: it exited or was not ready in ``start_timeout`` (log tail included).
+        """
+        self._log = self.log_file.open("ab")
+        self._process = subprocess.Popen(
+            self.command,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            env={**os.environ, **self.env},
+            start_new_session=True,  # a Ctrl-C on the test run is ours to forward, not its
+        )
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                break
+            if self._ready():
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not become ready; log tail:\n{self.log_tail()}")
+
+    def _ready(self) -> bool:
+        if not _port_open(self.host, self.port):
+            return False
+        if self.ready_path is None:
+            return True
+        try:
+            with urllib.request.urlopen(self.url + self.ready_path, timeout=2) as response:
+                return bool(response.status == 200)
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        """``stop_signal`` (a graceful stop: the server flushes what it holds), SIGKILL after
+        ``timeout``. Returns the exit code."""
+        process, self._process = self._process, None
+        code: int | None = None
+        if process is not None:
+            if process.poll() is None:
+                process.send_signal(self.stop_signal)
+                try:
+                    process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(5)
+            code = process.returncode
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return code
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_file.read_text(errors="replace")
+        except OSError:
+            return "<no log>"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
