@@ -13,6 +13,7 @@ HTTP 200 on that path instead of an open port, for servers that listen before th
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import subprocess
@@ -25,7 +26,31 @@ from typing import IO
 
 from tests.support.rotel import _port_open, free_port
 
-__all__ = ["ServerProcess", "free_port"]
+__all__ = ["ServerProcess", "free_port", "listening_addresses"]
+
+
+def listening_addresses(pid: int) -> set[str]:
+    """The local addresses (``"127.0.0.1"``, ``"::"``, ...) on which process ``pid`` has a
+    listening TCP socket, from /proc (Linux): a test's "loopback only" check."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] != "0A" or fields[9] not in inodes:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(fields[1].split(":")[0][:width])
+            # /proc prints each 32-bit word of the address in host (little-endian) order.
+            words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+            found.add(str(ipaddress.ip_address(words)))
+    return found
 
 
 class ServerProcess:
@@ -61,6 +86,10 @@ class ServerProcess:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self.running else None
 
     @property
     def running(self) -> bool:
