@@ -149,17 +149,22 @@ def test_the_session_key_is_namespaced_and_leaves_callers_meta_alone(telemetry, 
     assert meta["traceparent"].split("-")[1] == f"{trace_id_for(session.session_id):032x}"
 
 
+def run_mcp1_scenario(scenario: str, otlp_receiver: OtlpReceiver) -> dict[str, Any]:
+    """Run a scenario of tests/support/mcp1_client.py in .venv-mcp1; its JSON outcome."""
+    python = venv_python("mcp1")
+    done = subprocess.run(
+        [python, str(MCP1_CLIENT), scenario],
+        env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint},
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def test_mcp_1x_client_and_server_join_the_session(otlp_receiver, tmp_path):
     """The 1.x line (langchain-mcp-adapters' line) has no OpenTelemetry of its own: our
     client carries the trace context and our server gives ``tools/call`` its span."""
-    python = venv_python("mcp1")
-    done = subprocess.run(
-        [python, str(MCP1_CLIENT), "native-session"],
-        env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint},
-        capture_output=True, text=True, timeout=120, check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    outcome = run_mcp1_scenario("native-session", otlp_receiver)
     assert outcome["result"] == {"result": 7}
     served = server_spans(otlp_receiver, "tools/call add", "add.compute")
     handling = served["tools/call add"]
@@ -174,3 +179,21 @@ def test_mcp_1x_client_and_server_join_the_session(otlp_receiver, tmp_path):
         assert span.attributes[sc.SENTRIAL_SESSION_ID] == outcome["session_id"]
         assert span.attributes[sc.USER_ID] == "u-1x"
         assert span.attributes[sc.GEN_AI_CONVERSATION_ID] == "conv-1x"
+
+
+def test_langchain_mcp_adapters_tools_in_an_agent_join_the_session(otlp_receiver):
+    """langchain-mcp-adapters (mcp 1.x) tools in a ``create_agent`` agent: one tool span per
+    call (LangChain's), and the server's span under it, in the session's trace."""
+    outcome = run_mcp1_scenario("langchain-agent", otlp_receiver)
+    assert outcome["result"] == "5"
+    served = server_spans(otlp_receiver, "tools/call add", "add.compute")
+    ours = [s for s in otlp_receiver.spans() if s.resource.get("service.name") != SERVER_SERVICE_NAME]
+    tools = [s for s in ours if s.name == "execute_tool add"]
+    assert len(tools) == 1
+    session_trace = f"{trace_id_for(outcome['session_id']):032x}"
+    assert served["tools/call add"].parent_span_id == tools[0].span_id
+    for span in served.values():
+        assert span.trace_id == session_trace
+        assert span.attributes[sc.SENTRIAL_SESSION_ID] == outcome["session_id"]
+        assert span.attributes[sc.USER_ID] == "u-lc"
+        assert span.attributes[sc.GEN_AI_CONVERSATION_ID] == "conv-lc"

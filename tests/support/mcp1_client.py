@@ -10,6 +10,9 @@ tells the test what happened: ``{"session_id": ..., "result": ...}``.
 
 Scenarios:
   native-session   a native session calls ``add`` through ``ClientSession.call_tool``
+  langchain-agent  a LangChain ``create_agent`` agent in a native session, its tools from
+                   langchain-mcp-adapters' ``MultiServerMCPClient``, driven by a scripted
+                   chat model that calls ``add`` once, then answers
 """
 
 from __future__ import annotations
@@ -23,16 +26,24 @@ from typing import Any
 import sentrial_otel
 from sentrial_otel.instrumentation.mcp import MCPInstrumentor
 
-SERVER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mcp_server.py")
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVER_SCRIPT = os.path.join(HERE, "mcp_server.py")
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the checkout: tests.langchain.fakes
+
+
+def _server_environment() -> dict[str, str]:
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1"}
+    if "OTEL_EXPORTER_OTLP_ENDPOINT" in os.environ:
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    return env
 
 
 def _server_parameters() -> Any:
     from mcp import StdioServerParameters
 
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1"}
-    if "OTEL_EXPORTER_OTLP_ENDPOINT" in os.environ:
-        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"]
-    return StdioServerParameters(command=sys.executable, args=[SERVER_SCRIPT, "--instrument"], env=env)
+    return StdioServerParameters(
+        command=sys.executable, args=[SERVER_SCRIPT, "--instrument"], env=_server_environment()
+    )
 
 
 async def _call(name: str, arguments: dict[str, Any]) -> Any:
@@ -52,7 +63,40 @@ def native_session(telemetry: sentrial_otel.Telemetry) -> dict[str, Any]:
     return {"session_id": session.session_id, "result": result.structuredContent}
 
 
-SCENARIOS = {"native-session": native_session}
+async def _run_agent() -> Any:
+    from langchain.agents import create_agent
+    from langchain_mcp_adapters.client import MultiServerMCPClient
+
+    from tests.langchain.fakes import ScriptedChatModel, answer_message, tool_call_message
+
+    client = MultiServerMCPClient(
+        {
+            "calculator": {
+                "transport": "stdio",
+                "command": sys.executable,
+                "args": [SERVER_SCRIPT, "--instrument"],
+                "env": _server_environment(),
+            }
+        }
+    )
+    tools = await client.get_tools()
+    model = ScriptedChatModel(
+        [tool_call_message("add", {"a": 2, "b": 3}, "call_1", (50, 10)), answer_message("5", (60, 5))]
+    )
+    agent = create_agent(model, tools, name="calculator")
+    return await agent.ainvoke({"messages": [{"role": "user", "content": "what is 2 + 3?"}]})
+
+
+def langchain_agent(telemetry: sentrial_otel.Telemetry) -> dict[str, Any]:
+    from sentrial_otel.instrumentation.langchain import LangChainInstrumentor
+
+    LangChainInstrumentor().instrument()
+    with telemetry.session("calc-agent", user_id="u-lc", convo_id="conv-lc") as session:
+        state = asyncio.run(_run_agent())
+    return {"session_id": session.session_id, "result": state["messages"][-1].content}
+
+
+SCENARIOS = {"native-session": native_session, "langchain-agent": langchain_agent}
 
 
 def main() -> None:
