@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from sentrial_otel.ids import trace_id_for
+from sentrial_otel._internal.spans.ids import trace_id_for
 from tests.support.phoenix_server import PhoenixServer
 from tests.support.server_process import listening_addresses
 

@@ -17,7 +17,7 @@ import pytest
 
 import sentrial_otel
 from sentrial_otel import semconv as sc
-from sentrial_otel.ids import trace_id_for
+from sentrial_otel._internal.spans.ids import trace_id_for
 from sentrial_otel.instrumentation.mcp._carrier import SESSION_META_KEY
 from tests.support.extra_venvs import venv_python
 from tests.support.mcp_processes import SERVER_SERVICE_NAME, http_server, stdio_server

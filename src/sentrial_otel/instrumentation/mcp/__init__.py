@@ -10,7 +10,9 @@ in the client's process and in the server's, or with no code at all:
 ``opentelemetry-instrument python app.py`` (registered under the ``opentelemetry_instrumentor``
 entry point as ``mcp``). Works with mcp 1.x (>= 1.24) and 2.x.
 
-* Client (``_client``): each ``tools/call`` carries the session's identity in its
+* Client (``_client``): each ``tools/call`` is an ``execute_tool {name}`` tool call of the
+  current session (one span, counted in its totals like any tool call; none of ours when a
+  LangChain tool span already stands for it), and carries the session's identity in its
   ``params._meta`` (and on mcp 1.x the W3C trace context, which mcp 2.x adds itself).
 * Server (``_server``): the request's span joins the caller's trace and it, and every span
   the tool's code starts, carries the session's attributes (``sentrial.session.id``,
@@ -20,7 +22,10 @@ entry point as ``mcp``). Works with mcp 1.x (>= 1.24) and 2.x.
 Both sides keep working with a peer that has no instrumentation: extra ``_meta`` keys are
 ignored by every MCP server, and a request without them is served as before.
 
-Options of ``instrument()``: ``tracer_provider`` (default: the global one).
+Options of ``instrument()``: ``tracer_provider``, ``meter_provider`` (tool metrics; default
+the global ones), ``capture_content`` (default from
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``); a call inside a session records
+through that session's engine instead.
 """
 
 from __future__ import annotations
@@ -33,11 +38,16 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
+from sentrial_otel._internal.content.policy import ContentPolicy
+from sentrial_otel._internal.misuse import MisuseReporter
+from sentrial_otel._internal.spans.metrics import AgentMetrics
+from sentrial_otel._internal.spans.recording import Recording
+from sentrial_otel.config import capture_content_from_env
 from sentrial_otel.instrumentation.mcp._client import CallTool
 from sentrial_otel.instrumentation.mcp._server import HandleRequest, OnRequest
 from sentrial_otel.instrumentation.mcp.package import _instruments
 from sentrial_otel.instrumentation.mcp.version import __version__
-from sentrial_otel.stamping import install_session_stamping
+from sentrial_otel._internal.spans.stamping import install_session_stamping
 
 __all__ = ["MCPInstrumentor"]
 
@@ -59,19 +69,24 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         provider = kwargs.get("tracer_provider")
-        tracer = trace.get_tracer(__name__, __version__, provider)
         # The server's spans get the caller's session attributes from the stamping processor.
         install_session_stamping(provider if provider is not None else trace.get_tracer_provider())
-        self._modern = _sdk_traces_itself()
-        wrap_function_wrapper(
-            "mcp.client.session", "ClientSession.call_tool",
-            CallTool(inject_trace_context=not self._modern),
+        capture = kwargs.get("capture_content")
+        recording = Recording(
+            trace.get_tracer(__name__, __version__, provider),
+            ContentPolicy(capture=capture_content_from_env() if capture is None else bool(capture)),
+            MisuseReporter(strict=False),
+            AgentMetrics(kwargs.get("meter_provider")),
         )
+        self._modern = _sdk_traces_itself()
+        call_tool = CallTool(recording, inject_trace_context=not self._modern)
+        wrap_function_wrapper("mcp.client.session", "ClientSession.call_tool", call_tool)
         if self._modern:
+            wrap_function_wrapper("mcp.client.client", "Client.call_tool", call_tool)
             wrap_function_wrapper("mcp.server.runner", "ServerRunner._on_request", OnRequest())
         else:
             wrap_function_wrapper(
-                "mcp.server.lowlevel.server", "Server._handle_request", HandleRequest(tracer)
+                "mcp.server.lowlevel.server", "Server._handle_request", HandleRequest(recording)
             )
 
     def _uninstrument(self, **kwargs: Any) -> None:
@@ -79,8 +94,10 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
         unwrap(ClientSession, "call_tool")
         if self._modern:
+            from mcp.client.client import Client
             from mcp.server.runner import ServerRunner
 
+            unwrap(Client, "call_tool")
             unwrap(ServerRunner, "_on_request")
         else:
             from mcp.server.lowlevel.server import Server

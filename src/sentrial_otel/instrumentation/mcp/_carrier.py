@@ -22,7 +22,7 @@ from typing import Any
 from opentelemetry import propagate, trace
 
 from sentrial_otel import semconv as sc
-from sentrial_otel.stamping import SESSION_INDEX
+from sentrial_otel._internal.spans.stamping import SESSION_INDEX
 
 SESSION_META_KEY = "dev.sentrial/session"
 

@@ -23,14 +23,20 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 
 from sentrial_otel import semconv as sc
+from sentrial_otel._internal.errors import handle_internal_errors
+from sentrial_otel._internal.spans.attributes import Attributes
+from sentrial_otel._internal.spans.failures import mark_error
+from sentrial_otel._internal.spans.invocations import Invocation
+from sentrial_otel._internal.spans.recording import Recording
+from sentrial_otel._internal.spans.stamping import SESSION_INDEX
 from sentrial_otel.instrumentation.mcp._carrier import parent_context_from, session_stamp_from
-from sentrial_otel.misuse import logger
-from sentrial_otel.stamping import SESSION_INDEX
+
+_READING = handle_internal_errors("reading an MCP request's _meta")
+_ENDING = handle_internal_errors("ending an MCP server span")
 
 
 class ServedSessions:
@@ -74,16 +80,14 @@ SERVED = ServedSessions()
 def _joined(meta: Mapping[str, Any] | None) -> tuple[Any, contextlib.AbstractContextManager[None]]:
     """The caller's context (or None) and a context manager that registers the caller's
     session for the request's duration (a no-op when it sent none)."""
-    try:
+    with _READING:
         parent = parent_context_from(meta)
         stamp = session_stamp_from(meta)
         if parent is not None and stamp is not None:
             trace_id = trace.get_current_span(parent).get_span_context().trace_id
             return parent, SERVED.serving(trace_id, stamp)
         return parent, contextlib.nullcontext()
-    except Exception:  # noqa: BLE001 - never fail a request for our sake
-        logger.warning("sentrial: internal error in reading an MCP request's _meta", exc_info=True)
-        return None, contextlib.nullcontext()
+    return None, contextlib.nullcontext()
 
 
 class OnRequest:
@@ -114,10 +118,11 @@ class _Responder:
 
 class HandleRequest:
     """Wrapper of mcp 1.x ``Server._handle_request(message, req, session, ...)``: a SERVER
-    span for each ``tools/call``."""
+    span for each ``tools/call``, through the engine's invocation lifecycle (no step of a
+    session here: the tool call is counted by the client that made it)."""
 
-    def __init__(self, tracer: trace.Tracer) -> None:
-        self.tracer = tracer
+    def __init__(self, recording: Recording) -> None:
+        self.recording = recording
 
     async def __call__(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         request = _tool_call_request(args)
@@ -128,55 +133,46 @@ class HandleRequest:
         responder = _Responder(args[0])
         # Registered before the span starts, so the span is stamped when it starts.
         with joined:
-            span = self.tracer.start_span(
-                f"{sc.MCP_TOOLS_CALL} {name}", parent, SpanKind.SERVER, attributes
+            span = Invocation(
+                self.recording, None, name=name, span_name=f"{sc.MCP_TOOLS_CALL} {name}",
+                attributes=attributes, context=parent, span_kind=SpanKind.SERVER,
             )
-            token = otel_context.attach(trace.set_span_in_context(span))
-            try:
-                return await wrapped(responder, *args[1:], **kwargs)
-            except BaseException as error:
-                span.record_exception(error)
-                span.set_status(Status(StatusCode.ERROR, str(error)))
-                span.set_attribute(sc.ERROR_TYPE, type(error).__qualname__)
-                raise
-            finally:
-                otel_context.detach(token)
-                self._finish(span, responder.response)
-
-    @staticmethod
-    def _finish(span: trace.Span, response: Any) -> None:
-        try:
-            result = getattr(response, "root", response)
-            if getattr(result, "isError", False) is True:
-                span.set_attribute(sc.ERROR_TYPE, sc.ERROR_TYPE_MCP_TOOL_ERROR)
-                span.set_status(Status(StatusCode.ERROR))
-            elif hasattr(result, "code") and hasattr(result, "message"):  # ErrorData
-                code = str(result.code)
-                span.set_attributes({sc.ERROR_TYPE: code, sc.RPC_RESPONSE_STATUS_CODE: code})
-                span.set_status(Status(StatusCode.ERROR, str(result.message)))
-        except Exception:  # noqa: BLE001
-            logger.warning("sentrial: internal error in ending an MCP server span", exc_info=True)
-        finally:
-            span.end()
+            with span:  # current while the tool runs; an exception fails it
+                result = await wrapped(responder, *args[1:], **kwargs)
+                with _ENDING:
+                    _note_response(span, responder.response)
+            return result
 
 
-def _tool_call_request(args: Any) -> tuple[str, dict[str, Any], Mapping[str, Any] | None] | None:
+def _note_response(invocation: Invocation, response: Any) -> None:
+    """ERROR for an ``isError`` result (``tool_error``) or an error response (its code)."""
+    span = invocation.span
+    if span is None:
+        return
+    result = getattr(response, "root", response)
+    if getattr(result, "isError", False) is True:
+        mark_error(span, sc.ERROR_TYPE_MCP_TOOL_ERROR, None)
+    elif hasattr(result, "code") and hasattr(result, "message"):  # ErrorData
+        code = str(result.code)
+        span.set_attribute(sc.RPC_RESPONSE_STATUS_CODE, code)
+        mark_error(span, code, str(result.message))
+
+
+@handle_internal_errors("reading an MCP request")
+def _tool_call_request(args: Any) -> tuple[str, Attributes, Mapping[str, Any] | None] | None:
     """(tool name, start attributes, ``_meta``) of a 1.x ``tools/call``; None otherwise."""
-    try:
-        message, request = args[0], args[1]
-        params = getattr(request, "params", None)
-        if getattr(request, "method", None) != sc.MCP_TOOLS_CALL or params is None:
-            return None
-        meta_model = getattr(params, "meta", None)
-        meta = meta_model.model_dump(by_alias=True) if meta_model is not None else None
-        name = str(params.name)
-        attributes = {
-            sc.MCP_METHOD_NAME: sc.MCP_TOOLS_CALL,
-            sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
-            sc.GEN_AI_TOOL_NAME: name,
-            sc.JSONRPC_REQUEST_ID: str(message.request_id),
-        }
-        return name, attributes, meta
-    except Exception:  # noqa: BLE001 - never fail a request for our sake
-        logger.warning("sentrial: internal error in reading an MCP request", exc_info=True)
+    message, request = args[0], args[1]
+    params = getattr(request, "params", None)
+    if getattr(request, "method", None) != sc.MCP_TOOLS_CALL or params is None:
         return None
+    meta_model = getattr(params, "meta", None)
+    meta = meta_model.model_dump(by_alias=True) if meta_model is not None else None
+    name = str(params.name)
+    attributes = Attributes()
+    attributes.values.update({
+        sc.MCP_METHOD_NAME: sc.MCP_TOOLS_CALL,
+        sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
+        sc.GEN_AI_TOOL_NAME: name,
+        sc.JSONRPC_REQUEST_ID: str(message.request_id),
+    })
+    return name, attributes, meta
