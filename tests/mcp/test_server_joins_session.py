@@ -61,8 +61,7 @@ def test_stdio_server_spans_join_the_session_and_carry_its_attributes(
 ):
     server = stdio_server(otlp_endpoint=otlp_receiver.endpoint, instrument=True)
     with telemetry.session("calc-agent", user_id="u-7", convo_id="conv-7") as session:
-        with session.tool("add", {"a": 1, "b": 2}):
-            result = asyncio.run(call_tool(server, "add", {"a": 1, "b": 2}))
+        result = asyncio.run(call_tool(server, "add", {"a": 1, "b": 2}))
     assert result.is_error is False
     assert result.structured_content == {"result": 3}
 
@@ -89,8 +88,7 @@ def test_streamable_http_server_joins_the_session(
 ):
     with http_server(tmp_path, otlp_endpoint=otlp_receiver.endpoint, instrument=True) as server:
         with telemetry.session("calc-agent", user_id="u-8") as session:
-            with session.tool("add", {"a": 2, "b": 5}):
-                result = asyncio.run(call_tool(server.url + "/mcp", "add", {"a": 2, "b": 5}))
+            result = asyncio.run(call_tool(server.url + "/mcp", "add", {"a": 2, "b": 5}))
         served = server_spans(otlp_receiver, "tools/call add", "add.compute")
     assert result.structured_content == {"result": 7}
     session_trace = f"{trace_id_for(session.session_id):032x}"
@@ -106,8 +104,7 @@ def test_server_without_our_instrumentation_serves_an_instrumented_client(
 ):
     server = stdio_server(otlp_endpoint=otlp_receiver.endpoint, instrument=False)
     with telemetry.session("calc-agent", user_id="u-9") as session:
-        with session.tool("divide", {"a": 1, "b": 4}):
-            result = asyncio.run(call_tool(server, "divide", {"a": 1, "b": 4}))
+        result = asyncio.run(call_tool(server, "divide", {"a": 1, "b": 4}))
     assert result.structured_content == {"result": 0.25}
     # mcp 2.x still joins the trace by itself; the session's attributes are ours to add.
     handling = server_spans(otlp_receiver, "tools/call divide")["tools/call divide"]
@@ -129,8 +126,7 @@ def test_a_failing_tool_is_an_error_on_the_server_span(
 ):
     server = stdio_server(otlp_endpoint=otlp_receiver.endpoint, instrument=True)
     with telemetry.session("calc-agent") as session:
-        with session.tool("divide", {"a": 1, "b": 0}):
-            result = asyncio.run(call_tool(server, "divide", {"a": 1, "b": 0}))
+        result = asyncio.run(call_tool(server, "divide", {"a": 1, "b": 0}))
     assert result.is_error is True
     handling = server_spans(otlp_receiver, "tools/call divide")["tools/call divide"]
     assert handling.status_code == "ERROR"
@@ -170,6 +166,7 @@ def test_mcp_1x_client_and_server_join_the_session(otlp_receiver, tmp_path):
     handling = served["tools/call add"]
     tool = next(s for s in otlp_receiver.spans() if s.name == "execute_tool add")
     assert handling.kind == "SERVER"
+    assert tool.attributes[sc.GEN_AI_TOOL_TYPE] == "extension"
     assert handling.trace_id == tool.trace_id == f"{trace_id_for(outcome['session_id']):032x}"
     assert handling.parent_span_id == tool.span_id
     assert handling.attributes[sc.MCP_METHOD_NAME] == "tools/call"

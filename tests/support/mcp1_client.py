@@ -58,8 +58,7 @@ async def _call(name: str, arguments: dict[str, Any]) -> Any:
 
 def native_session(telemetry: sentrial_otel.Telemetry) -> dict[str, Any]:
     with telemetry.session("calc-agent", user_id="u-1x", convo_id="conv-1x") as session:
-        with session.tool("add", {"a": 3, "b": 4}):
-            result = asyncio.run(_call("add", {"a": 3, "b": 4}))
+        result = asyncio.run(_call("add", {"a": 3, "b": 4}))
     return {"session_id": session.session_id, "result": result.structuredContent}
 
 

@@ -14,6 +14,7 @@ someone who never heard of sentrial-otel (mcp 2.x still emits its own spans).
 Tools:
   add(a, b)      a + b; starts a span of its own inside (``add.compute``), as user code would
   divide(a, b)   a / b; b == 0 raises, which the SDK returns as an ``isError`` result
+  reject(reason) raises the SDK's protocol error: a JSON-RPC error response (code -32602)
 """
 
 from __future__ import annotations
@@ -58,6 +59,19 @@ def _server(name: str, port: int | None) -> tuple[Any, dict[str, Any]]:
     return MCPServer(name), {"host": "127.0.0.1", "port": port}
 
 
+def _protocol_error(code: int, message: str) -> Exception:
+    """The SDK's exception for a JSON-RPC error response."""
+    try:
+        from mcp.shared.exceptions import MCPError  # mcp 2.x
+
+        return MCPError(code=code, message=message)
+    except ImportError:
+        from mcp.shared.exceptions import McpError
+        from mcp.types import ErrorData
+
+        return McpError(ErrorData(code=code, message=message))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--http", type=int, metavar="PORT", help="streamable HTTP on this port")
@@ -85,6 +99,11 @@ def main() -> None:
         if b == 0:
             raise ZeroDivisionError("division by zero")
         return a / b
+
+    @server.tool()
+    def reject(reason: str) -> str:
+        """Answer with a JSON-RPC error response instead of a result."""
+        raise _protocol_error(-32602, reason)
 
     if options.http is None:
         server.run()
