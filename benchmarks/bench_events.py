@@ -11,7 +11,7 @@ Usage::
 
     python benchmarks/bench_events.py [--events 500] [--rounds 60] [--capture-content on|off]
         [--metrics off|sdk] [--payload-chars N] [--profile] [--before-src DIR/src]
-        [--opt-in-compare]
+        [--opt-in-compare] [--dialect openinference]
 
 ``--profile`` also writes a cProfile of the facade's calls (top functions by own time).
 ``--before-src`` measures another checkout's ``src/`` in the same run, to judge a change:
@@ -21,6 +21,9 @@ ratio between them are taken a fraction of a second apart. ``--opt-in-compare`` 
 same for this checkout with ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental``
 ("now") against without it ("before"), with ``--metrics sdk`` allowed: what the GenAI
 conventions v0.1.0 opt-in costs per event.
+``--dialect openinference`` measures what that dialect (``SENTRIAL_DIALECTS``) costs: the
+facade with it against the facade without, in alternating blocks, in µs per event and in
+OTLP bytes per span.
 """
 
 from __future__ import annotations
@@ -122,16 +125,36 @@ def events_with(text: str | None = None) -> dict[str, Event]:
     }
 
 
-def facade_span_shape(call: Event, capture_content: bool) -> tuple[str, SpanKind, dict]:
-    """Name, kind and attributes of the span the facade makes for ``call``."""
+def facade_client(
+    provider: TracerProvider, capture_content: bool, dialect: str | None = None
+) -> sentrial.SentrialClient:
+    """A facade client on ``provider``, with ``dialect`` (``SENTRIAL_DIALECTS``) or none."""
+    saved = os.environ.pop("SENTRIAL_DIALECTS", None)
+    if dialect is not None:
+        os.environ["SENTRIAL_DIALECTS"] = dialect
+    try:
+        return sentrial.SentrialClient(tracer_provider=provider, capture_content=capture_content)
+    finally:
+        os.environ.pop("SENTRIAL_DIALECTS", None)
+        if saved is not None:
+            os.environ["SENTRIAL_DIALECTS"] = saved
+
+
+def facade_span(call: Event, capture_content: bool, dialect: str | None = None) -> ReadableSpan:
+    """The span the facade makes for ``call``."""
     exporter = KeepOne()
     provider, _ = make_provider(exporter)
-    client = sentrial.SentrialClient(tracer_provider=provider, capture_content=capture_content)
+    client = facade_client(provider, capture_content, dialect)
     sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
     call(client, sid)
     client.complete_session(sid)
     provider.force_flush()
-    span = next(s for s in exporter.spans if s.parent is not None)
+    return next(s for s in exporter.spans if s.parent is not None)
+
+
+def facade_span_shape(call: Event, capture_content: bool) -> tuple[str, SpanKind, dict]:
+    """Name, kind and attributes of the span the facade makes for ``call``."""
+    span = facade_span(call, capture_content)
     return span.name, span.kind, dict(span.attributes)
 
 
@@ -236,6 +259,79 @@ def run(
         "capture_content": capture_content,
         "payload_chars": payload_chars,
         "goal": "ratio <= 1.5",
+        "results": results,
+        "versions": versions(),
+    }
+
+
+# --- --dialect: the facade with a dialect against the facade without -------------------------
+def otlp_bytes(span: ReadableSpan) -> int:
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    return len(encode_spans([span]).SerializeToString())
+
+
+def time_facade(client: sentrial.SentrialClient, call: Event, n: int) -> float:
+    sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
+    start = time.perf_counter()
+    for _ in range(n):
+        call(client, sid)
+    elapsed = time.perf_counter() - start
+    client.complete_session(sid)
+    return elapsed / n * 1e6
+
+
+def dialect_cost(
+    dialect: str, events_per_round: int, rounds: int, capture_content: bool,
+    payload_chars: int | None,
+) -> dict:
+    results: dict[str, dict] = {}
+    calls = events_with(None if payload_chars is None else prose(payload_chars))
+    for event, call in calls.items():
+        providers = {label: make_provider(NoopExporter()) for label in ("off", "on")}
+        clients = {
+            label: facade_client(provider, capture_content, dialect if label == "on" else None)
+            for label, (provider, _) in providers.items()
+        }
+        for client in clients.values():
+            time_facade(client, call, 200)  # warm-up
+        per_event: dict[str, list[float]] = {"off": [], "on": []}
+        extra, ratios = [], []
+        for index in range(rounds):
+            measured = {}
+            for label in (("off", "on") if index % 2 == 0 else ("on", "off")):
+                for _, processor in providers.values():
+                    processor.force_flush()
+                gc.collect()
+                measured[label] = time_facade(clients[label], call, events_per_round)
+                per_event[label].append(measured[label])
+            extra.append(measured["on"] - measured["off"])
+            ratios.append(measured["on"] / measured["off"])
+        spans = {label: facade_span(call, capture_content, dialect if label == "on" else None)
+                 for label in ("off", "on")}
+        results[event] = {
+            "attributes": {label: len(span.attributes) for label, span in spans.items()},
+            "otlp_bytes": {label: otlp_bytes(span) for label, span in spans.items()},
+            "off_us": spread(per_event["off"]),
+            "on_us": spread(per_event["on"]),
+            "extra_us": spread(extra),
+            "on_over_off": spread(ratios),
+        }
+        r = results[event]
+        print(
+            f"{event:16} µs off {fmt(r['off_us'])}  on {fmt(r['on_us'])}  extra {fmt(r['extra_us'])}"
+            f"  on/off {fmt(r['on_over_off'], digits=3)}  attrs {r['attributes']['off']} -> "
+            f"{r['attributes']['on']}  OTLP bytes {r['otlp_bytes']['off']} -> {r['otlp_bytes']['on']}",
+            flush=True,
+        )
+        for provider, _ in providers.values():
+            provider.shutdown()
+    return {
+        "dialect": dialect,
+        "events_per_round": events_per_round,
+        "rounds": rounds,
+        "capture_content": capture_content,
+        "payload_chars": payload_chars,
         "results": results,
         "versions": versions(),
     }
@@ -371,6 +467,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--opt-in-compare", action="store_true",
                         help=f"this checkout with {OPT_IN}=gen_ai_latest_experimental (now) "
                         "against without (before)")
+    parser.add_argument("--dialect", choices=("openinference",),
+                        help="measure this dialect: the facade with it against without it")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.metrics == "sdk":
@@ -384,6 +482,11 @@ def main(argv: list[str] | None = None) -> dict:
     if args.serve:
         serve(args.capture_content == "on", args.payload_chars)
         return {}
+    if args.dialect is not None:
+        result = dialect_cost(args.dialect, args.events, args.rounds,
+                              args.capture_content == "on", args.payload_chars)
+        emit("events-dialect", result, args.out)
+        return result
     if args.before_src is not None or args.opt_in_compare:
         if args.before_src is not None and (args.metrics == "sdk" or args.opt_in_compare):
             parser.error("--before-src runs alone, with --metrics off")

@@ -17,7 +17,10 @@ log="$root/.venv-$name.log"
 failed="$root/.venv-$name.failed"
 python="${PYTHON:-python3}"
 
-if [ -f "$stamp" ] && [ ! "$requirements" -nt "$stamp" ] && [ ! "$root/pyproject.toml" -nt "$stamp" ]; then
+# A venv that installs this project (a "-e ." line) also goes stale with pyproject.toml.
+project="$root/scripts/venvs/$name.txt"
+grep -q '^-e \.' "$requirements" && project="$root/pyproject.toml"
+if [ -f "$stamp" ] && [ ! "$requirements" -nt "$stamp" ] && [ ! "$project" -nt "$stamp" ]; then
   exit 0
 fi
 rm -f "$failed"

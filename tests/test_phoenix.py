@@ -89,3 +89,27 @@ def test_without_a_dialect_phoenix_shows_no_session_input_and_an_unknown_decisio
     session = phoenix.sessions()[convo]
     assert session["numTraces"] == 2
     assert session["firstInput"] is None and session["lastOutput"] is None
+
+
+def test_with_the_openinference_dialect_phoenix_shows_kinds_inputs_outputs_and_the_session(phoenix):
+    convo, session_ids = send_conversation(phoenix, SENTRIAL_DIALECTS="openinference")
+    questions = ("How do I reset my password?", "And if the link expired?")
+    for session_id, question in zip(session_ids, questions, strict=True):
+        spans = phoenix.wait_for_spans(f"{trace_id_for(session_id):032x}", count=4)
+        by_kind = {span["name"].split()[0]: span for span in spans}
+        assert {name: span["span_kind"] for name, span in by_kind.items()} == {
+            "invoke_agent": "AGENT", "execute_tool": "TOOL", "chat": "LLM", "decision": "CHAIN",
+        }
+        # The span table's input and output columns.
+        tool = by_kind["execute_tool"]["attributes"]
+        assert json.loads(tool["input.value"]) == {"query": question}
+        assert json.loads(tool["output.value"]) == {"articles": ["KB-1"]}
+        assert json.loads(by_kind["decision"]["attributes"]["output.value"])["reasoning"] == (
+            "answer from the KB article"
+        )
+    # The sessions list: first input, last output, and tokens counted once (2 x 1,100).
+    session = phoenix.sessions()[convo]
+    assert session["numTraces"] == 2
+    assert session["firstInput"] == {"value": "How do I reset my password?", "mimeType": "text"}
+    assert session["lastOutput"] == {"value": "Request a new one from the login page.", "mimeType": "text"}
+    assert session["tokenUsage"] == {"prompt": 2000.0, "completion": 200.0, "total": 2200.0}

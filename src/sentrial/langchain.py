@@ -63,6 +63,7 @@ class SentrialCallbackHandler(OpenTelemetryCallbackHandler):
             telemetry.content,
             track_llm_calls=flag_argument(track_llm_calls, "track_llm_calls", telemetry.report, True),
             metrics=telemetry.metrics,
+            dialects=telemetry.settings.dialects,
             # A tool's or node's span is current inside its body, so spans the tool makes
             # itself nest under it.
             nest_body_spans=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from sentrial_otel import environment_variables as env
 from sentrial_otel.semconv import SEMCONV_OPT_IN_GENAI_LATEST
 from sentrial_otel._internal.logs import logger
+from sentrial_otel._internal.spans.dialects import KNOWN_DIALECTS, parse_dialects
 
 PROTOCOL_HTTP = "http/protobuf"
 PROTOCOL_GRPC = "grpc"
@@ -67,6 +68,8 @@ class Settings:
     # (executors.py).
     handle_sigterm: bool = True
     instrument_executors: bool = True
+    dialects: frozenset[str] = frozenset()
+    """Extra attribute dialects (``_internal/spans/dialects.py``): ``{"openinference"}``."""
 
     @property
     def export_headers(self) -> dict[str, str]:
@@ -269,6 +272,19 @@ def unsupported_compression() -> str | None:
     return None
 
 
+def resolve_dialects(dialects: str | Collection[str] | None = None) -> frozenset[str]:
+    """``dialects`` given, else ``SENTRIAL_DIALECTS``; a name we do not know is dropped with
+    a warning."""
+    names = parse_dialects(dialects if dialects is not None else _env(env.SENTRIAL_DIALECTS))
+    unknown = names - set(KNOWN_DIALECTS)
+    if unknown:
+        logger.warning(
+            "sentrial: unknown dialect(s) %s ignored (known: %s)",
+            ", ".join(sorted(unknown)), ", ".join(KNOWN_DIALECTS),
+        )
+    return names - unknown
+
+
 def capture_content_from_env(default: bool = True) -> bool:
     """``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``: enum or legacy boolean."""
     return parse_bool(_env(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT), default)
@@ -338,6 +354,7 @@ def resolve_settings(
     max_content_length: int | None = None,
     handle_sigterm: bool | None = None,
     instrument_executors: bool | None = None,
+    dialects: str | Collection[str] | None = None,
 ) -> Settings:
     """Resolve every setting: argument, then ``SENTRIAL_*``, then ``OTEL_*``, then default.
 
@@ -415,4 +432,5 @@ def resolve_settings(
             if instrument_executors is not None
             else parse_bool(_env(env.SENTRIAL_INSTRUMENT_EXECUTORS), True)
         ),
+        dialects=resolve_dialects(dialects),
     )

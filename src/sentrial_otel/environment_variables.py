@@ -42,6 +42,10 @@ SENTRIAL_INSTRUMENT_EXECUTORS: Final = "SENTRIAL_INSTRUMENT_EXECUTORS"
 the tracer provider, work submitted to thread and process pools runs in the submitter's
 OpenTelemetry context and session."""
 
+SENTRIAL_DIALECTS: Final = "SENTRIAL_DIALECTS"
+"""Extra attribute dialects for LLM-observability UIs, comma-separated: ``openinference``
+(Arize Phoenix, Langfuse: span kinds, ``input.value``/``output.value``). Default none."""
+
 OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
 OTEL_EXPORTER_OTLP_PROTOCOL: Final = "OTEL_EXPORTER_OTLP_PROTOCOL"
@@ -84,6 +88,7 @@ ALL: Final = {
     SENTRIAL_HANDLE_SIGTERM: "'false' keeps our SIGTERM handler out (default true)",
     SENTRIAL_INSTRUMENT_EXECUTORS: "'false' leaves thread and process pools alone (default true)",
     SENTRIAL_SOURCE: "where `sentrial-otel sessions` reads: 'local' or 'jaeger=URL' (CLI only)",
+    SENTRIAL_DIALECTS: "'openinference' adds the keys Phoenix and Langfuse read (default none)",
     OTEL_EXPORTER_OTLP_ENDPOINT: "base OTLP endpoint ('/v1/traces' added for http)",
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "full OTLP traces endpoint, used as is",
     OTEL_EXPORTER_OTLP_PROTOCOL: "'http/protobuf' (default) or 'grpc'",

@@ -108,6 +108,21 @@ ERROR_TYPE_MCP_TOOL_ERROR: Final = "tool_error"
 # gen_ai.tool.type of a tool served by another process over MCP.
 TOOL_TYPE_EXTENSION: Final = "extension"
 
+# --- OpenInference (the "openinference" dialect: Arize Phoenix, Langfuse) ------------------
+OI_SPAN_KIND: Final = "openinference.span.kind"
+OI_INPUT_VALUE: Final = "input.value"
+OI_INPUT_MIME_TYPE: Final = "input.mime_type"
+OI_OUTPUT_VALUE: Final = "output.value"
+OI_OUTPUT_MIME_TYPE: Final = "output.mime_type"
+OI_KIND_AGENT: Final = "AGENT"
+OI_KIND_TOOL: Final = "TOOL"
+OI_KIND_LLM: Final = "LLM"
+OI_KIND_EMBEDDING: Final = "EMBEDDING"
+OI_KIND_RETRIEVER: Final = "RETRIEVER"
+OI_KIND_CHAIN: Final = "CHAIN"
+OI_MIME_JSON: Final = "application/json"
+OI_MIME_TEXT: Final = "text/plain"
+
 # --- sentrial.* attributes (no standard key exists) --------------------------------------
 SENTRIAL_SESSION_ID: Final = "sentrial.session.id"
 SENTRIAL_SESSION_NAME: Final = "sentrial.session.name"
@@ -222,6 +237,8 @@ CONTENT_KEYS: Final = frozenset(
         SENTRIAL_DECISION_REASONING,
         SENTRIAL_DECISION_ALTERNATIVES,
         SENTRIAL_DECISION_CHOSEN,
+        OI_INPUT_VALUE,
+        OI_OUTPUT_VALUE,
     }
 )
 

@@ -103,7 +103,8 @@ class Telemetry:
         install_session_stamping(self.provider)
         self.state = AgentState(self.content)
         self.recording = Recording(
-            self.tracer, self.content, self.report, self.metrics, self.state, self.scores
+            self.tracer, self.content, self.report, self.metrics, self.state, self.scores,
+            dialects=self.settings.dialects,
         )
         self._sessions: dict[str, Session] = {}  # insertion order: oldest first
         self._sessions_lock = threading.Lock()

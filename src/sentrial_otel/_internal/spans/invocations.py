@@ -43,6 +43,7 @@ from sentrial_otel._internal.spans.attributes import (
     fit_lengths,
     place_user_keys,
 )
+from sentrial_otel._internal.spans.dialects import openinference_keys
 from sentrial_otel._internal.spans.failures import (
     add_exception_event,
     mark_error,
@@ -234,6 +235,8 @@ class Invocation:
         if outcome is not None and outcome is not attrs:
             attrs.absorb(outcome)
         values = attrs.finish()
+        if self.recording.openinference:
+            openinference_keys(values, starting=True, agent=self.kind == AGENT)
         session = self.session
         stamped = None
         if session is not None:
@@ -292,7 +295,10 @@ class Invocation:
             outcome = None  # already on the span
         try:
             if outcome is not None and (outcome.values or outcome.truncated or outcome.user):
-                values = self._limited(outcome.finish(), outcome.user)
+                values = outcome.finish()
+                if self.recording.openinference:
+                    openinference_keys(values, starting=False, agent=self.kind == AGENT)
+                values = self._limited(values, outcome.user)
                 if len(values) == 1:  # a tool's result, an agent's answer: no mapping pass
                     for key, value in values.items():
                         span.set_attribute(key, value)

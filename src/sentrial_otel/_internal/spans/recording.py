@@ -4,8 +4,8 @@ An invocation (``invocations.py``) needs two things and imports neither the engi
 session module:
 
 * a :class:`Recording`: the tracer, the content policy, the misuse reporter, the metrics,
-  the ``update_state`` tracker and the scores. One per engine; the LangChain instrumentor
-  builds its own from the providers it was given.
+  the ``update_state`` tracker, the scores and the dialects (``dialects.py``). One per engine;
+  the LangChain instrumentor builds its own from the providers it was given.
 * optionally the session the step belongs to, seen through :class:`SessionScope`: the
   attributes every span of it carries, its agent state, and ``step_ended``, which adds the
   step to the session's totals and passes it on to its listeners.
@@ -13,13 +13,14 @@ session module:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Protocol
 
 from opentelemetry import trace
 
 from sentrial_otel._internal.content.policy import ContentPolicy
 from sentrial_otel._internal.misuse import Report
+from sentrial_otel._internal.spans.dialects import OPENINFERENCE
 from sentrial_otel._internal.spans.metrics import AgentMetrics
 from sentrial_otel._internal.spans.scores import ScoreRecorder
 from sentrial_otel._internal.spans.state import AgentState
@@ -29,7 +30,7 @@ from sentrial_otel._internal.spans.steps import Step
 class Recording:
     """Where a step's span, content, misuse reports and metrics go (a session's scores too)."""
 
-    __slots__ = ("content", "metrics", "report", "scores", "state", "tracer")
+    __slots__ = ("content", "metrics", "openinference", "report", "scores", "state", "tracer")
 
     def __init__(
         self,
@@ -39,6 +40,7 @@ class Recording:
         metrics: AgentMetrics,
         state: AgentState | None = None,
         scores: ScoreRecorder | None = None,
+        dialects: Collection[str] = (),
     ) -> None:
         self.tracer = tracer
         self.content = content
@@ -46,6 +48,8 @@ class Recording:
         self.metrics = metrics
         self.state = state
         self.scores = scores
+        self.openinference = OPENINFERENCE in dialects
+        """Whether spans carry the OpenInference keys (the ``openinference`` dialect)."""
 
 
 class SessionScope(Protocol):

@@ -22,6 +22,7 @@ from sentrial_otel import semconv as sc
 from sentrial_otel._internal.spans import attributes as attrs_of
 from sentrial_otel._internal.spans import ids
 from sentrial_otel._internal.spans.attributes import Attributes
+from sentrial_otel._internal.spans.dialects import openinference_keys
 from sentrial_otel._internal.spans.failures import record_exception
 from sentrial_otel._internal.spans.invocations import AgentRun
 from sentrial_otel._internal.spans.recording import Recording, SessionScope
@@ -123,6 +124,8 @@ class SessionRoot(AgentRun):
                     message = _ABANDONED_MESSAGE if outcome.abandoned else outcome.failure_reason
                     values[sc.ERROR_TYPE] = outcome.error_type or sc.ERROR_TYPE_SESSION_FAILED
                     span.set_status(Status(StatusCode.ERROR, message or None))
+                if self.recording.openinference:
+                    openinference_keys(values, starting=False, agent=True)
                 span.set_attributes(self._limited(values, attributes.user))
                 if outcome.error is not None:
                     record_exception(span, outcome.error, self.recording.content)

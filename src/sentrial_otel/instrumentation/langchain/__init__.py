@@ -25,7 +25,8 @@ tracer provider shuts down are ended then (``sentrial.abandoned``), so no span s
 
 Options of ``instrument()``: ``tracer_provider``, ``meter_provider`` (LLM and tool
 metrics; default the global one), ``capture_content`` (default from
-``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``), ``emit_plumbing_spans``.
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``), ``emit_plumbing_spans``,
+``dialects`` (default from ``SENTRIAL_DIALECTS``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from sentrial_otel._internal.logs import logger
 from sentrial_otel._internal.spans.limits import limits_of
 from sentrial_otel._internal.spans.metrics import AgentMetrics
 from sentrial_otel._internal.spans.stamping import install_session_stamping
-from sentrial_otel.config import capture_content_from_env
+from sentrial_otel.config import capture_content_from_env, resolve_dialects
 from sentrial_otel.instrumentation.langchain import _context
 from sentrial_otel.instrumentation.langchain._handler import (
     OpenTelemetryCallbackHandler,
@@ -119,6 +120,7 @@ class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             content,
             emit_plumbing_spans=bool(kwargs.get("emit_plumbing_spans", False)),
             metrics=AgentMetrics(kwargs.get("meter_provider")),
+            dialects=resolve_dialects(kwargs.get("dialects")),
         )
         wrap_function_wrapper(
             "langchain_core.callbacks.base", "BaseCallbackManager.__init__", _AddHandler(self._handler)

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
@@ -156,6 +156,8 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
             an ``invoke_agent`` span (``gen_ai.agent.name``) instead of ``invoke_workflow``
             (default: as ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental``
             says).
+        dialects: extra attribute dialects (``{"openinference"}``: the keys Phoenix and
+            Langfuse read; ``_internal/spans/dialects.py``).
     """
 
     raise_error = False
@@ -174,6 +176,7 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
         metrics: AgentMetrics | None = None,
         nest_body_spans: bool = False,
         latest_conventions: bool | None = None,
+        dialects: Collection[str] = (),
     ) -> None:
         super().__init__()
         report = MisuseReporter(strict=False)
@@ -193,7 +196,7 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
             metrics if metrics is not None
             else AgentMetrics(latest_conventions=self.latest_conventions)
         )
-        self.recording = Recording(tracer, self.content, report, self.metrics)
+        self.recording = Recording(tracer, self.content, report, self.metrics, dialects=dialects)
         if nest_body_spans:
             # Released when the handler is collected.
             _context.acquire()

@@ -24,8 +24,9 @@ ignored by every MCP server, and a request without them is served as before.
 
 Options of ``instrument()``: ``tracer_provider``, ``meter_provider`` (tool metrics; default
 the global ones), ``capture_content`` (default from
-``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``); a call inside a session records
-through that session's engine instead.
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``), ``dialects`` (default from
+``SENTRIAL_DIALECTS``); a call inside a session records through that session's engine
+instead.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from sentrial_otel._internal.content.policy import ContentPolicy
 from sentrial_otel._internal.misuse import MisuseReporter
 from sentrial_otel._internal.spans.metrics import AgentMetrics
 from sentrial_otel._internal.spans.recording import Recording
-from sentrial_otel.config import capture_content_from_env
+from sentrial_otel.config import capture_content_from_env, resolve_dialects
 from sentrial_otel.instrumentation.mcp._client import CallTool
 from sentrial_otel.instrumentation.mcp._server import HandleRequest, OnRequest
 from sentrial_otel.instrumentation.mcp.package import _instruments
@@ -77,6 +78,7 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             ContentPolicy(capture=capture_content_from_env() if capture is None else bool(capture)),
             MisuseReporter(strict=False),
             AgentMetrics(kwargs.get("meter_provider")),
+            dialects=resolve_dialects(kwargs.get("dialects")),
         )
         self._modern = _sdk_traces_itself()
         call_tool = CallTool(recording, inject_trace_context=not self._modern)
