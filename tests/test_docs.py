@@ -79,7 +79,7 @@ def attribute_constants() -> tuple[set[str], set[str]]:
     for name, value in semconv_strings().items():
         if name.startswith((
             "ERROR_TYPE_", "OP_", "METRIC_", "ROLE_", "FINISH_REASON_", "TOKEN_MODALITY_",
-            "USAGE_", "SEMCONV_OPT_IN_", "TOOL_TYPE_",
+            "USAGE_", "SEMCONV_OPT_IN_", "TOOL_TYPE_", "OI_KIND_", "OI_MIME_",
         )) or name in (
             "DECISION_SPAN_NAME", "SPAN_KIND_DECISION", "TOOL_TYPE_FUNCTION",
             "OPENINFERENCE_KIND_LLM", "MCP_TOOLS_CALL",
