@@ -86,3 +86,15 @@ def test_events_compares_the_genai_opt_in_with_metrics_recorded(capsys):
     # The opt-in changes metrics, not the LLM span: the same attributes either way.
     assert row["attributes"]["now"] == row["attributes"]["before"] > 0
     assert row["now_over_before"]["median"] > 0
+
+
+def test_events_dialect_measures_the_facade_with_and_without_it(capsys):
+    import bench_events
+
+    result = bench_events.main(["--events", "20", "--rounds", "2", "--dialect", "openinference"])
+    assert result["dialect"] == "openinference"
+    for event in result["results"].values():
+        # The dialect's keys are on the measured spans: more attributes, more bytes.
+        assert event["attributes"]["on"] > event["attributes"]["off"]
+        assert event["otlp_bytes"]["on"] > event["otlp_bytes"]["off"]
+        assert event["on_us"]["median"] > 0 and event["off_us"]["median"] > 0

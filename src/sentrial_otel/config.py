@@ -13,7 +13,6 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from sentrial_otel import environment_variables as env
 from sentrial_otel.semconv import SEMCONV_OPT_IN_GENAI_LATEST
 from sentrial_otel._internal.logs import logger
-from sentrial_otel._internal.spans.dialects import KNOWN_DIALECTS, parse_dialects
 
 PROTOCOL_HTTP = "http/protobuf"
 PROTOCOL_GRPC = "grpc"
@@ -272,10 +271,17 @@ def unsupported_compression() -> str | None:
     return None
 
 
+DIALECT_OPENINFERENCE = "openinference"
+"""The keys Arize Phoenix and Langfuse read (``_internal/spans/dialects.py``)."""
+KNOWN_DIALECTS = (DIALECT_OPENINFERENCE,)
+
+
 def resolve_dialects(dialects: str | Collection[str] | None = None) -> frozenset[str]:
-    """``dialects`` given, else ``SENTRIAL_DIALECTS``; a name we do not know is dropped with
-    a warning."""
-    names = parse_dialects(dialects if dialects is not None else _env(env.SENTRIAL_DIALECTS))
+    """``dialects`` given (``"openinference"``, a comma list, or a collection of names),
+    else ``SENTRIAL_DIALECTS``; a name we do not know is dropped with a warning."""
+    raw = dialects if dialects is not None else _env(env.SENTRIAL_DIALECTS) or ""
+    given = raw.split(",") if isinstance(raw, str) else raw
+    names = frozenset(str(name).strip().lower() for name in given if str(name).strip())
     unknown = names - set(KNOWN_DIALECTS)
     if unknown:
         logger.warning(

@@ -6,8 +6,10 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 import pytest
+from mcp.client.client import Client
 from mcp.client.session import ClientSession
 from mcp.server.runner import ServerRunner
+from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
 
 from sentrial_otel.instrumentation.mcp import MCPInstrumentor
 
@@ -25,12 +27,17 @@ def test_declares_the_supported_range() -> None:
 
 
 def test_uninstrument_restores_the_sdk(provider) -> None:
-    originals = (ClientSession.call_tool, ServerRunner._on_request)
+    def patched() -> tuple[object, ...]:
+        return (
+            ClientSession.call_tool, Client.call_tool, JSONRPCDispatcher.send_raw_request,
+            ServerRunner._on_request,
+        )
+
+    originals = patched()
     instrumentor = MCPInstrumentor()
     instrumentor.instrument(tracer_provider=provider)
     try:
-        assert ClientSession.call_tool is not originals[0]
-        assert ServerRunner._on_request is not originals[1]
+        assert all(now is not before for now, before in zip(patched(), originals, strict=True))
     finally:
         instrumentor.uninstrument()
-    assert (ClientSession.call_tool, ServerRunner._on_request) == originals
+    assert patched() == originals

@@ -99,6 +99,19 @@ def test_streamable_http_server_joins_the_session(
         assert sc.GEN_AI_CONVERSATION_ID not in span.attributes  # none given, none made up
 
 
+def test_streamable_http_requests_carry_the_trace_context_as_headers_too(
+    telemetry, spans, mcp_instrumented, tmp_path
+):
+    """For what traces the HTTP hop (a gateway, the server's ASGI instrumentation)."""
+    with http_server(tmp_path, otlp_endpoint=None, instrument=False) as server:
+        with telemetry.session("calc-agent") as session:
+            result = asyncio.run(call_tool(server.url + "/mcp", "request_traceparent", {}))
+    header = result.structured_content["result"]
+    _, trace_hex, parent_hex, _ = header.split("-")
+    assert trace_hex == f"{trace_id_for(session.session_id):032x}"
+    assert parent_hex == f"{spans.one('execute_tool request_traceparent').context.span_id:016x}"
+
+
 def test_server_without_our_instrumentation_serves_an_instrumented_client(
     telemetry, spans, otlp_receiver, mcp_instrumented
 ):

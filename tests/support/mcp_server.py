@@ -15,6 +15,7 @@ Tools:
   add(a, b)      a + b; starts a span of its own inside (``add.compute``), as user code would
   divide(a, b)   a / b; b == 0 raises, which the SDK returns as an ``isError`` result
   reject(reason) raises the SDK's protocol error: a JSON-RPC error response (code -32602)
+  request_traceparent()  (streamable HTTP) the ``traceparent`` HTTP header of its request
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+try:
+    from mcp.server.mcpserver import Context  # mcp 2.x: a tool's view of its request
+except ImportError:
+    Context = None
 
 SERVICE_NAME = "mcp-test-server"
 
@@ -104,6 +110,14 @@ def main() -> None:
     def reject(reason: str) -> str:
         """Answer with a JSON-RPC error response instead of a result."""
         raise _protocol_error(-32602, reason)
+
+    if options.http is not None and Context is not None:
+
+        @server.tool()
+        def request_traceparent(ctx: Context) -> str:
+            """The ``traceparent`` HTTP header this request came with ("" when none)."""
+            request = ctx.request_context.request
+            return str(request.headers.get("traceparent", "")) if request is not None else ""
 
     if options.http is None:
         server.run()

@@ -5,7 +5,7 @@ OpenInference's span kind first) converts most of them itself, but reads a span'
 output only from OpenInference's ``input.value`` / ``output.value``, and has no kind for a
 span without ``gen_ai.operation.name`` (our decisions show as UNKNOWN). The
 ``openinference`` dialect (``SENTRIAL_DIALECTS=openinference``, or ``dialects=`` in code)
-adds, on every span an invocation writes:
+(names and parsing: ``config.resolve_dialects``) adds, on every span an invocation writes:
 
 * ``openinference.span.kind``: AGENT, TOOL, LLM, EMBEDDING, RETRIEVER, or CHAIN for
   decisions, workflows and the plain LangChain spans;
@@ -22,13 +22,10 @@ tokens is how totals get counted twice (SEMCONV's rule on roll-ups).
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any, Final
 
 from sentrial_otel import semconv as sc
-
-OPENINFERENCE: Final = "openinference"
-KNOWN_DIALECTS: Final = (OPENINFERENCE,)
 
 _KIND_OF_OPERATION: Final = {
     sc.OP_INVOKE_AGENT: sc.OI_KIND_AGENT,
@@ -43,22 +40,13 @@ _JSON: Final = sc.OI_MIME_JSON
 _TEXT: Final = sc.OI_MIME_TEXT
 
 
-def parse_dialects(raw: str | Collection[str] | None) -> frozenset[str]:
-    """``"openinference"``, ``"openinference,langfuse"`` or a collection of names; names we
-    do not know are left out (the caller warns)."""
-    if raw is None:
-        return frozenset()
-    names = raw.split(",") if isinstance(raw, str) else raw
-    return frozenset(name.strip().lower() for name in names if str(name).strip())
-
-
 def openinference_keys(values: MutableMapping[str, Any], *, starting: bool, agent: bool) -> None:
     """Add the OpenInference keys for ``values``: the attributes a span starts with
     (``starting``: its kind too) or those it gets when it ends. ``agent``: the span is an
     agent's (its messages become text)."""
     if starting:
-        kind = _KIND_OF_OPERATION.get(values.get(sc.GEN_AI_OPERATION_NAME), sc.OI_KIND_CHAIN)
-        values[sc.OI_SPAN_KIND] = kind
+        operation = str(values.get(sc.GEN_AI_OPERATION_NAME, ""))
+        values[sc.OI_SPAN_KIND] = _KIND_OF_OPERATION.get(operation, sc.OI_KIND_CHAIN)
     # Inputs.
     if (arguments := values.get(sc.GEN_AI_TOOL_CALL_ARGUMENTS)) is not None:
         _put(values, sc.OI_INPUT_VALUE, sc.OI_INPUT_MIME_TYPE, arguments, _JSON)

@@ -20,11 +20,11 @@ from opentelemetry import trace
 
 from sentrial_otel._internal.content.policy import ContentPolicy
 from sentrial_otel._internal.misuse import Report
-from sentrial_otel._internal.spans.dialects import OPENINFERENCE
 from sentrial_otel._internal.spans.metrics import AgentMetrics
 from sentrial_otel._internal.spans.scores import ScoreRecorder
 from sentrial_otel._internal.spans.state import AgentState
 from sentrial_otel._internal.spans.steps import Step
+from sentrial_otel.config import DIALECT_OPENINFERENCE
 
 
 class Recording:
@@ -48,7 +48,7 @@ class Recording:
         self.metrics = metrics
         self.state = state
         self.scores = scores
-        self.openinference = OPENINFERENCE in dialects
+        self.openinference = DIALECT_OPENINFERENCE in dialects
         """Whether spans carry the OpenInference keys (the ``openinference`` dialect)."""
 
 

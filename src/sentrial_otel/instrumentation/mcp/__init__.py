@@ -13,7 +13,8 @@ entry point as ``mcp``). Works with mcp 1.x (>= 1.24) and 2.x.
 * Client (``_client``): each ``tools/call`` is an ``execute_tool {name}`` tool call of the
   current session (one span, counted in its totals like any tool call; none of ours when a
   LangChain tool span already stands for it), and carries the session's identity in its
-  ``params._meta`` (and on mcp 1.x the W3C trace context, which mcp 2.x adds itself).
+  ``params._meta`` (and on mcp 1.x the W3C trace context, which mcp 2.x adds itself); on
+  mcp 2.x's streamable HTTP the trace context also goes in the HTTP headers.
 * Server (``_server``): the request's span joins the caller's trace and it, and every span
   the tool's code starts, carries the session's attributes (``sentrial.session.id``,
   ``user.id``, ``gen_ai.conversation.id``). mcp 2.x's own SERVER span is kept; on mcp 1.x a
@@ -44,7 +45,7 @@ from sentrial_otel._internal.misuse import MisuseReporter
 from sentrial_otel._internal.spans.metrics import AgentMetrics
 from sentrial_otel._internal.spans.recording import Recording
 from sentrial_otel.config import capture_content_from_env, resolve_dialects
-from sentrial_otel.instrumentation.mcp._client import CallTool
+from sentrial_otel.instrumentation.mcp._client import CallTool, TraceHeaders
 from sentrial_otel.instrumentation.mcp._server import HandleRequest, OnRequest
 from sentrial_otel.instrumentation.mcp.package import _instruments
 from sentrial_otel.instrumentation.mcp.version import __version__
@@ -85,6 +86,9 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         wrap_function_wrapper("mcp.client.session", "ClientSession.call_tool", call_tool)
         if self._modern:
             wrap_function_wrapper("mcp.client.client", "Client.call_tool", call_tool)
+            wrap_function_wrapper(
+                "mcp.shared.jsonrpc_dispatcher", "JSONRPCDispatcher.send_raw_request", TraceHeaders()
+            )
             wrap_function_wrapper("mcp.server.runner", "ServerRunner._on_request", OnRequest())
         else:
             wrap_function_wrapper(
@@ -98,8 +102,10 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if self._modern:
             from mcp.client.client import Client
             from mcp.server.runner import ServerRunner
+            from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
 
             unwrap(Client, "call_tool")
+            unwrap(JSONRPCDispatcher, "send_raw_request")
             unwrap(ServerRunner, "_on_request")
         else:
             from mcp.server.lowlevel.server import Server

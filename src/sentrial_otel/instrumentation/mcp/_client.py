@@ -19,6 +19,11 @@ conventions: "SHOULD NOT create a separate span").
 
 Either way ``meta`` gets what ``_carrier.outgoing_meta`` adds: the session's identity, and
 on mcp 1.x (which propagates nothing itself) the W3C trace context of the tool's span.
+
+On mcp 2.x's streamable HTTP, every request of a client also carries the W3C trace context
+as HTTP headers (:class:`TraceHeaders`), for what traces the HTTP hop (a gateway, the
+server's ASGI instrumentation): the SDK's HTTP client, httpx2, is instrumented by nobody.
+The MCP server span's parent stays the one in ``_meta``, as the MCP conventions say.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 
 from sentrial_otel import semconv as sc
 from sentrial_otel._internal.errors import handle_internal_errors
@@ -97,6 +102,24 @@ class CallTool:
         if call.span is not None:
             call.span.set_attribute(sc.MCP_METHOD_NAME, sc.MCP_TOOLS_CALL)
         return call
+
+
+class TraceHeaders:
+    """Wrapper of mcp 2.x ``JSONRPCDispatcher.send_raw_request(method, params, opts)``: the
+    HTTP headers of a client's request (``opts["headers"]``, which ``ClientSession`` always
+    passes and only streamable HTTP sends) get the current W3C trace context. Headers
+    already there win."""
+
+    async def __call__(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        with _ADDING_META:
+            opts = args[2] if len(args) > 2 else kwargs.get("opts")
+            headers = opts.get("headers") if isinstance(opts, dict) else None
+            if isinstance(headers, dict) and trace.get_current_span().get_span_context().is_valid:
+                carrier: dict[str, str] = {}
+                propagate.inject(carrier)
+                for key, value in carrier.items():
+                    headers.setdefault(key, value)
+        return await wrapped(*args, **kwargs)
 
 
 def _name_and_arguments(args: Any, kwargs: Mapping[str, Any]) -> tuple[str, Any]:
