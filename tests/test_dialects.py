@@ -47,8 +47,9 @@ def test_every_facade_span_gets_its_kind_input_and_output(spans, monkeypatch):
     }
     decision = oi(spans.one("decision support"))
     assert decision[sc.OI_SPAN_KIND] == "CHAIN"
-    assert json.loads(decision[sc.OI_INPUT_VALUE]) == {"alternatives": ["escalate"]}
-    assert json.loads(decision[sc.OI_OUTPUT_VALUE]) == {"reasoning": "answer from the KB", "confidence": 0.9}
+    assert json.loads(decision[sc.OI_INPUT_VALUE]) == ["escalate"]
+    assert decision[sc.OI_OUTPUT_VALUE] == "answer from the KB"
+    assert decision[sc.OI_OUTPUT_MIME_TYPE] == "text/plain"
     chat = spans.one("chat gpt-4o")
     assert oi(chat)[sc.OI_SPAN_KIND] == "LLM"
     # An LLM call's messages stay in the GenAI parts schema, as JSON.

@@ -36,6 +36,7 @@ _KIND_OF_OPERATION: Final = {
     sc.OP_RETRIEVAL: sc.OI_KIND_RETRIEVER,
     sc.OP_INVOKE_WORKFLOW: sc.OI_KIND_CHAIN,
 }
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 _JSON: Final = sc.OI_MIME_JSON
 _TEXT: Final = sc.OI_MIME_TEXT
 
@@ -55,7 +56,7 @@ def openinference_keys(values: MutableMapping[str, Any], *, starting: bool, agen
     elif (query := values.get(sc.GEN_AI_RETRIEVAL_QUERY_TEXT)) is not None:
         _put(values, sc.OI_INPUT_VALUE, sc.OI_INPUT_MIME_TYPE, query, _TEXT)
     elif (alternatives := values.get(sc.SENTRIAL_DECISION_ALTERNATIVES)) is not None:
-        _put(values, sc.OI_INPUT_VALUE, sc.OI_INPUT_MIME_TYPE, _json({"alternatives": list(alternatives)}), _JSON)
+        _put(values, sc.OI_INPUT_VALUE, sc.OI_INPUT_MIME_TYPE, _ENCODER.encode(list(alternatives)), _JSON)
     # Outputs.
     if (result := values.get(sc.GEN_AI_TOOL_CALL_RESULT)) is not None:
         _put(values, sc.OI_OUTPUT_VALUE, sc.OI_OUTPUT_MIME_TYPE, result, _JSON)
@@ -63,19 +64,10 @@ def openinference_keys(values: MutableMapping[str, Any], *, starting: bool, agen
         _put_messages(values, sc.OI_OUTPUT_VALUE, sc.OI_OUTPUT_MIME_TYPE, messages, agent)
     elif (documents := values.get(sc.GEN_AI_RETRIEVAL_DOCUMENTS)) is not None:
         _put(values, sc.OI_OUTPUT_VALUE, sc.OI_OUTPUT_MIME_TYPE, documents, _JSON)
-    elif values.get(sc.SENTRIAL_SPAN_KIND) == sc.SPAN_KIND_DECISION:
-        decided = {
-            field: values[key]
-            for field, key in (
-                ("reasoning", sc.SENTRIAL_DECISION_REASONING),
-                ("chosen", sc.SENTRIAL_DECISION_CHOSEN),
-                ("confidence", sc.SENTRIAL_DECISION_CONFIDENCE),
-            )
-            if key in values
-        }
-        # Confidence alone is no content: with capture off a decision has no output.
-        if decided.keys() - {"confidence"}:
-            _put(values, sc.OI_OUTPUT_VALUE, sc.OI_OUTPUT_MIME_TYPE, _json(decided), _JSON)
+    elif (reasoning := values.get(sc.SENTRIAL_DECISION_REASONING)) is not None:
+        _put(values, sc.OI_OUTPUT_VALUE, sc.OI_OUTPUT_MIME_TYPE, reasoning, _TEXT)
+    elif (chosen := values.get(sc.SENTRIAL_DECISION_CHOSEN)) is not None:
+        _put(values, sc.OI_OUTPUT_VALUE, sc.OI_OUTPUT_MIME_TYPE, chosen, _TEXT)
 
 
 def _put(values: MutableMapping[str, Any], key: str, mime_key: str, value: Any, mime: str) -> None:
@@ -105,7 +97,3 @@ def _text_of(messages: str) -> str | None:
     if not texts or len(texts) != len(parts) or not all(isinstance(t, str) for t in texts):
         return None
     return "\n".join(texts)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
