@@ -8,8 +8,8 @@ Every endpoint of ``collector-config/*.yaml`` comes from an environment variable
         ... send OTLP to otelcol.http_endpoint with "authorization: Bearer k" ...
         traces = jaeger.wait_for_traces("my-service", {"sentrial.session.id": sid}, count=1)
 
-Each process is a child of the test (tests/support/child_process.py), logs into its own
-directory, and is stopped by the test; ``kill()`` and ``start()`` again give the same ports
+Each process is a child of the test (``ServerProcess``, tests/support/server_process.py),
+logs into its own directory, and is stopped by the test; ``kill()`` and ``start()`` again give the same ports
 back, for fault tests.
 """
 
@@ -32,8 +32,7 @@ from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
-from tests.support.child_process import ChildProcess
-from tests.support.rotel import free_port
+from tests.support.server_process import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / "collector-config"
@@ -62,33 +61,20 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
         return 0, b""
 
 
-class Engine(ChildProcess):
-    """One engine process: a binary, its arguments, its environment, a readiness URL."""
+class Engine(ServerProcess):
+    """One engine process: a binary, its arguments, its environment, and the 127.0.0.1
+    address whose ``ready_path`` answers 200 once it serves."""
 
-    stop_timeout = 15.0
+    name = "engine"
 
-    def __init__(self, args: Sequence[str], env: Mapping[str, str], ready_url: str,
-                 workdir: str | os.PathLike[str] | None = None) -> None:
-        directory = Path(workdir or tempfile.mkdtemp(prefix=f"{self.name}-"))
-        directory.mkdir(parents=True, exist_ok=True)
-        super().__init__(directory, directory / f"{self.name}.log")
-        self.args = [str(binary(self.name)), *args]
-        self.env = dict(env)
-        self.ready_url = ready_url
-
-    def start(self, timeout: float = 60.0) -> Engine:
-        """Start and wait until ``ready_url`` answers 200. Returns self.
-
-        Raises:
-            RuntimeError: the process exited or was not ready in time (log tail included).
-        """
-        if not self.running:
-            self._spawn(self.args, self.env, timeout=timeout,
-                        ready=lambda: http_get(self.ready_url, timeout=1)[0] == 200)
-        return self
-
-    def __enter__(self) -> Engine:
-        return self.start()
+    def __init__(self, args: Sequence[str], env: Mapping[str, str], ready_address: str,
+                 ready_path: str, workdir: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(
+            [str(binary(self.name)), *args],
+            port=int(ready_address.rpartition(":")[2]),
+            workdir=Path(workdir or tempfile.mkdtemp(prefix=f"{self.name}-")),
+            env=env, ready_path=ready_path, start_timeout=60.0, name=self.name,
+        )
 
 
 class Jaeger(Engine):
@@ -109,7 +95,8 @@ class Jaeger(Engine):
             "JAEGER_METRICS_PORT": str(free_port(HOST)),
         }
         super().__init__([f"--config={CONFIG_DIR / 'jaeger.yaml'}"], env,
-                         ready_url=f"http://{self.query_address}/api/services", workdir=workdir)
+                         ready_address=self.query_address, ready_path="/api/services",
+                         workdir=workdir)
 
     @property
     def url(self) -> str:
@@ -202,7 +189,7 @@ class Otelcol(Engine):
         }
         self.configs = list(configs)
         args = [f"--config={CONFIG_DIR / name}" for name in configs]
-        super().__init__(args, variables, ready_url=f"http://{self.health_address}/",
+        super().__init__(args, variables, ready_address=self.health_address, ready_path="/",
                          workdir=workdir)
 
     @property
@@ -259,7 +246,7 @@ class Otelcol(Engine):
     def validate(self) -> subprocess.CompletedProcess[str]:
         """``otelcol validate`` with the same configs and environment."""
         return subprocess.run(
-            [str(binary(self.name)), "validate", *self.args[1:]],
+            [str(binary(self.name)), "validate", *self.command[1:]],
             env={**os.environ, **self.env}, capture_output=True, text=True, timeout=60,
             check=False,
         )

@@ -18,13 +18,12 @@ own output, JSON lines), and listens on 127.0.0.1 only.
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from tests.support.child_process import ChildProcess
+from tests.support.server_process import ServerProcess, free_port, port_open
 
 ExportProtocol = Literal["http", "grpc"]
 
@@ -39,13 +38,6 @@ def rotel_binary() -> Path:
     return path
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
 def read_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
     """``KEY=value`` lines of a shell/compose env file (``#`` comments and blanks skipped)."""
     values: dict[str, str] = {}
@@ -57,15 +49,7 @@ def read_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
     return values
 
 
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-class RotelCollector(ChildProcess):
+class RotelCollector(ServerProcess):
     """One ``rotel-agent`` process receiving OTLP (HTTP and gRPC) and exporting OTLP.
 
     Args:
@@ -77,9 +61,6 @@ class RotelCollector(ChildProcess):
         env: ``ROTEL_*`` variables for the process (e.g. from :func:`read_env_file`); the
             flags above override the same settings given here.
     """
-
-    name = "rotel"
-    host = "127.0.0.1"
 
     def __init__(
         self,
@@ -93,16 +74,19 @@ class RotelCollector(ChildProcess):
     ) -> None:
         self.export_to = export_to
         self.export_protocol = export_protocol
-        directory = Path(workdir or tempfile.mkdtemp(prefix="rotel-"))
-        directory.mkdir(parents=True, exist_ok=True)
-        super().__init__(directory, directory / "rotel.log")
-        self.pid_file = self.workdir / "rotel.pid"
         self.batch_timeout = batch_timeout
         self.extra_args = list(extra_args or [])
-        self.env = dict(env or {})
         # Chosen once, so a restart comes back where the SDK is still sending.
         self.grpc_port = free_port(self.host)
         self.http_port = free_port(self.host)
+        super().__init__(
+            self.rotel_command(),
+            port=self.http_port,
+            workdir=Path(workdir or tempfile.mkdtemp(prefix="rotel-")),
+            env={**(env or {}), "NO_COLOR": "1"},
+            start_timeout=15.0,
+            name="rotel",
+        )
 
     # -- where to send -----------------------------------------------------------------------
 
@@ -121,7 +105,7 @@ class RotelCollector(ChildProcess):
         """Endpoint for a gRPC exporter (use with ``insecure=True``)."""
         return f"http://{self.host}:{self.grpc_port}"
 
-    def command(self) -> list[str]:
+    def rotel_command(self) -> list[str]:
         """The exact command line (also what docs/collector.md shows users)."""
         return [
             str(rotel_binary()),
@@ -136,33 +120,10 @@ class RotelCollector(ChildProcess):
             *self.extra_args,
         ]  # fmt: skip
 
-    # -- lifecycle ---------------------------------------------------------------------------
+    def ready(self) -> bool:
+        """Both receivers accept connections."""
+        return port_open(self.host, self.http_port) and port_open(self.host, self.grpc_port)
 
-    def start(self, timeout: float = 15.0) -> RotelCollector:
-        """Start the process and wait until both receivers accept connections. Returns self.
-
-        Raises:
-            RuntimeError: the process exited or did not listen in time (log tail included).
-        """
-        if not self.running:
-            self._spawn(
-                self.command(), {**self.env, "NO_COLOR": "1"}, timeout=timeout,
-                ready=lambda: _port_open(self.host, self.http_port)
-                and _port_open(self.host, self.grpc_port),
-            )
-        return self
-
-    def _started(self) -> None:
-        assert self._process is not None
-        self.pid_file.write_text(f"{self._process.pid}\n")
-
-    def _ended(self) -> None:
-        self.pid_file.unlink(missing_ok=True)
-
-    def restart(self) -> RotelCollector:
-        """Stop (gracefully) and start again on the same ports."""
-        self.stop()
-        return self.start()
-
-    def __enter__(self) -> RotelCollector:
-        return self.start()
+    def stop(self, timeout: float = 5.0) -> int | None:
+        """SIGTERM (rotel flushes what it holds), SIGKILL after ``timeout``. Returns exit code."""
+        return super().stop(timeout)

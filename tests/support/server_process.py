@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -24,9 +25,24 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-from tests.support.rotel import _port_open, free_port
+from typing_extensions import Self
 
-__all__ = ["ServerProcess", "free_port", "listening_addresses"]
+__all__ = ["ServerProcess", "free_port", "listening_addresses", "port_open"]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
 
 
 def listening_addresses(pid: int) -> set[str]:
@@ -54,7 +70,9 @@ def listening_addresses(pid: int) -> set[str]:
 
 
 class ServerProcess:
-    """One child process serving on ``127.0.0.1:port``."""
+    """One child process serving on ``127.0.0.1:port``; its pid in ``{name}.pid`` and its
+    output in ``{name}.log`` in ``workdir`` while it runs. Subclasses with more than one
+    port override :meth:`ready`."""
 
     host = "127.0.0.1"
 
@@ -78,8 +96,9 @@ class ServerProcess:
         self.ready_path = ready_path
         self.start_timeout = start_timeout
         self.stop_signal = stop_signal
-        self.log_file = self.workdir / f"{name}.log"
         self.name = name
+        self.log_file = self.workdir / f"{name}.log"
+        self.pid_file = self.workdir / f"{name}.pid"
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -89,18 +108,23 @@ class ServerProcess:
 
     @property
     def pid(self) -> int | None:
+        """The running process's id, or None."""
         return self._process.pid if self.running else None
 
     @property
     def running(self) -> bool:
+        """True while the process is alive."""
         return self._process is not None and self._process.poll() is None
 
-    def start(self) -> ServerProcess:
-        """Start the process and wait until it serves. Returns self.
+    def start(self, timeout: float | None = None) -> Self:
+        """Start the process and wait (``timeout``, default ``start_timeout`` seconds) until
+        it serves. Returns self.
 
         Raises:
-            RuntimeError: it exited or was not ready in ``start_timeout`` (log tail included).
+            RuntimeError: it exited or was not ready in time (log tail included).
         """
+        if self.running:
+            return self
         self._log = self.log_file.open("ab")
         self._process = subprocess.Popen(
             self.command,
@@ -111,18 +135,20 @@ class ServerProcess:
             env={**os.environ, **self.env},
             start_new_session=True,  # a Ctrl-C on the test run is ours to forward, not its
         )
-        deadline = time.monotonic() + self.start_timeout
+        self.pid_file.write_text(f"{self._process.pid}\n")
+        deadline = time.monotonic() + (self.start_timeout if timeout is None else timeout)
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 break
-            if self._ready():
+            if self.ready():
                 return self
-            time.sleep(0.1)
+            time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"{self.name} did not become ready; log tail:\n{self.log_tail()}")
 
-    def _ready(self) -> bool:
-        if not _port_open(self.host, self.port):
+    def ready(self) -> bool:
+        """Whether it serves: its port accepts connections (and ``ready_path`` answers 200)."""
+        if not port_open(self.host, self.port):
             return False
         if self.ready_path is None:
             return True
@@ -135,11 +161,23 @@ class ServerProcess:
     def stop(self, timeout: float = 15.0) -> int | None:
         """``stop_signal`` (a graceful stop: the server flushes what it holds), SIGKILL after
         ``timeout``. Returns the exit code."""
+        return self._end(self.stop_signal, timeout)
+
+    def kill(self) -> int | None:
+        """SIGKILL: it dies at once, losing whatever it held."""
+        return self._end(signal.SIGKILL, 5.0)
+
+    def restart(self) -> Self:
+        """Stop (gracefully) and start again, with the same command and ports."""
+        self.stop()
+        return self.start()
+
+    def _end(self, sig: signal.Signals, timeout: float) -> int | None:
         process, self._process = self._process, None
         code: int | None = None
         if process is not None:
             if process.poll() is None:
-                process.send_signal(self.stop_signal)
+                process.send_signal(sig)
                 try:
                     process.wait(timeout)
                 except subprocess.TimeoutExpired:
@@ -149,16 +187,18 @@ class ServerProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+        self.pid_file.unlink(missing_ok=True)
         return code
 
     def log_tail(self, lines: int = 40) -> str:
+        """The last lines of its output, for failure messages."""
         try:
             text = self.log_file.read_text(errors="replace")
         except OSError:
             return "<no log>"
         return "\n".join(text.splitlines()[-lines:])
 
-    def __enter__(self) -> ServerProcess:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
