@@ -158,6 +158,17 @@ def facade_span_shape(call: Event, capture_content: bool) -> tuple[str, SpanKind
     return span.name, span.kind, dict(span.attributes)
 
 
+def time_facade(client: sentrial.SentrialClient, call: Event, n: int) -> float:
+    """Seconds ``n`` calls of ``call`` take in one session of ``client``."""
+    sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
+    start = time.perf_counter()
+    for _ in range(n):
+        call(client, sid)
+    elapsed = time.perf_counter() - start
+    client.complete_session(sid)
+    return elapsed
+
+
 class EventBench:
     """One event's two contenders, each on its own provider: the facade's call and a bare SDK
     span with the attributes the facade's span carries."""
@@ -172,14 +183,7 @@ class EventBench:
         self.facade(200), self.floor(200)  # warm-up
 
     def facade(self, n: int) -> float:
-        client, call = self.client, self.call
-        sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
-        start = time.perf_counter()
-        for _ in range(n):
-            call(client, sid)
-        elapsed = time.perf_counter() - start
-        client.complete_session(sid)
-        return elapsed
+        return time_facade(self.client, self.call, n)
 
     def floor(self, n: int) -> float:
         tracer, name, kind, attributes = self.tracer_b, self.name, self.kind, self.attributes
@@ -271,14 +275,6 @@ def otlp_bytes(span: ReadableSpan) -> int:
     return len(encode_spans([span]).SerializeToString())
 
 
-def time_facade(client: sentrial.SentrialClient, call: Event, n: int) -> float:
-    sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
-    start = time.perf_counter()
-    for _ in range(n):
-        call(client, sid)
-    elapsed = time.perf_counter() - start
-    client.complete_session(sid)
-    return elapsed / n * 1e6
 
 
 def dialect_cost(
@@ -303,7 +299,7 @@ def dialect_cost(
                 for _, processor in providers.values():
                     processor.force_flush()
                 gc.collect()
-                measured[label] = time_facade(clients[label], call, events_per_round)
+                measured[label] = time_facade(clients[label], call, events_per_round) / events_per_round * 1e6
                 per_event[label].append(measured[label])
             extra.append(measured["on"] - measured["off"])
             ratios.append(measured["on"] / measured["off"])

@@ -15,6 +15,7 @@ from sentrial.langchain import SentrialCallbackHandler
 from sentrial_otel import semconv as sc
 from tests.langchain.conftest import Spans, attrs
 from tests.langchain.test_agent import weather_agent
+from tests.support.listeners import Heard
 
 
 @pytest.fixture
@@ -22,17 +23,6 @@ def client(lc_provider: TracerProvider) -> Iterator[SentrialClient]:
     client = SentrialClient(tracer_provider=lc_provider)
     yield client
     client.shutdown()
-
-
-class Heard:
-    def __init__(self) -> None:
-        self.steps: list[Any] = []
-
-    def step_ended(self, step: Any) -> None:
-        self.steps.append(step)
-
-    def session_ending(self, root: Any) -> None:
-        self.steps.append(root)
 
 
 def test_a_langchain_run_hands_the_session_one_step_per_call(client: SentrialClient, lc_spans: Spans) -> None:

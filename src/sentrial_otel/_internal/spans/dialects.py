@@ -39,6 +39,26 @@ _KIND_OF_OPERATION: Final = {
 _ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 _JSON: Final = sc.OI_MIME_JSON
 _TEXT: Final = sc.OI_MIME_TEXT
+_MESSAGES: Final = "messages"  # GenAI parts-schema messages (JSON)
+_LIST: Final = "list"  # a str[] attribute, sent as a JSON list
+
+# (target, its mime-type key, the sources in order: the first one present on the span wins,
+# in the form it has there).
+_RULES: Final = (
+    (sc.OI_INPUT_VALUE, sc.OI_INPUT_MIME_TYPE, (
+        (sc.GEN_AI_TOOL_CALL_ARGUMENTS, _JSON),
+        (sc.GEN_AI_INPUT_MESSAGES, _MESSAGES),
+        (sc.GEN_AI_RETRIEVAL_QUERY_TEXT, _TEXT),
+        (sc.SENTRIAL_DECISION_ALTERNATIVES, _LIST),
+    )),
+    (sc.OI_OUTPUT_VALUE, sc.OI_OUTPUT_MIME_TYPE, (
+        (sc.GEN_AI_TOOL_CALL_RESULT, _JSON),
+        (sc.GEN_AI_OUTPUT_MESSAGES, _MESSAGES),
+        (sc.GEN_AI_RETRIEVAL_DOCUMENTS, _JSON),
+        (sc.SENTRIAL_DECISION_REASONING, _TEXT),
+        (sc.SENTRIAL_DECISION_CHOSEN, _TEXT),
+    )),
+)
 
 
 def openinference_keys(values: MutableMapping[str, Any], *, starting: bool, agent: bool) -> None:
@@ -48,42 +68,26 @@ def openinference_keys(values: MutableMapping[str, Any], *, starting: bool, agen
     if starting:
         operation = str(values.get(sc.GEN_AI_OPERATION_NAME, ""))
         values[sc.OI_SPAN_KIND] = _KIND_OF_OPERATION.get(operation, sc.OI_KIND_CHAIN)
-    # Inputs.
-    if (arguments := values.get(sc.GEN_AI_TOOL_CALL_ARGUMENTS)) is not None:
-        _put(values, sc.OI_INPUT_VALUE, sc.OI_INPUT_MIME_TYPE, arguments, _JSON)
-    elif (messages := values.get(sc.GEN_AI_INPUT_MESSAGES)) is not None:
-        _put_messages(values, sc.OI_INPUT_VALUE, sc.OI_INPUT_MIME_TYPE, messages, agent)
-    elif (query := values.get(sc.GEN_AI_RETRIEVAL_QUERY_TEXT)) is not None:
-        _put(values, sc.OI_INPUT_VALUE, sc.OI_INPUT_MIME_TYPE, query, _TEXT)
-    elif (alternatives := values.get(sc.SENTRIAL_DECISION_ALTERNATIVES)) is not None:
-        _put(values, sc.OI_INPUT_VALUE, sc.OI_INPUT_MIME_TYPE, _ENCODER.encode(list(alternatives)), _JSON)
-    # Outputs.
-    if (result := values.get(sc.GEN_AI_TOOL_CALL_RESULT)) is not None:
-        _put(values, sc.OI_OUTPUT_VALUE, sc.OI_OUTPUT_MIME_TYPE, result, _JSON)
-    elif (messages := values.get(sc.GEN_AI_OUTPUT_MESSAGES)) is not None:
-        _put_messages(values, sc.OI_OUTPUT_VALUE, sc.OI_OUTPUT_MIME_TYPE, messages, agent)
-    elif (documents := values.get(sc.GEN_AI_RETRIEVAL_DOCUMENTS)) is not None:
-        _put(values, sc.OI_OUTPUT_VALUE, sc.OI_OUTPUT_MIME_TYPE, documents, _JSON)
-    elif (reasoning := values.get(sc.SENTRIAL_DECISION_REASONING)) is not None:
-        _put(values, sc.OI_OUTPUT_VALUE, sc.OI_OUTPUT_MIME_TYPE, reasoning, _TEXT)
-    elif (chosen := values.get(sc.SENTRIAL_DECISION_CHOSEN)) is not None:
-        _put(values, sc.OI_OUTPUT_VALUE, sc.OI_OUTPUT_MIME_TYPE, chosen, _TEXT)
+    for target, mime_target, sources in _RULES:
+        for source, form in sources:
+            value = values.get(source)
+            if value is not None:
+                _put(values, target, mime_target, value, form, agent)
+                break
 
 
-def _put(values: MutableMapping[str, Any], key: str, mime_key: str, value: Any, mime: str) -> None:
-    values[key] = value
-    values[mime_key] = mime
-
-
-def _put_messages(
-    values: MutableMapping[str, Any], key: str, mime_key: str, messages: str, as_text: bool
+def _put(
+    values: MutableMapping[str, Any], key: str, mime_key: str, value: Any, form: str, agent: bool
 ) -> None:
-    """Messages as they are (JSON), or for an agent the text they hold when they hold one."""
-    text = _text_of(messages) if as_text else None
-    if text is not None:
-        _put(values, key, mime_key, text, _TEXT)
-    else:
-        _put(values, key, mime_key, messages, _JSON)
+    if form == _MESSAGES:
+        # An agent's messages as the text they hold (what Phoenix lists as a session's first
+        # input and last output); anyone else's, and any that are not plain text, as JSON.
+        text = _text_of(value) if agent else None
+        value, form = (value, _JSON) if text is None else (text, _TEXT)
+    elif form == _LIST:
+        value, form = _ENCODER.encode(list(value)), _JSON
+    values[key] = value
+    values[mime_key] = form
 
 
 def _text_of(messages: str) -> str | None:
