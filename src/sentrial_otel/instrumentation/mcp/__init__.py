@@ -32,6 +32,7 @@ instead.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Collection
 from typing import Any
 
@@ -41,15 +42,16 @@ from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
 from sentrial_otel._internal.content.policy import ContentPolicy
+from sentrial_otel._internal.logs import logger
 from sentrial_otel._internal.misuse import MisuseReporter
 from sentrial_otel._internal.spans.metrics import AgentMetrics
 from sentrial_otel._internal.spans.recording import Recording
+from sentrial_otel._internal.spans.stamping import install_session_stamping
 from sentrial_otel.config import capture_content_from_env, resolve_dialects
 from sentrial_otel.instrumentation.mcp._client import CallTool, TraceHeaders
 from sentrial_otel.instrumentation.mcp._server import HandleRequest, OnRequest
 from sentrial_otel.instrumentation.mcp.package import _instruments
 from sentrial_otel.instrumentation.mcp.version import __version__
-from sentrial_otel._internal.spans.stamping import install_session_stamping
 
 __all__ = ["MCPInstrumentor"]
 
@@ -81,33 +83,30 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             AgentMetrics(kwargs.get("meter_provider")),
             dialects=resolve_dialects(kwargs.get("dialects")),
         )
-        self._modern = _sdk_traces_itself()
-        call_tool = CallTool(recording, inject_trace_context=not self._modern)
-        wrap_function_wrapper("mcp.client.session", "ClientSession.call_tool", call_tool)
-        if self._modern:
-            wrap_function_wrapper("mcp.client.client", "Client.call_tool", call_tool)
-            wrap_function_wrapper(
-                "mcp.shared.jsonrpc_dispatcher", "JSONRPCDispatcher.send_raw_request", TraceHeaders()
-            )
-            wrap_function_wrapper("mcp.server.runner", "ServerRunner._on_request", OnRequest())
+        modern = _sdk_traces_itself()
+        call_tool = CallTool(recording, inject_trace_context=not modern)
+        points: list[tuple[str, str, str, Any]] = [
+            ("mcp.client.session", "ClientSession", "call_tool", call_tool),
+        ]
+        if modern:
+            points += [
+                ("mcp.client.client", "Client", "call_tool", call_tool),
+                ("mcp.shared.jsonrpc_dispatcher", "JSONRPCDispatcher", "send_raw_request", TraceHeaders()),
+                ("mcp.server.runner", "ServerRunner", "_on_request", OnRequest()),
+            ]
         else:
-            wrap_function_wrapper(
-                "mcp.server.lowlevel.server", "Server._handle_request", HandleRequest(recording)
-            )
+            points.append(("mcp.server.lowlevel.server", "Server", "_handle_request", HandleRequest(recording)))
+        self._wrapped: list[tuple[str, str, str]] = []
+        for module, owner, method, wrapper in points:
+            try:
+                wrap_function_wrapper(module, f"{owner}.{method}", wrapper)
+            except (ImportError, AttributeError):
+                # An SDK release without this seam: the rest still works.
+                logger.info("sentrial: mcp %s.%s.%s not found; not instrumented", module, owner, method)
+                continue
+            self._wrapped.append((module, owner, method))
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        from mcp.client.session import ClientSession
-
-        unwrap(ClientSession, "call_tool")
-        if self._modern:
-            from mcp.client.client import Client
-            from mcp.server.runner import ServerRunner
-            from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
-
-            unwrap(Client, "call_tool")
-            unwrap(JSONRPCDispatcher, "send_raw_request")
-            unwrap(ServerRunner, "_on_request")
-        else:
-            from mcp.server.lowlevel.server import Server
-
-            unwrap(Server, "_handle_request")
+        for module, owner, method in self._wrapped:
+            unwrap(getattr(importlib.import_module(module), owner), method)
+        self._wrapped = []
