@@ -191,6 +191,15 @@ def test_mcp_1x_client_and_server_join_the_session(otlp_receiver, tmp_path):
         assert span.attributes[sc.GEN_AI_CONVERSATION_ID] == "conv-1x"
 
 
+def test_mcp_1x_server_without_our_instrumentation_serves_an_instrumented_client(otlp_receiver):
+    """Our ``_meta`` keys (trace context, session) are extra keys a 1.x server ignores."""
+    outcome = run_mcp1_scenario("plain-server", otlp_receiver)
+    assert outcome["result"] == {"result": 7}
+    names = [s.name for s in otlp_receiver.wait_for_spans(2)]
+    assert "execute_tool add" in names
+    assert "tools/call add" not in names  # mcp 1.x traces nothing by itself
+
+
 def test_langchain_mcp_adapters_tools_in_an_agent_join_the_session(otlp_receiver):
     """langchain-mcp-adapters (mcp 1.x) tools in a ``create_agent`` agent: one tool span per
     call (LangChain's), and the server's span under it, in the session's trace."""

@@ -10,6 +10,7 @@ tells the test what happened: ``{"session_id": ..., "result": ...}``.
 
 Scenarios:
   native-session   a native session calls ``add`` through ``ClientSession.call_tool``
+  plain-server     the same against the server without our instrumentation
   langchain-agent  a LangChain ``create_agent`` agent in a native session, its tools from
                    langchain-mcp-adapters' ``MultiServerMCPClient``, driven by a scripted
                    chat model that calls ``add`` once, then answers
@@ -38,28 +39,31 @@ def _server_environment() -> dict[str, str]:
     return env
 
 
-def _server_parameters() -> Any:
+def _server_parameters(instrument: bool = True) -> Any:
     from mcp import StdioServerParameters
 
-    return StdioServerParameters(
-        command=sys.executable, args=[SERVER_SCRIPT, "--instrument"], env=_server_environment()
-    )
+    arguments = [SERVER_SCRIPT, "--instrument"] if instrument else [SERVER_SCRIPT]
+    return StdioServerParameters(command=sys.executable, args=arguments, env=_server_environment())
 
 
-async def _call(name: str, arguments: dict[str, Any]) -> Any:
+async def _call(name: str, arguments: dict[str, Any], instrumented_server: bool = True) -> Any:
     from mcp import ClientSession
     from mcp.client.stdio import stdio_client
 
-    async with stdio_client(_server_parameters()) as (read, write):
+    async with stdio_client(_server_parameters(instrumented_server)) as (read, write):
         async with ClientSession(read, write) as client:
             await client.initialize()
             return await client.call_tool(name, arguments)
 
 
-def native_session(telemetry: sentrial_otel.Telemetry) -> dict[str, Any]:
+def native_session(telemetry: sentrial_otel.Telemetry, instrumented_server: bool = True) -> dict[str, Any]:
     with telemetry.session("calc-agent", user_id="u-1x", convo_id="conv-1x") as session:
-        result = asyncio.run(_call("add", {"a": 3, "b": 4}))
+        result = asyncio.run(_call("add", {"a": 3, "b": 4}, instrumented_server))
     return {"session_id": session.session_id, "result": result.structuredContent}
+
+
+def plain_server(telemetry: sentrial_otel.Telemetry) -> dict[str, Any]:
+    return native_session(telemetry, instrumented_server=False)
 
 
 async def _run_agent() -> Any:
@@ -95,7 +99,11 @@ def langchain_agent(telemetry: sentrial_otel.Telemetry) -> dict[str, Any]:
     return {"session_id": session.session_id, "result": state["messages"][-1].content}
 
 
-SCENARIOS = {"native-session": native_session, "langchain-agent": langchain_agent}
+SCENARIOS = {
+    "native-session": native_session,
+    "plain-server": plain_server,
+    "langchain-agent": langchain_agent,
+}
 
 
 def main() -> None:
