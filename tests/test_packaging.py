@@ -1,9 +1,11 @@
 """What a user installs is what the examples need: every example's imports come with the
-core install or the extras docs/examples.md tells them to install."""
+core install or the extras docs/examples.md tells them to install; and what
+``opentelemetry-instrument`` finds: each instrumentor under its entry point."""
 
 from __future__ import annotations
 
 import ast
+import importlib
 import importlib.metadata
 import importlib.util
 import re
@@ -11,6 +13,8 @@ import sys
 import tomllib
 from functools import cache
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 OWN = {"sentrial", "sentrial_otel"}
@@ -98,3 +102,17 @@ def test_every_example_imports_only_what_the_documented_install_brings():
             assert distribution_of(module) in installed, (
                 f"{example.name} imports {module} ({distribution_of(module)}), which "
                 f"`pip install 'sentrial-otel[{','.join(sorted(named))}]'` does not install")
+
+
+@pytest.mark.parametrize(("name", "target"), [
+    ("langchain", "sentrial_otel.instrumentation.langchain:LangChainInstrumentor"),
+    ("mcp", "sentrial_otel.instrumentation.mcp:MCPInstrumentor"),
+])
+def test_each_instrumentor_loads_from_its_entry_point(name: str, target: str) -> None:
+    found = [ep for ep in importlib.metadata.entry_points(group="opentelemetry_instrumentor")
+             if ep.name == name]
+    if not found:  # running from a source tree without `pip install -e .`
+        pytest.skip("sentrial-otel is not installed; the entry point is not registered")
+    assert found[0].value == target
+    module, _, attribute = target.partition(":")
+    assert found[0].load() is getattr(importlib.import_module(module), attribute)
