@@ -65,6 +65,10 @@ def test_no_token_count_of_its_own_and_none_on_the_root(spans, monkeypatch):
         assert not [key for key in span.attributes if key.startswith("llm.")], span.name
     root = spans.one("invoke_agent support")
     assert not [key for key in root.attributes if key.startswith("gen_ai.usage.")]
+    # Our LLM span now says openinference.span.kind=LLM, the mark of another
+    # instrumentation's call that the session's roll-up counts: it still counts once.
+    assert root.attributes[sc.SENTRIAL_SESSION_INPUT_TOKENS] == 1000
+    assert root.attributes[sc.SENTRIAL_SESSION_OUTPUT_TOKENS] == 100
 
 
 def test_a_timed_tool_and_llm_call_of_the_native_api(spans):

@@ -82,7 +82,7 @@ def attribute_constants() -> tuple[set[str], set[str]]:
             "USAGE_", "SEMCONV_OPT_IN_", "TOOL_TYPE_", "OI_KIND_", "OI_MIME_",
         )) or name in (
             "DECISION_SPAN_NAME", "SPAN_KIND_DECISION", "TOOL_TYPE_FUNCTION",
-            "OPENINFERENCE_KIND_LLM", "MCP_TOOLS_CALL",
+            "MCP_TOOLS_CALL",
         ) or name.endswith("_EVENT"):  # event and log record names, not keys
             continue
         if name.endswith("_PREFIX"):

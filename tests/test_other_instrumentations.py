@@ -102,7 +102,7 @@ def metric_sum(reader: InMemoryMetricReader, name: str, **attributes: Any) -> fl
     return total
 
 
-OPENINFERENCE_LLM = {sc.OPENINFERENCE_SPAN_KIND: sc.OPENINFERENCE_KIND_LLM}
+OPENINFERENCE_LLM = {sc.OI_SPAN_KIND: sc.OI_KIND_LLM}
 GENAI_CHAT = {sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT}
 
 
@@ -227,7 +227,7 @@ def test_openinference_llm_spans_count_priced_or_with_their_own_cost(telemetry, 
             sc.LLM_TOKEN_COUNT_COMPLETION: 5, sc.LLM_COST_TOTAL: 0.25,
         })
         # Not a model call: an OpenInference chain span with token counts is left alone.
-        foreign_call(tracer, "chain", {sc.OPENINFERENCE_SPAN_KIND: "CHAIN"},
+        foreign_call(tracer, "chain", {sc.OI_SPAN_KIND: "CHAIN"},
                      **{sc.LLM_TOKEN_COUNT_PROMPT: 7000})
     root = spans.one("invoke_agent agent")
     assert root.attributes[sc.SENTRIAL_SESSION_INPUT_TOKENS] == 510
@@ -424,7 +424,7 @@ def test_real_openinference_spans_count_and_langchain_yields_to_them(
         ours.uninstrument()
     root = spans.one("invoke_agent agent")
     calls = [s for s in spans.all()
-             if s.attributes.get(sc.OPENINFERENCE_SPAN_KIND) == sc.OPENINFERENCE_KIND_LLM]
+             if s.attributes.get(sc.OI_SPAN_KIND) == sc.OI_KIND_LLM]
     assert len(calls) == 3  # OpenInference's span per call, and no chat span of ours
     assert inference_spans(spans) == []
     for call in calls:

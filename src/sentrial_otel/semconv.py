@@ -257,9 +257,8 @@ GEN_AI_USAGE_PROMPT_TOKENS: Final = "gen_ai.usage.prompt_tokens"
 GEN_AI_USAGE_COMPLETION_TOKENS: Final = "gen_ai.usage.completion_tokens"
 GEN_AI_USAGE_REASONING_TOKENS: Final = "gen_ai.usage.reasoning_tokens"
 GEN_AI_USAGE_COST: Final = "gen_ai.usage.cost"  # Langfuse's de facto key
-# OpenInference (Arize Phoenix).
-OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
-OPENINFERENCE_KIND_LLM: Final = "LLM"
+# OpenInference (Arize Phoenix) keys we read on other instrumentations' LLM spans (their
+# kind: OI_SPAN_KIND == OI_KIND_LLM, the dialect's names above).
 LLM_TOKEN_COUNT_PROMPT: Final = "llm.token_count.prompt"
 LLM_TOKEN_COUNT_COMPLETION: Final = "llm.token_count.completion"
 LLM_TOKEN_COUNT_CACHE_READ: Final = "llm.token_count.prompt_details.cache_read"

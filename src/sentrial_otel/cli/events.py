@@ -58,7 +58,7 @@ def event_kind(span: SpanRecord, root: SpanRecord | None) -> str:
     if operation == sc.OP_EXECUTE_TOOL:
         return KIND_TOOL
     if operation in sc.INFERENCE_OPERATIONS or (
-        span.attributes.get(sc.OPENINFERENCE_SPAN_KIND) == sc.OPENINFERENCE_KIND_LLM
+        span.attributes.get(sc.OI_SPAN_KIND) == sc.OI_KIND_LLM
     ):
         return KIND_LLM
     if span.attributes.get(sc.SENTRIAL_SPAN_KIND) == sc.SPAN_KIND_DECISION:

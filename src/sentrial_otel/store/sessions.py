@@ -123,7 +123,7 @@ class SessionSummary:
             return
         operation = attrs.get(sc.GEN_AI_OPERATION_NAME)
         if operation in sc.INFERENCE_OPERATIONS or (
-            attrs.get(sc.OPENINFERENCE_SPAN_KIND) == sc.OPENINFERENCE_KIND_LLM
+            attrs.get(sc.OI_SPAN_KIND) == sc.OI_KIND_LLM
         ):
             # One call per span; ours that another instrumentation's child span also
             # describes (sentrial.usage.on_child) is that call, already counted there.

@@ -110,7 +110,7 @@ def is_inference(attributes: Mapping[str, Any]) -> bool:
     """Whether a span's (start) attributes say it is one call to a model."""
     return (
         attributes.get(sc.GEN_AI_OPERATION_NAME) in sc.INFERENCE_OPERATIONS
-        or attributes.get(sc.OPENINFERENCE_SPAN_KIND) == sc.OPENINFERENCE_KIND_LLM
+        or attributes.get(sc.OI_SPAN_KIND) == sc.OI_KIND_LLM
     )
 
 
