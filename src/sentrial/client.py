@@ -29,7 +29,9 @@ class SentrialClient:
     Beyond the Sentrial SDK: ``tracer_provider`` (use this provider), ``logger_provider``
     (for scores), ``capture_content``, ``protocol`` (``"grpc"`` or ``"http/protobuf"``),
     ``shutdown_timeout`` (seconds), ``handle_sigterm`` and ``instrument_executors``
-    (``False`` turns either off).
+    (``False`` turns either off), and the detectors' thresholds and detectors of your own
+    (``detect_issues``, ``tool_loop_repeats``, ``tool_error_streak``, ``low_confidence``,
+    ``budget_usd``, ``slow_step_seconds``, ``detectors``: docs/issues.md).
     """
 
     def __init__(
@@ -48,6 +50,13 @@ class SentrialClient:
         shutdown_timeout: float | None = None,
         handle_sigterm: bool | None = None,
         instrument_executors: bool | None = None,
+        detect_issues: bool | None = None,
+        tool_loop_repeats: int | None = None,
+        tool_error_streak: int | None = None,
+        low_confidence: float | None = None,
+        budget_usd: float | None = None,
+        slow_step_seconds: float | None = None,
+        detectors: Any = None,
     ) -> None:
         settings = resolve_settings(
             api_url=api_url,
@@ -59,6 +68,13 @@ class SentrialClient:
             shutdown_timeout=shutdown_timeout,
             handle_sigterm=handle_sigterm,
             instrument_executors=instrument_executors,
+            detect_issues=detect_issues,
+            tool_loop_repeats=tool_loop_repeats,
+            tool_error_streak=tool_error_streak,
+            low_confidence=low_confidence,
+            budget_usd=budget_usd,
+            slow_step_seconds=slow_step_seconds,
+            detectors=detectors,
         )
         # True unless the argument or SENTRIAL_FAIL_SILENTLY says otherwise.
         self.fail_silently = settings.fail_silently

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,30 @@ class BatchSettings:
     max_queue_size: int = 2048
 
 
+DEFAULT_TOOL_LOOP_REPEATS = 3
+DEFAULT_TOOL_ERROR_STREAK = 2
+DEFAULT_LOW_CONFIDENCE = 0.5
+
+
+@dataclass(frozen=True)
+class IssueSettings:
+    """What the detectors judge a session by when it ends (docs/issues.md)."""
+
+    enabled: bool = True
+    tool_loop_repeats: int = DEFAULT_TOOL_LOOP_REPEATS
+    """``tool_loop``: calls of one tool with the same arguments in a session."""
+    tool_error_streak: int = DEFAULT_TOOL_ERROR_STREAK
+    """``tool_error_streak``: failed tool calls in a row."""
+    low_confidence: float = DEFAULT_LOW_CONFIDENCE
+    """``low_confidence``: a decision whose confidence is below this."""
+    budget_usd: float | None = None
+    """``over_budget``: a session costing more than this (None: not judged)."""
+    slow_step_s: float | None = None
+    """``slow_step``: a step lasting longer than this, in seconds (None: not judged)."""
+    detectors: tuple[Callable[..., Any], ...] = ()
+    """The application's own detectors, run after the built-in ones."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything that decides where spans go and what they contain."""
@@ -69,6 +94,7 @@ class Settings:
     instrument_executors: bool = True
     dialects: frozenset[str] = frozenset()
     """Extra attribute dialects (``_internal/spans/dialects.py``): ``{"openinference"}``."""
+    issues: IssueSettings = field(default_factory=IssueSettings)
 
     @property
     def export_headers(self) -> dict[str, str]:
@@ -347,6 +373,105 @@ def _checked_argument(value: Any, argument: str, kinds: tuple[type, ...], strict
     return None
 
 
+class _Threshold:
+    """One detector threshold: its argument, its variable, its range and default."""
+
+    __slots__ = ("argument", "default", "integer", "maximum", "minimum", "variable")
+
+    def __init__(self, argument: str, variable: str, default: float | None, *, integer: bool,
+                 minimum: float, maximum: float | None = None) -> None:
+        self.argument = argument
+        self.variable = variable
+        self.default = default
+        self.integer = integer
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` cannot be this threshold, or None."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return "not a number"
+        if not math.isfinite(value):
+            return "not a finite number"
+        if self.integer and value != int(value):
+            return "not a whole number"
+        if value < self.minimum:
+            return f"must be at least {self.minimum:g}"
+        if self.maximum is not None and value > self.maximum:
+            return f"must be at most {self.maximum:g}"
+        return None
+
+    def resolve(self, given: Any, strict: bool) -> Any:
+        """The argument when usable, else the variable when usable, else the default. A
+        bad argument raises in strict mode; otherwise each bad value is one warning."""
+        if given is not None:
+            problem = self.problem(given)
+            if problem is None:
+                return int(given) if self.integer else float(given)
+            message = f"{self.argument}={given!r} {problem}"
+            if strict:
+                raise (TypeError if problem == "not a number" else ValueError)(message)
+            logger.warning("sentrial: %s; using the default", message)
+        raw = _env(self.variable)
+        if raw is None:
+            return self.default
+        try:
+            value: Any = float(raw)
+        except ValueError:
+            value = raw
+        problem = self.problem(value)
+        if problem is not None:
+            logger.warning("sentrial: %s=%r %s; using %s", self.variable, raw, problem,
+                           "none" if self.default is None else f"{self.default:g}")
+            return self.default
+        return int(value) if self.integer else float(value)
+
+
+_TOOL_LOOP = _Threshold("tool_loop_repeats", env.SENTRIAL_TOOL_LOOP_REPEATS,
+                        DEFAULT_TOOL_LOOP_REPEATS, integer=True, minimum=2)
+_TOOL_ERRORS = _Threshold("tool_error_streak", env.SENTRIAL_TOOL_ERROR_STREAK,
+                          DEFAULT_TOOL_ERROR_STREAK, integer=True, minimum=1)
+_LOW_CONFIDENCE = _Threshold("low_confidence", env.SENTRIAL_LOW_CONFIDENCE,
+                             DEFAULT_LOW_CONFIDENCE, integer=False, minimum=0, maximum=1)
+_BUDGET = _Threshold("budget_usd", env.SENTRIAL_BUDGET_USD, None, integer=False, minimum=0)
+_SLOW_STEP = _Threshold("slow_step_seconds", env.SENTRIAL_SLOW_STEP_SECONDS, None,
+                        integer=False, minimum=0)
+
+
+def resolve_issue_settings(
+    *,
+    strict: bool = False,
+    detect_issues: bool | None = None,
+    tool_loop_repeats: int | None = None,
+    tool_error_streak: int | None = None,
+    low_confidence: float | None = None,
+    budget_usd: float | None = None,
+    slow_step_seconds: float | None = None,
+    detectors: Iterable[Callable[..., Any]] | None = None,
+) -> IssueSettings:
+    """The detectors' settings: argument, then ``SENTRIAL_*`` variable, then default."""
+    own: list[Callable[..., Any]] = []
+    for detector in detectors or ():
+        if callable(detector):
+            own.append(detector)
+        elif strict:
+            raise TypeError(f"a detector must be callable, not {type(detector).__name__}")
+        else:
+            logger.warning("sentrial: ignoring detector %r: not callable", detector)
+    return IssueSettings(
+        enabled=(
+            detect_issues if isinstance(detect_issues, bool)
+            else parse_bool(_env(env.SENTRIAL_DETECT_ISSUES), True)
+        ),
+        tool_loop_repeats=_TOOL_LOOP.resolve(tool_loop_repeats, strict),
+        tool_error_streak=_TOOL_ERRORS.resolve(tool_error_streak, strict),
+        low_confidence=_LOW_CONFIDENCE.resolve(low_confidence, strict),
+        budget_usd=_BUDGET.resolve(budget_usd, strict),
+        slow_step_s=_SLOW_STEP.resolve(slow_step_seconds, strict),
+        detectors=tuple(own),
+    )
+
+
 def resolve_settings(
     *,
     api_url: str | None = None,
@@ -361,11 +486,20 @@ def resolve_settings(
     handle_sigterm: bool | None = None,
     instrument_executors: bool | None = None,
     dialects: str | Collection[str] | None = None,
+    detect_issues: bool | None = None,
+    tool_loop_repeats: int | None = None,
+    tool_error_streak: int | None = None,
+    low_confidence: float | None = None,
+    budget_usd: float | None = None,
+    slow_step_seconds: float | None = None,
+    detectors: Iterable[Callable[..., Any]] | None = None,
 ) -> Settings:
     """Resolve every setting: argument, then ``SENTRIAL_*``, then ``OTEL_*``, then default.
 
     An argument of the wrong type is ignored (the variable or the default is used) with one
-    warning, or raises ``TypeError`` naming it when ``fail_silently=False``."""
+    warning, or raises ``TypeError`` naming it when ``fail_silently=False``.
+    ``detect_issues`` ... ``detectors``: the detectors that judge each session at its end
+    (``resolve_issue_settings``, docs/issues.md)."""
     strict = fail_silently is False
     check = functools.partial(_checked_argument, strict=strict)
     fail_silently = check(fail_silently, "fail_silently", (bool,))
@@ -399,6 +533,10 @@ def resolve_settings(
     # Seconds, as the Python OTLP exporters read these variables.
     timeout = _float(env.OTEL_EXPORTER_OTLP_TIMEOUT, DEFAULT_EXPORT_TIMEOUT)
     timeout = _float(env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, timeout)
+    silent = (
+        fail_silently if fail_silently is not None
+        else parse_bool(_env(env.SENTRIAL_FAIL_SILENTLY), True)
+    )
     return Settings(
         exporter=exporter,
         exporter_fallback=fallback,
@@ -415,11 +553,7 @@ def resolve_settings(
             if max_content_length and max_content_length > 0
             else _int(env.SENTRIAL_MAX_CONTENT_LENGTH, DEFAULT_MAX_CONTENT_LENGTH)
         ),
-        fail_silently=(
-            fail_silently
-            if fail_silently is not None
-            else parse_bool(_env(env.SENTRIAL_FAIL_SILENTLY), True)
-        ),
+        fail_silently=silent,
         home=Path(home) if home is not None else Path(_env(env.SENTRIAL_HOME) or DEFAULT_HOME),
         shutdown_timeout_s=(
             shutdown_timeout
@@ -439,4 +573,14 @@ def resolve_settings(
             else parse_bool(_env(env.SENTRIAL_INSTRUMENT_EXECUTORS), True)
         ),
         dialects=resolve_dialects(dialects),
+        issues=resolve_issue_settings(
+            strict=not silent,
+            detect_issues=detect_issues,
+            tool_loop_repeats=tool_loop_repeats,
+            tool_error_streak=tool_error_streak,
+            low_confidence=low_confidence,
+            budget_usd=budget_usd,
+            slow_step_seconds=slow_step_seconds,
+            detectors=detectors,
+        ),
     )

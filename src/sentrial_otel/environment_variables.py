@@ -41,6 +41,23 @@ SENTRIAL_INSTRUMENT_EXECUTORS: Final = "SENTRIAL_INSTRUMENT_EXECUTORS"
 """``false`` leaves ``concurrent.futures`` alone. When on (the default) and sentrial builds
 the tracer provider, work submitted to thread and process pools runs in the submitter's
 OpenTelemetry context and session."""
+SENTRIAL_DETECT_ISSUES: Final = "SENTRIAL_DETECT_ISSUES"
+"""``false`` turns the detectors that judge each session at its end off (default on)."""
+
+SENTRIAL_TOOL_LOOP_REPEATS: Final = "SENTRIAL_TOOL_LOOP_REPEATS"
+"""``tool_loop``: calls of one tool with the same arguments in a session (default 3)."""
+
+SENTRIAL_TOOL_ERROR_STREAK: Final = "SENTRIAL_TOOL_ERROR_STREAK"
+"""``tool_error_streak``: failed tool calls in a row (default 2)."""
+
+SENTRIAL_LOW_CONFIDENCE: Final = "SENTRIAL_LOW_CONFIDENCE"
+"""``low_confidence``: a decision's confidence below this (default 0.5)."""
+
+SENTRIAL_BUDGET_USD: Final = "SENTRIAL_BUDGET_USD"
+"""``over_budget``: a session's cost above this, in US dollars (default none: not judged)."""
+
+SENTRIAL_SLOW_STEP_SECONDS: Final = "SENTRIAL_SLOW_STEP_SECONDS"
+"""``slow_step``: a step longer than this, in seconds (default none: not judged)."""
 
 SENTRIAL_DIALECTS: Final = "SENTRIAL_DIALECTS"
 """Extra attribute dialects for LLM-observability UIs, comma-separated: ``openinference``
@@ -89,6 +106,12 @@ ALL: Final = {
     SENTRIAL_INSTRUMENT_EXECUTORS: "'false' leaves thread and process pools alone (default true)",
     SENTRIAL_SOURCE: "where `sentrial-otel sessions` reads: 'local' or 'jaeger=URL' (CLI only)",
     SENTRIAL_DIALECTS: "'openinference' adds the keys Phoenix and Langfuse read (default none)",
+    SENTRIAL_DETECT_ISSUES: "'false' turns the session detectors off (default true)",
+    SENTRIAL_TOOL_LOOP_REPEATS: "tool_loop: same tool, same arguments, this many times (default 3)",
+    SENTRIAL_TOOL_ERROR_STREAK: "tool_error_streak: failed tool calls in a row (default 2)",
+    SENTRIAL_LOW_CONFIDENCE: "low_confidence: decision confidence below this (default 0.5)",
+    SENTRIAL_BUDGET_USD: "over_budget: session cost above this many USD (default: not judged)",
+    SENTRIAL_SLOW_STEP_SECONDS: "slow_step: a step longer than this many seconds (default: not judged)",
     OTEL_EXPORTER_OTLP_ENDPOINT: "base OTLP endpoint ('/v1/traces' added for http)",
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "full OTLP traces endpoint, used as is",
     OTEL_EXPORTER_OTLP_PROTOCOL: "'http/protobuf' (default) or 'grpc'",

@@ -148,6 +148,7 @@ class Telemetry:
             parent_session_id=parent_session_id,
             metadata=metadata,
             input=input,
+            issues=self.settings.issues,
         )
         with self._sessions_lock:
             self._sessions[session.session_id] = session

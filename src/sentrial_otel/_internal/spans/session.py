@@ -36,6 +36,7 @@ from sentrial_otel._internal.misuse import (
 from sentrial_otel._internal.spans import attributes as attrs_of
 from sentrial_otel._internal.spans import ids
 from sentrial_otel._internal.spans.attributes import Attributes, fit_lengths
+from sentrial_otel._internal.spans.detectors import SessionSteps, judge, record_findings
 from sentrial_otel._internal.spans.failures import error_text
 from sentrial_otel._internal.spans.invocations import LlmCall, ToolCall
 from sentrial_otel._internal.spans.recording import Recording
@@ -46,10 +47,12 @@ from sentrial_otel._internal.spans.state import AgentState
 from sentrial_otel._internal.spans.steps import Step
 from sentrial_otel._internal.spans.totals import SessionUsage, Totals, settle
 from sentrial_otel._internal.spans.tracking import SentrialTracking
+from sentrial_otel.config import IssueSettings
 
 _CURRENT: ContextVar[Session | None] = ContextVar("sentrial_current_session", default=None)
 # A listener's error must not reach the agent.
 _LISTENING = handle_internal_errors("a session's step listener")
+_DETECTING = handle_internal_errors("judging a session's steps")
 
 
 def current_session() -> Session | None:
@@ -251,9 +254,12 @@ class Session(SessionHandle):
         parent_session_id: Any = None,
         metadata: Any = None,
         input: Any = None,  # noqa: A002
+        issues: IssueSettings | None = None,
     ) -> None:
-        """``on_end(session)`` is called once the root has ended (the engine forgets it)."""
+        """``on_end(session)`` is called once the root has ended (the engine forgets it);
+        ``issues``: what the detectors judge the session by at its end (None: not judged)."""
         super().__init__(recording, session_id or ids.new_session_id())
+        self.issues = issues
         self.agent_name = self._name(agent_name, "agent_name", "agent")
         report = recording.report
         self.name = name_argument(name, "name", report) or None
@@ -505,9 +511,19 @@ class Session(SessionHandle):
         return attrs
 
     def _ending(self, root: Step) -> None:
+        """The root span is still open: the listeners hear its step, then the detectors
+        judge the session and their findings go on the root."""
         for listener in self._listeners:
             with _LISTENING:
                 listener.session_ending(root)
+        issues = self.issues
+        if issues is not None and issues.enabled:
+            with _DETECTING:
+                view = SessionSteps(
+                    tuple(self.totals.steps), root, self.session_id, self.agent_name or "",
+                    issues, self.recording.content.capture, self.totals.complete,
+                )
+                record_findings(self.span, judge(view), root.end_ns)
 
     def _deregister(self) -> None:
         """Stop being current, stop stamping other spans, let the engine forget us."""

@@ -49,6 +49,11 @@ class Totals:
         with self._lock:
             self._overflow = _sum([step], self._overflow)
 
+    @property
+    def complete(self) -> bool:
+        """Whether every step is kept (none came past ``MAX_KEPT_STEPS``)."""
+        return self._overflow is _NOTHING
+
     def sums(self) -> Sums:
         steps = list(self.steps)
         with self._lock:
