@@ -11,8 +11,10 @@ Usage::
 
     python benchmarks/bench_events.py [--events 500] [--rounds 60] [--capture-content on|off]
         [--metrics off|sdk] [--payload-chars N] [--profile] [--before-src DIR/src]
-        [--opt-in-compare] [--dialect openinference]
+        [--opt-in-compare] [--dialect openinference] [--detectors-only]
 
+After the three calls, ``detectors`` measures what the session detectors (issue 12) add
+per event, at the session's end (``--detectors-only``: that alone).
 ``--profile`` also writes a cProfile of the facade's calls (top functions by own time).
 ``--before-src`` measures another checkout's ``src/`` in the same run, to judge a change:
 each of the two runs in its own subprocess, and every round asks both in turn (order
@@ -213,6 +215,72 @@ class EventBench:
         self.provider_b.shutdown()
 
 
+def detectors_cost(events_per_session: int, rounds: int, capture_content: bool) -> dict:
+    """What the detectors of issue 12 add per event. Sessions of N events (the three calls
+    in turn, so a third are the same tool call: one ``tool_loop`` finding) are ended with
+    the detectors on (every built-in one, a budget and a slow-step limit set) and off,
+    alternating; ``end_us_per_event`` is the difference of their ``complete_session`` over
+    N. ``judge_us_per_step`` times the detectors alone on such a session's steps."""
+    from sentrial_otel._internal.spans.detectors import SessionSteps, judge
+
+    calls = list(events_with().values())
+    clients = {}
+    for label, options in (("on", {"budget_usd": 0.01, "slow_step_seconds": 1.0}),
+                           ("off", {"detect_issues": False})):
+        provider, processor = make_provider(NoopExporter())
+        client = sentrial.SentrialClient(tracer_provider=provider, capture_content=capture_content,
+                                         **options)
+        clients[label] = (client, provider, processor)
+
+    def recorded(label: str) -> tuple[sentrial.SentrialClient, str]:
+        client = clients[label][0]
+        sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
+        for index in range(events_per_session):
+            calls[index % len(calls)](client, sid)
+        clients[label][2].force_flush()
+        gc.collect()
+        return client, sid
+
+    def ending(label: str) -> float:
+        client, sid = recorded(label)
+        start = time.perf_counter()
+        client.complete_session(sid)
+        return time.perf_counter() - start
+
+    ending("on"), ending("off")  # warm-up
+    per_event, per_step = [], []
+    for index in range(rounds):
+        order = ["on", "off"] if index % 2 == 0 else ["off", "on"]
+        seconds = {label: ending(label) for label in order}
+        per_event.append((seconds["on"] - seconds["off"]) / events_per_session * 1e6)
+        client, sid = recorded("on")
+        session = client.telemetry.open_session(sid)
+        steps = tuple(session.steps)
+        view = SessionSteps(steps, steps[-1]._replace(kind="agent"), sid, "bench-agent",
+                            client.telemetry.settings.issues, capture_content, True)
+        start = time.perf_counter()
+        found = judge(view)
+        per_step.append((time.perf_counter() - start) / len(steps) * 1e6)
+        client.complete_session(sid)
+    for _, provider, _ in clients.values():
+        provider.shutdown()
+    result = {
+        "events_per_session": events_per_session,
+        "findings_per_session": len(found),
+        "end_us_per_event": spread(per_event),
+        "judge_us_per_step": spread(per_step),
+        "goal": "at most 1 µs per event",
+    }
+    print(
+        f"detectors        end µs/event {fmt(result['end_us_per_event'], digits=3)}"
+        f" (q1 – q3 {fmt_quartiles(result['end_us_per_event'], digits=3)})"
+        f"  judge µs/step {fmt(result['judge_us_per_step'], digits=3)}"
+        f"  ({len(found)} findings in {events_per_session} events)",
+        flush=True,
+    )
+    return result
+
+
 def run(
     events_per_round: int,
     rounds: int,
@@ -257,6 +325,7 @@ def run(
             results[event]["profile_top"] = text.getvalue()
             print(text.getvalue())
         bench.close()
+    results["detectors"] = detectors_cost(events_per_round, rounds, capture_content)
     return {
         "events_per_round": events_per_round,
         "rounds": rounds,
@@ -465,6 +534,8 @@ def main(argv: list[str] | None = None) -> dict:
                         "against without (before)")
     parser.add_argument("--dialect", choices=("openinference",),
                         help="measure this dialect: the facade with it against without it")
+    parser.add_argument("--detectors-only", action="store_true",
+                        help="only what the session detectors add per event")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.metrics == "sdk":
@@ -482,6 +553,11 @@ def main(argv: list[str] | None = None) -> dict:
         result = dialect_cost(args.dialect, args.events, args.rounds,
                               args.capture_content == "on", args.payload_chars)
         emit("events-dialect", result, args.out)
+        return result
+    if args.detectors_only:
+        result = {"results": {"detectors": detectors_cost(
+            args.events, args.rounds, args.capture_content == "on")}, "versions": versions()}
+        emit("events-detectors", result, args.out)
         return result
     if args.before_src is not None or args.opt_in_compare:
         if args.before_src is not None and (args.metrics == "sdk" or args.opt_in_compare):

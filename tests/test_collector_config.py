@@ -268,7 +268,7 @@ def test_public_receivers_check_api_keys(name: str) -> None:
     assert config["extensions"]["bearertokenauth"]["filename"] == "/etc/otelcol/api-keys"
 
 
-def test_tail_sampling_keeps_failed_abandoned_costly_and_a_share() -> None:
+def test_tail_sampling_keeps_failed_abandoned_costly_with_issues_and_a_share() -> None:
     sampling = CONFIGS["otelcol.yaml"]["processors"]["tail_sampling"]
     policies = {p["type"]: p for p in sampling["policies"]}
     assert policies["status_code"]["status_code"]["status_codes"] == ["ERROR"]
@@ -280,6 +280,10 @@ def test_tail_sampling_keeps_failed_abandoned_costly_and_a_share() -> None:
     assert booleans == {
         (semconv.SENTRIAL_SESSION_SUCCESS, False),
         (semconv.SENTRIAL_SESSION_ABANDONED, True),
+    }
+    # Every session the detectors found an issue in (docs/issues.md), whatever its outcome.
+    assert policies["numeric_attribute"]["numeric_attribute"] == {
+        "key": semconv.SENTRIAL_SESSION_ISSUE_COUNT, "min_value": 1,
     }
     (condition,) = policies["ottl_condition"]["ottl_condition"]["span"]
     assert f'attributes["{semconv.SENTRIAL_SESSION_COST_USD}"] >' in condition

@@ -17,7 +17,7 @@ with one warning for that detector in this process, never an error in the sessio
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from opentelemetry import trace
@@ -82,99 +82,91 @@ Detector = Callable[[SessionSteps], Iterable[Finding]]
 
 
 # --- the built-in detectors -----------------------------------------------------------------
-def tool_loops(view: SessionSteps) -> Iterator[Finding]:
-    """``tool_loop``: one tool called with the same arguments ``tool_loop_repeats`` times or
-    more; one finding per tool and arguments, at the call that reached the limit."""
-    limit = view.settings.tool_loop_repeats
-    counts: dict[tuple[str, int | None], int] = {}
-    reached: dict[tuple[str, int | None], int] = {}
-    for step in view.steps:
-        if step.kind != TOOL:
-            continue
-        key = (step.name, step.arguments_hash)
-        count = counts.get(key, 0) + 1
-        counts[key] = count
-        if count == limit:
-            reached[key] = step.span_id
-    for key, span_id in reached.items():
-        yield Finding(TOOL_LOOP, f"{key[0]} called {counts[key]} times with the same arguments",
-                      span_id)
+def built_in(view: SessionSteps) -> list[Finding]:
+    """The seven kinds of SEMCONV.md, in one pass over the steps (a pass per kind cost
+    three times as much), listed kind by kind (``KINDS``), each in step order:
 
-
-def tool_error_streaks(view: SessionSteps) -> Iterator[Finding]:
-    """``tool_error_streak``: ``tool_error_streak`` or more tool calls in a row failed (other
-    kinds of steps between them do not break the row); one finding per streak, at the call
-    that made it long enough."""
-    limit = view.settings.tool_error_streak
-    streak = 0
-    at = 0
+    * ``tool_loop``: one tool called with the same arguments ``tool_loop_repeats`` times or
+      more; one finding per tool and arguments, at the call that reached the limit;
+    * ``tool_error_streak``: ``tool_error_streak`` or more tool calls in a row failed (other
+      kinds of steps between them do not break the row); one finding per streak, at the
+      call that made it long enough;
+    * ``low_confidence``: a decision whose confidence is below ``low_confidence``;
+    * ``empty_output``: an LLM call that answered no text (or only whitespace) and no tool
+      call; a call that failed, or whose output was not given, is not judged;
+    * ``truncated_output``: an LLM call that finished for ``length`` (its output limit);
+    * ``over_budget``: the session cost more than ``budget_usd`` (only when set), a
+      finding about the session as a whole;
+    * ``slow_step``: a tool call, LLM call or decision longer than ``slow_step_s`` (only
+      when set); agent runs are not judged, their time is their steps' time.
+    """
+    settings = view.settings
+    loop_limit = settings.tool_loop_repeats
+    streak_limit = settings.tool_error_streak
+    below = settings.low_confidence
+    slow_ns = settings.slow_step_s * 1e9 if settings.slow_step_s is not None else None
+    calls: dict[tuple[str, int | None], int] = {}
+    loops: dict[tuple[str, int | None], int] = {}
+    streaks: list[Finding] = []
+    doubts: list[Finding] = []
+    empty: list[Finding] = []
+    truncated: list[Finding] = []
+    slow: list[Finding] = []
+    streak = streak_at = 0
     last_error = ""
-    for step in (*(s for s in view.steps if s.kind == TOOL), None):
-        if step is not None and step.error_type is not None:
-            streak += 1
-            last_error = step.error_type
-            if streak == limit:
-                at = step.span_id
-            continue
-        if streak >= limit:
-            yield Finding(TOOL_ERROR_STREAK,
-                          f"{streak} tool calls in a row failed, the last with {last_error}", at)
-        streak = 0
-
-
-def low_confidence(view: SessionSteps) -> Iterator[Finding]:
-    """``low_confidence``: a decision whose confidence is below ``low_confidence``."""
-    below = view.settings.low_confidence
-    for step in view.steps:
-        if step.kind == DECISION and step.confidence is not None and step.confidence < below:
-            yield Finding(LOW_CONFIDENCE, f"decision confidence {step.confidence:g} below {below:g}",
-                          step.span_id)
-
-
-def empty_outputs(view: SessionSteps) -> Iterator[Finding]:
-    """``empty_output``: an LLM call that answered no text (or only whitespace) and no tool
-    call. A call that failed, or whose output was not given, is not judged."""
-    for step in view.steps:
-        if step.kind == LLM and step.empty_output and step.error_type is None:
-            yield Finding(EMPTY_OUTPUT, f"{step.name} returned no text and no tool call",
-                          step.span_id)
-
-
-def truncated_outputs(view: SessionSteps) -> Iterator[Finding]:
-    """``truncated_output``: an LLM call that finished for ``length`` (its output limit)."""
-    for step in view.steps:
-        if step.kind == LLM and FINISH_REASON_LENGTH in step.finish_reasons:
-            yield Finding(TRUNCATED_OUTPUT, f"{step.name} stopped at its output limit",
-                          step.span_id)
-
-
-def over_budget(view: SessionSteps) -> Iterator[Finding]:
-    """``over_budget``: the session cost more than ``budget_usd`` (only when one is set);
-    a finding about the session as a whole."""
-    budget = view.settings.budget_usd
-    cost = view.root.cost
+    # Unpacked in full: a starred target builds a list per step, reading fields by name
+    # costs a call each.
+    for (kind, name, span_id, start_ns, end_ns, error, arguments, confidence, empty_output,
+         reasons, _, _, _, _) in view.steps:
+        if kind == TOOL:
+            key = (name, arguments)
+            count = calls[key] = calls.get(key, 0) + 1
+            if count == loop_limit:
+                loops[key] = span_id
+            if error is not None:
+                streak += 1
+                last_error = error
+                if streak == streak_limit:
+                    streak_at = span_id
+            else:
+                if streak >= streak_limit:
+                    streaks.append(_streak(streak, last_error, streak_at))
+                streak = 0
+        elif kind == LLM:
+            if empty_output and error is None:
+                empty.append(Finding(EMPTY_OUTPUT, f"{name} returned no text and no tool call",
+                                     span_id))
+            if FINISH_REASON_LENGTH in reasons:
+                truncated.append(Finding(TRUNCATED_OUTPUT, f"{name} stopped at its output limit",
+                                         span_id))
+        elif kind == DECISION:
+            if confidence is not None and confidence < below:
+                doubts.append(Finding(LOW_CONFIDENCE,
+                                      f"decision confidence {confidence:g} below {below:g}",
+                                      span_id))
+        else:
+            continue  # an agent run
+        if slow_ns is not None and end_ns - start_ns > slow_ns:
+            slow.append(Finding(SLOW_STEP, f"{kind} {name} took {(end_ns - start_ns) / 1e9:.3g} s, "
+                                f"longer than {settings.slow_step_s:g} s", span_id))
+    if streak >= streak_limit:
+        streaks.append(_streak(streak, last_error, streak_at))
+    findings = [
+        Finding(TOOL_LOOP, f"{key[0]} called {calls[key]} times with the same arguments", span_id)
+        for key, span_id in loops.items()
+    ]
+    findings += streaks + doubts + empty + truncated
+    budget, cost = settings.budget_usd, view.root.cost
     if budget is not None and cost > budget:
-        yield Finding(OVER_BUDGET, f"cost ${cost:.6g} above the budget of ${budget:.6g}")
+        findings.append(Finding(OVER_BUDGET, f"cost ${cost:.6g} above the budget of ${budget:.6g}"))
+    findings += slow
+    return findings
 
 
-def slow_steps(view: SessionSteps) -> Iterator[Finding]:
-    """``slow_step``: a tool call, LLM call or decision that took longer than
-    ``slow_step_s`` (only when set). Agent runs are not steps here: their time is their
-    steps' time."""
-    limit = view.settings.slow_step_s
-    if limit is None:
-        return
-    limit_ns = limit * 1e9
-    for step in view.steps:
-        if step.kind != "agent" and step.end_ns - step.start_ns > limit_ns:
-            yield Finding(SLOW_STEP, f"{step.kind} {step.name} took {step.duration_s:.3g} s, "
-                          f"longer than {limit:g} s", step.span_id)
+def _streak(length: int, last_error: str, span_id: int) -> Finding:
+    return Finding(TOOL_ERROR_STREAK, f"{length} tool calls in a row failed, the last with "
+                   f"{last_error}", span_id)
 
-
-BUILT_IN: tuple[Detector, ...] = (
-    tool_loops, tool_error_streaks, low_confidence, empty_outputs, truncated_outputs,
-    over_budget, slow_steps,
-)
 
 # --- the application's detectors ------------------------------------------------------------
 _registered: tuple[Detector, ...] = ()
@@ -238,17 +230,16 @@ def _checked(detector: Detector, found: Any) -> list[Finding] | None:
     return findings
 
 
-# Our own detectors' errors are ours: logged as internal errors, never raised.
-_BUILT_IN_GUARD = handle_internal_errors("a built-in detector")
+# The built-in detectors' errors are ours: logged as internal errors, never raised.
+_BUILT_IN_GUARD = handle_internal_errors("the built-in detectors")
 
 
 def judge(view: SessionSteps) -> list[Finding]:
     """Every detector's findings on ``view``: the built-in ones, then the engine's, then
     the registered ones."""
     findings: list[Finding] = []
-    for detector in BUILT_IN:
-        with _BUILT_IN_GUARD:
-            findings.extend(detector(view))
+    with _BUILT_IN_GUARD:
+        findings.extend(built_in(view))
     for detector in (*view.settings.detectors, *_registered):
         try:
             found = detector(view)
