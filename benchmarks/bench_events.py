@@ -217,10 +217,11 @@ class EventBench:
 
 def detectors_cost(events_per_session: int, rounds: int, capture_content: bool) -> dict:
     """What the detectors of issue 12 add per event. Sessions of N events (the three calls
-    in turn, so a third are the same tool call: one ``tool_loop`` finding) are ended with
-    the detectors on (every built-in one, a budget and a slow-step limit set) and off,
-    alternating; ``end_us_per_event`` is the difference of their ``complete_session`` over
-    N. ``judge_us_per_step`` times the detectors alone on such a session's steps."""
+    in turn, so a third are the same tool call) are ended with the detectors on (every
+    built-in one, with a budget and a slow-step limit: ``tool_loop`` and ``over_budget``
+    are found) and off, alternating; ``end_us_per_event`` is the difference of their
+    ``complete_session`` over N. ``judge_us_per_step`` times the detectors alone on such a
+    session's steps."""
     from sentrial_otel._internal.spans.detectors import SessionSteps, judge
 
     calls = list(events_with().values())
@@ -256,7 +257,8 @@ def detectors_cost(events_per_session: int, rounds: int, capture_content: bool) 
         client, sid = recorded("on")
         session = client.telemetry.open_session(sid)
         steps = tuple(session.steps)
-        view = SessionSteps(steps, steps[-1]._replace(kind="agent"), sid, "bench-agent",
+        root = steps[-1]._replace(kind="agent", cost=sum(step.cost for step in steps))
+        view = SessionSteps(steps, root, sid, "bench-agent",
                             client.telemetry.settings.issues, capture_content, True)
         start = time.perf_counter()
         found = judge(view)
@@ -325,8 +327,9 @@ def run(
             results[event]["profile_top"] = text.getvalue()
             print(text.getvalue())
         bench.close()
-    results["detectors"] = detectors_cost(events_per_round, rounds, capture_content)
+    detectors = detectors_cost(events_per_round, rounds, capture_content)
     return {
+        "detectors": detectors,
         "events_per_round": events_per_round,
         "rounds": rounds,
         "capture_content": capture_content,
@@ -555,8 +558,8 @@ def main(argv: list[str] | None = None) -> dict:
         emit("events-dialect", result, args.out)
         return result
     if args.detectors_only:
-        result = {"results": {"detectors": detectors_cost(
-            args.events, args.rounds, args.capture_content == "on")}, "versions": versions()}
+        result = {"detectors": detectors_cost(args.events, args.rounds, args.capture_content == "on"),
+                  "versions": versions()}
         emit("events-detectors", result, args.out)
         return result
     if args.before_src is not None or args.opt_in_compare:

@@ -21,6 +21,8 @@ def test_benchmark_runs(name, tmp_path, capsys):
     if name == "events":
         assert set(result["results"]) == {"track_tool_call", "track_decision", "track_llm_call"}
         assert all(r["ratio"]["median"] > 0 for r in result["results"].values())
+        # The detectors' cost is measured on sessions they really judge.
+        assert result["detectors"]["findings_per_session"] == 2  # tool_loop, over_budget
     elif name == "pretest":
         shapes = {key.rsplit(" ", 1)[0] for key in result["results"]}
         assert shapes == {"json message", "plain prose", "hyphenated prose", "key-dense json"}
