@@ -22,7 +22,8 @@ from sentrial_otel import semconv as sc
 
 
 class Heard:
-    """A step listener that keeps what it hears (detectors will be listeners like this)."""
+    """A step listener that keeps what it hears (the detectors read the same steps at the
+    session's end)."""
 
     def __init__(self, session: Any) -> None:
         self.session = session
