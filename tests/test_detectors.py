@@ -277,9 +277,14 @@ def test_bad_threshold_arguments(caplog: pytest.LogCaptureFixture) -> None:
         sentrial_otel.resolve_settings(fail_silently=False, budget_usd="a lot")
     with pytest.raises(TypeError, match="a detector must be callable"):
         sentrial_otel.resolve_settings(fail_silently=False, detectors=["nope"])
-    settings = sentrial_otel.resolve_settings(low_confidence=1.5, slow_step_seconds=float("nan"))
-    assert (settings.issues.low_confidence, settings.issues.slow_step_s) == (0.5, None)
+    with pytest.raises(TypeError, match="detect_issues must be a bool, not str"):
+        sentrial_otel.resolve_settings(fail_silently=False, detect_issues="no")
+    settings = sentrial_otel.resolve_settings(low_confidence=1.5, slow_step_seconds=float("nan"),
+                                              detect_issues="no")
+    assert settings.issues.low_confidence == 0.5
+    assert settings.issues.slow_step_s is None and settings.issues.enabled is True
     assert [r.getMessage() for r in caplog.records] == [
+        "sentrial: detect_issues must be a bool, not str; using the default",
         "sentrial: low_confidence=1.5 must be at most 1; using the default",
         "sentrial: slow_step_seconds=nan not a finite number; using the default",
     ]

@@ -450,6 +450,12 @@ def resolve_issue_settings(
     detectors: Iterable[Callable[..., Any]] | None = None,
 ) -> IssueSettings:
     """The detectors' settings: argument, then ``SENTRIAL_*`` variable, then default."""
+    if detect_issues is not None and not isinstance(detect_issues, bool):
+        message = f"detect_issues must be a bool, not {type(detect_issues).__name__}"
+        if strict:
+            raise TypeError(message)
+        logger.warning("sentrial: %s; using the default", message)
+        detect_issues = None
     own: list[Callable[..., Any]] = []
     for detector in detectors or ():
         if callable(detector):
@@ -460,7 +466,7 @@ def resolve_issue_settings(
             logger.warning("sentrial: ignoring detector %r: not callable", detector)
     return IssueSettings(
         enabled=(
-            detect_issues if isinstance(detect_issues, bool)
+            detect_issues if detect_issues is not None
             else parse_bool(_env(env.SENTRIAL_DETECT_ISSUES), True)
         ),
         tool_loop_repeats=_TOOL_LOOP.resolve(tool_loop_repeats, strict),
