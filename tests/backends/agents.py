@@ -15,10 +15,16 @@ Programs:
   "worst_session_s": ...}`` (the slowest session's recording time).
 - ``attach RUN SID...``: one tool call on each given session from this other process, by
   session id only. Prints ``{"attached": [sid, ...]}``.
-- ``findings RUN``: two native sessions of ``triage-agent`` whose roots carry detected
-  issues (SEMCONV.md, put there as ``tests/session_builder.add_findings`` does): the first a
-  ``tool_loop`` at its second tool call and a session-wide ``low_confidence``, the second an
-  ``empty_output``. Prints ``{"looping": sid, "empty": sid}``.
+- ``issues COUNT RUN``: COUNT successful, cheap facade sessions of three kinds by
+  ``i % 4``: 0 calls ``search`` three times with the same arguments (the detectors find a
+  ``tool_loop``), 1 takes a decision with confidence 0.2 (``low_confidence``), 2-3 are
+  healthy (three different searches, confidence 0.9). Prints ``{"sessions": [[sid, kind],
+  ...]}``.
+- ``findings RUN``: two native sessions of ``triage-agent`` in which the detectors find
+  issues (SEMCONV.md): the first calls ``search`` three times with the same arguments
+  (``tool_loop``, at the third call) and takes a decision with confidence 0.2
+  (``low_confidence``), the second gets an empty answer (``empty_output``). Prints
+  ``{"looping": sid, "empty": sid}``.
 
 Every session carries ``sentrial.metadata.run = RUN`` so a test finds exactly its own.
 """
@@ -37,6 +43,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 
 FAILED, ABANDONED, COSTLY, HEALTHY = "failed", "abandoned", "costly", "healthy"
+# The kinds of session of the ``issues`` program, by ``i % 4``; the rest are healthy.
+LOOPING, DOUBTFUL = "looping", "doubtful"
+ISSUE_KINDS = {0: LOOPING, 1: DOUBTFUL}
 KINDS = {0: FAILED, 1: FAILED, 2: ABANDONED, 3: COSTLY}
 COSTLY_USD = 0.75
 # Spans of the three front-door sessions together (4 facade, 3 native, 5 LangChain).
@@ -147,21 +156,37 @@ def attach(run: str, session_ids: list[str]) -> dict[str, Any]:
 
 def findings(run: str) -> dict[str, str]:
     import sentrial_otel
-    from tests.session_builder import add_findings
 
     telemetry = sentrial_otel.configure()
     with telemetry.session("triage-agent", user_id="user-triage", metadata={"run": run}) as looping:
-        for _ in range(2):
+        for _ in range(3):
             with looping.tool("search", {"q": "refund"}) as call:
                 call.result = {"hits": 0}
-        step = f"{call.span.get_span_context().span_id:016x}"
-        add_findings(looping.span, [("tool_loop", step, "search called twice with {'q': 'refund'}"),
-                                    ("low_confidence", None, "confidence 0.2 below 0.5")])
+        looping.track_decision("guess a refund policy", confidence=0.2)
     with telemetry.session("triage-agent", user_id="user-triage", metadata={"run": run}) as empty:
         empty.track_llm_call(provider="openai", model="gpt-4o-mini", prompt_tokens=12,
                              completion_tokens=0, output="")
-        add_findings(empty.span, [("empty_output", None, "the answer was empty")])
     return {"looping": looping.session_id, "empty": empty.session_id}
+
+
+def issues(count: int, run: str) -> dict[str, Any]:
+    import sentrial
+
+    client = sentrial.SentrialClient()
+    sessions = []
+    for index in range(count):
+        kind = ISSUE_KINDS.get(index % 4, HEALTHY)
+        sid = client.create_session(name=f"issues-{index}", agent_name="issues-agent",
+                                    user_id=f"user-{index % 7}", metadata={"run": run})
+        for call in range(3):
+            query = "refund" if kind == LOOPING else f"refund {call}"
+            client.track_tool_call(session_id=sid, tool_name="search", tool_input={"q": query},
+                                   tool_output={"hits": call})
+        client.track_decision(session_id=sid, reasoning="answer from the hits",
+                              confidence=0.2 if kind == DOUBTFUL else 0.9)
+        client.complete_session(session_id=sid, success=True)
+        sessions.append([sid, kind])
+    return {"sessions": sessions}
 
 
 def agent_env(endpoint: str | None, service: str, home: Path, **more: str) -> dict[str, str]:
@@ -201,6 +226,8 @@ def main(argv: list[str]) -> None:
         result = mix(int(args[0]), args[1])
     elif program == "attach":
         result = attach(args[0], args[1:])
+    elif program == "issues":
+        result = issues(int(args[0]), args[1])
     elif program == "findings":
         result = findings(args[0])
     else:
