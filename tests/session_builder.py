@@ -52,7 +52,7 @@ class SessionSpec:
 
 def add_findings(root: trace.Span, findings: list[tuple[str, str | None, str]]) -> None:
     """Put findings on a session's root span as SEMCONV.md "Detected issues" says, through
-    the OpenTelemetry API (what the detectors will do when a session ends).
+    the OpenTelemetry API (what the detectors do when a session ends).
 
     ``findings``: ``(kind, hex span id of the offending step or None, detail)``.
     """

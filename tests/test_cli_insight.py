@@ -22,7 +22,6 @@ from tests.session_builder import (
     BASE_NS,
     SECOND,
     SessionSpec,
-    add_findings,
     make_provider,
     record_session,
 )
@@ -203,8 +202,9 @@ def test_show_on_a_terminal_marks_the_step_in_the_tree(store: Path) -> None:
 
 # --- diagnose: the brief --------------------------------------------------------------------
 def record_real_session(directory: Path, capture_content: bool = True) -> str:
-    """A session recorded by the engine itself into a store, with findings on its root (set
-    as the detectors will set them) and a score: what `diagnose` reads."""
+    """A session recorded by the engine itself into a store, with the findings its detectors
+    put on its root (a tool loop, a low-confidence decision) and a score: what `diagnose`
+    reads."""
     tracer_provider = make_provider(LocalStoreExporter(directory))
     logger_provider = LoggerProvider()
     logger_provider.add_log_record_processor(
@@ -213,15 +213,13 @@ def record_real_session(directory: Path, capture_content: bool = True) -> str:
         sentrial_otel.resolve_settings(capture_content=capture_content),
         tracer_provider=tracer_provider, logger_provider=logger_provider)
     with telemetry.session("support-agent", user_id="u1", input="Where is order A1?") as session:
-        searches = [session.track_tool_call("search_orders", {"order": "A1"}, {"found": 0},
-                                            reasoning="look it up")["span_id"]
-                    for _ in range(3)]
+        for _ in range(3):
+            session.track_tool_call("search_orders", {"order": "A1"}, {"found": 0},
+                                    reasoning="look it up")
         session.track_tool_call("refund", {"order": "A1"},
                                 tool_error={"type": "TimeoutError", "message": "payments down"})
         session.track_decision("nothing found: escalate", alternatives=["retry", "escalate"],
                                confidence=0.3)
-        add_findings(session.span, [("tool_loop", searches[2], LOOP),
-                                    ("low_confidence", None, "decision confidence 0.30")])
     session.score("helpfulness", value=0.2, label="bad", explanation="never found the order")
     tracer_provider.shutdown()
     logger_provider.shutdown()
@@ -247,7 +245,7 @@ def test_the_brief_has_steps_errors_findings_and_scores(tmp_path: Path) -> None:
     assert "   - reasoning: look it up" in steps
     assert "## Errors\n\n- step 4 (TOOL refund): TimeoutError: payments down\n" in brief
     assert brief.endswith(f"## Detected issues\n\n- step 3: tool_loop: {LOOP}\n"
-                          "- the session: low_confidence: decision confidence 0.30\n")
+                          "- step 5: low_confidence: decision confidence 0.3 below 0.5\n")
 
 
 def test_the_brief_holds_no_content_that_was_not_captured(tmp_path: Path) -> None:

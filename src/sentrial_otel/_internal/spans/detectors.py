@@ -114,10 +114,11 @@ def built_in(view: SessionSteps) -> list[Finding]:
     slow: list[Finding] = []
     streak = streak_at = 0
     last_error = ""
-    # Unpacked in full: a starred target builds a list per step, reading fields by name
-    # costs a call each.
-    for (kind, name, span_id, start_ns, end_ns, error, arguments, confidence, empty_output,
-         reasons, _, _, _, _) in view.steps:
+    # The fields read, unpacked from a slice: reading them by name costs a call each, a
+    # starred target builds a list per step.
+    for step in view.steps:
+        (kind, name, span_id, start_ns, end_ns, error, arguments, confidence, empty_output,
+         reasons) = step[:10]
         if kind == TOOL:
             key = (name, arguments)
             count = calls[key] = calls.get(key, 0) + 1
