@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from sentrial_otel import environment_variables as env
@@ -373,19 +373,15 @@ def _checked_argument(value: Any, argument: str, kinds: tuple[type, ...], strict
     return None
 
 
-class _Threshold:
+class _Threshold(NamedTuple):
     """One detector threshold: its argument, its variable, its range and default."""
 
-    __slots__ = ("argument", "default", "integer", "maximum", "minimum", "variable")
-
-    def __init__(self, argument: str, variable: str, default: float | None, *, integer: bool,
-                 minimum: float, maximum: float | None = None) -> None:
-        self.argument = argument
-        self.variable = variable
-        self.default = default
-        self.integer = integer
-        self.minimum = minimum
-        self.maximum = maximum
+    argument: str
+    variable: str
+    default: float | None
+    integer: bool
+    minimum: float
+    maximum: float | None = None
 
     def problem(self, value: Any) -> str | None:
         """Why ``value`` cannot be this threshold, or None."""
