@@ -384,3 +384,20 @@ def test_detectors_see_no_content_when_capture_is_off(wire: Wire, caplog: pytest
     assert findings(root) == [issue("tool_loop", "search called 3 times with the same arguments",
                                     wire.span_id(4, "execute_tool search", 2))]
     assert b"my secret question" not in wire.receiver.raw_bytes()
+
+
+def test_another_instrumentations_llm_span_is_judged_too(wire: Wire) -> None:
+    """An LLM span another instrumentation makes inside the session (as the OpenAI one
+    does) is one of the session's steps: its finish reason and duration are judged."""
+    telemetry = sentrial_otel.Telemetry(sentrial_otel.resolve_settings(),
+                                        tracer_provider=wire.provider)
+    tracer = wire.provider.get_tracer("opentelemetry.instrumentation.openai_v2")
+    with telemetry.session("support-agent"):
+        with tracer.start_as_current_span("chat gpt-4o", attributes={
+            sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT, sc.GEN_AI_REQUEST_MODEL: "gpt-4o",
+        }) as span:
+            span.set_attributes({sc.GEN_AI_USAGE_INPUT_TOKENS: 20, sc.GEN_AI_USAGE_OUTPUT_TOKENS: 256,
+                                 sc.GEN_AI_RESPONSE_FINISH_REASONS: ["length"]})
+    assert findings(wire.root(2)) == [
+        issue("truncated_output", "gpt-4o stopped at its output limit", wire.span_id(2, "chat gpt-4o")),
+    ]
