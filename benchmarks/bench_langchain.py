@@ -191,6 +191,80 @@ def build_agent() -> Any:
     )
 
 
+def build_light_chain() -> Any:
+    """The light workload (issue 11): a ``RunnableLambda`` that calls a tool-bound chat model
+    three times and the two tools directly, no LangGraph.
+
+    The same script, usage metadata and tools as ``build_agent``; the model's ``bind_tools``
+    binds the tools' OpenAI schemas as a real chat model does (a ``RunnableBinding``).
+    """
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+    from langchain_core.outputs import ChatGeneration, ChatResult
+    from langchain_core.runnables import RunnableLambda
+    from langchain_core.tools import tool
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    model_name = "gpt-4o-mini"
+
+    def usage(tokens: tuple[int, int]) -> dict[str, int]:
+        return {"input_tokens": tokens[0], "output_tokens": tokens[1], "total_tokens": sum(tokens)}
+
+    def tool_call(name: str, call_id: str, tokens: tuple[int, int]) -> AIMessage:
+        return AIMessage(
+            content="",
+            tool_calls=[{"name": name, "args": {"city": "Paris"}, "id": call_id, "type": "tool_call"}],
+            usage_metadata=usage(tokens),  # type: ignore[arg-type]
+            response_metadata={"model_name": f"{model_name}-2024-07-18", "finish_reason": "tool_calls"},
+        )
+
+    script = [
+        tool_call("get_weather", "call_1", (52, 14)),
+        tool_call("get_time", "call_2", (81, 14)),
+        AIMessage(
+            content="It is sunny in Paris and the local time is 14:05.",
+            usage_metadata=usage((110, 16)),  # type: ignore[arg-type]
+            response_metadata={"model_name": f"{model_name}-2024-07-18", "finish_reason": "stop"},
+        ),
+    ]
+
+    class ScriptedChatModel(GenericFakeChatModel):
+        def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+            return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
+
+        def _get_ls_params(self, stop: Any = None, **kwargs: Any) -> Any:
+            params = super()._get_ls_params(stop=stop, **kwargs)
+            params.update(ls_provider="openai", ls_model_name=model_name, ls_temperature=0.2)
+            return params
+
+        def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+            message = next(self.messages).model_copy()
+            return ChatResult(generations=[ChatGeneration(message=message)])
+
+    @tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return f"sunny in {city}"
+
+    @tool
+    def get_time(city: str) -> str:
+        """The local time in a city."""
+        return f"14:05 in {city}"
+
+    tools = {"get_weather": get_weather, "get_time": get_time}
+    bound = ScriptedChatModel(messages=itertools.cycle(script)).bind_tools(list(tools.values()))
+
+    def travel_agent(question: str) -> str:
+        messages: list[Any] = [SystemMessage(SYSTEM_PROMPT), HumanMessage(question)]
+        for _ in range(2):
+            reply = bound.invoke(messages)
+            call = reply.tool_calls[0]
+            messages += [reply, tools[call["name"]].invoke(call)]
+        return bound.invoke(messages).content
+
+    return RunnableLambda(travel_agent, name="travel_agent")
+
+
 def make_provider() -> tuple[Any, Any]:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import (
@@ -375,6 +449,155 @@ def profile_callbacks(runs: int, warmup: int, top: int = 30) -> str:
     return text.getvalue()
 
 
+# --- the light workload: one process, instrumentation switched off and on in place -------
+LIGHT_MODES = ("baseline", "sentrial", "noop-handler")
+LIGHT_QUESTION = "What is the weather and time in Paris?"
+
+
+class _NoopAdder:
+    """Wrapper of ``BaseCallbackManager.__init__`` adding a do-nothing inheritable handler to
+    every manager, as ours adds its handler: the floor any callback handler pays."""
+
+    def __init__(self) -> None:
+        from langchain_core.callbacks import BaseCallbackHandler
+
+        self.handler = BaseCallbackHandler()
+
+    def __call__(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> None:
+        wrapped(*args, **kwargs)
+        if self.handler not in instance.inheritable_handlers:
+            instance.add_handler(self.handler, inherit=True)
+
+
+class LightSwitch:
+    """The light chain under one provider, switched between the modes in place."""
+
+    def __init__(self) -> None:
+        from opentelemetry import trace
+
+        self.provider, self.exporter = make_provider()
+        trace.set_tracer_provider(self.provider)
+        self.chain = build_light_chain()
+        self.instrumentor: Any = None
+        self.mode = "baseline"
+        self.spans: dict[str, int] = {mode: 0 for mode in LIGHT_MODES}
+        self.runs: dict[str, int] = {mode: 0 for mode in LIGHT_MODES}
+
+    def switch(self, mode: str) -> None:
+        from langchain_core.callbacks.base import BaseCallbackManager
+        from opentelemetry.instrumentation.utils import unwrap
+        from wrapt import wrap_function_wrapper
+
+        self.provider.force_flush()
+        self.spans[self.mode] += self.exporter.count
+        self.exporter.count = 0
+        if self.mode == "sentrial":
+            self.instrumentor.uninstrument()
+        elif self.mode == "noop-handler":
+            unwrap(BaseCallbackManager, "__init__")
+        if mode == "sentrial":
+            from sentrial_otel.instrumentation.langchain import LangChainInstrumentor
+
+            self.instrumentor = LangChainInstrumentor()
+            self.instrumentor.instrument(tracer_provider=self.provider, capture_content=True)
+        elif mode == "noop-handler":
+            wrap_function_wrapper("langchain_core.callbacks.base", "BaseCallbackManager.__init__",
+                                  _NoopAdder())
+        self.mode = mode
+
+    def timed(self, runs: int) -> tuple[list[int], list[int]]:
+        """Wall and process-CPU ns per ``invoke`` of ``runs`` runs in the current mode.
+
+        CPU time (all threads, so the batch processor's too) is what a loaded machine does
+        not inflate: wall time includes the spells this process waits for a core."""
+        invoke = self.chain.invoke
+        wall, cpu = time.perf_counter_ns, time.process_time_ns
+        walls, cpus = [], []
+        for _ in range(runs):
+            start, start_cpu = wall(), cpu()
+            invoke(LIGHT_QUESTION)
+            walls.append(wall() - start)
+            cpus.append(cpu() - start_cpu)
+        self.runs[self.mode] += runs
+        return walls, cpus
+
+    def one_run_spans(self, mode: str) -> dict[str, int]:
+        """What one run emits in ``mode`` (span name -> count), outside any timing."""
+        self.switch(mode)
+        self.provider.force_flush()
+        self.exporter.names = Counter()
+        answer = self.chain.invoke(LIGHT_QUESTION)
+        self.runs[mode] += 1
+        self.provider.force_flush()
+        names, self.exporter.names = self.exporter.names, None
+        assert answer == "It is sunny in Paris and the local time is 14:05.", answer
+        return dict(sorted(names.items()))
+
+
+def drive_light(rounds: int, runs: int, warmup: int, log: Any = sys.stderr) -> dict[str, Any]:
+    """Alternate the modes in chunks of ``runs`` runs, order rotated every round; after each
+    switch one untimed run. A round's ratio is a mode's chunk median over the baseline's."""
+    load_before = os.getloadavg()
+    switch = LightSwitch()
+    modes = list(LIGHT_MODES)
+    span_names = {mode: switch.one_run_spans(mode) for mode in modes}
+    for mode in modes:
+        switch.switch(mode)
+        switch.timed(warmup)
+    clocks = ("wall", "cpu")
+    medians = {c: {m: [] for m in modes} for c in clocks}
+    ratios = {c: {m: [] for m in modes} for c in clocks}
+    every_run = {c: {m: [] for m in modes} for c in clocks}
+    for index in range(rounds):
+        shift = index % len(modes)
+        this_round: dict[str, dict[str, float]] = {c: {} for c in clocks}
+        for mode in modes[shift:] + modes[:shift]:
+            switch.switch(mode)
+            switch.timed(1)
+            for clock, times in zip(clocks, switch.timed(runs)):
+                every_run[clock][mode].extend(t / 1000.0 for t in times)
+                this_round[clock][mode] = statistics.median(times) / 1000.0
+        for clock in clocks:
+            for mode in modes:
+                medians[clock][mode].append(this_round[clock][mode])
+                ratios[clock][mode].append(this_round[clock][mode] / this_round[clock]["baseline"])
+        print(f"round {index + 1}/{rounds} " + "  ".join(
+            f"{m} cpu {ratios['cpu'][m][-1]:.2f} wall {ratios['wall'][m][-1]:.2f}"
+            for m in modes if m != "baseline"), file=log, flush=True)
+    switch.switch("baseline")
+    switch.provider.force_flush()
+    switch.spans["baseline"] += switch.exporter.count
+    summary: dict[str, dict[str, Any]] = {c: {} for c in clocks}
+    for clock in clocks:
+        for mode in modes:
+            per_run = sum(span_names[mode].values())
+            summary[clock][mode] = {
+                "us_min": min(medians[clock][mode]),
+                "us_median": statistics.median(every_run[clock][mode]),
+                "us_max": max(medians[clock][mode]),
+                "ratio_min": min(ratios[clock][mode]),
+                "ratio_median": statistics.median(ratios[clock][mode]),
+                "ratio_quartiles": _quartiles(ratios[clock][mode]),
+                "ratio_max": max(ratios[clock][mode]),
+                "spans_per_run": per_run,
+                "spans_lost": per_run * switch.runs[mode] - switch.spans[mode],
+                "span_names": span_names[mode],
+                "sentrial_from": _sentrial_path(),
+                "round_medians_us": medians[clock][mode],
+                "round_ratios": ratios[clock][mode],
+            }
+    switch.provider.shutdown()
+    return {
+        "config": {"workload": "light", "rounds": rounds, "runs": runs, "warmup": warmup,
+                   "contenders": modes},
+        "skipped": [],
+        "machine": {**machine(), "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
+        "versions": versions(),
+        "summary": summary["cpu"],
+        "summary_wall": summary["wall"],
+    }
+
+
 def _sentrial_path() -> str | None:
     module = sys.modules.get("sentrial_otel")
     return str(Path(module.__file__).parent) if module is not None and module.__file__ else None
@@ -555,6 +778,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=10, help="timed runs per contender per round")
     parser.add_argument("--warmup", type=int, default=30, help="untimed runs per worker first")
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
+    parser.add_argument("--workload", choices=("agent", "light"), default="agent",
+                        help="agent: create_agent graph, a subprocess per contender; light: a "
+                             "RunnableLambda chain in this process, ours and a do-nothing "
+                             "handler switched on and off in place")
     parser.add_argument("--json", type=Path, help="write the raw report here")
     parser.add_argument("--before-src", type=Path,
                         help="also run ours from this src/ directory (contender sentrial-before)")
@@ -574,6 +801,19 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_worker(args.worker, args.runs, args.warmup)))
         return 0
 
+    if args.workload == "light":
+        report = drive_light(args.rounds, args.runs, args.warmup)
+        print(json.dumps({"machine": report["machine"], "versions": report["versions"]}, indent=2))
+        print()
+        print("process CPU time per run (the ratio to quote on a loaded machine):")
+        print(table(report))
+        print("\nwall time per run:")
+        print(table({**report, "summary": report["summary_wall"]}))
+        for contender, row in report["summary"].items():
+            print(f"\n{contender}: one run emits {row['span_names']}")
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2))
+        return 0
     contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
     unknown = set(contenders) - set(CONTENDERS)
     if unknown:

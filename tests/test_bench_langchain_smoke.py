@@ -97,3 +97,27 @@ def test_callback_profile_names_our_functions() -> None:
     assert done.returncode == 0, done.stderr[-4000:]
     assert done.stdout.startswith("callbacks: ")
     assert "sentrial_otel/instrumentation/langchain/_handler.py" in done.stdout
+
+
+def test_light_workload_switches_in_place_and_counts_spans(tmp_path: Path) -> None:
+    # A subprocess: the light workload sets the global tracer provider and wraps LangChain.
+    out = tmp_path / "light.json"
+    command = [sys.executable, str(SCRIPT), "--workload", "light", "--rounds", "3", "--runs", "2",
+               "--warmup", "1", "--json", str(out)]
+    done = subprocess.run(command, env=bench.worker_env("sentrial"), capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+    report = json.loads(out.read_text())
+
+    summary = report["summary"]
+    assert list(summary) == ["baseline", "sentrial", "noop-handler"]
+    # Ours emits the agent's spans only while switched on; nothing is lost across switches.
+    assert summary["sentrial"]["span_names"] == OURS
+    assert summary["baseline"]["span_names"] == {} and summary["noop-handler"]["span_names"] == {}
+    assert all(row["spans_lost"] == 0 for row in summary.values())
+    assert summary["baseline"]["round_ratios"] == [1.0, 1.0, 1.0]
+    assert len(summary["sentrial"]["round_ratios"]) == 3
+    assert report["summary_wall"]["baseline"]["round_ratios"] == [1.0, 1.0, 1.0]
+    assert len(report["summary_wall"]["sentrial"]["round_ratios"]) == 3
+    assert len(report["machine"]["loadavg_after"]) == 3
+    assert "| sentrial | 6 |" in done.stdout
