@@ -405,6 +405,168 @@ def dialect_cost(
     }
 
 
+# --- --vs-util: against opentelemetry-util-genai's TelemetryHandler (issue 11) ---------------
+UTIL_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+UTIL_EVENTS = ("tool", "llm")
+LLM_INPUT = "How do I reset my password?"
+LLM_OUTPUT = "Go to Settings > Security > Reset password."
+
+
+class UtilBench:
+    """The same tool call and LLM call three ways, each on its own provider with a batch
+    processor to a no-op exporter, content captured: the facade (``track_tool_call`` /
+    ``track_llm_call``), the native API (``session.tool`` / ``session.llm``), and the
+    official util's ``TelemetryHandler`` (``tool(name)`` / ``inference(provider,
+    request_model=...)``, with ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=SPAN_ONLY``),
+    each under a root span."""
+
+    def __init__(self) -> None:
+        import sentrial_otel
+        from opentelemetry.util.genai.handler import TelemetryHandler
+        from opentelemetry.util.genai.types import InputMessage, OutputMessage, Text
+
+        self.providers = {}
+        self.providers["facade"], _ = make_provider(NoopExporter())
+        self.client = sentrial.SentrialClient(tracer_provider=self.providers["facade"],
+                                              capture_content=True)
+        self.providers["native"], _ = make_provider(NoopExporter())
+        self.telemetry = sentrial_otel.configure(tracer_provider=self.providers["native"],
+                                                 capture_content=True)
+        self.providers["util"], _ = make_provider(NoopExporter())
+        self.handler = TelemetryHandler(tracer_provider=self.providers["util"])
+        self.types = InputMessage, OutputMessage, Text
+        self.facade_calls = events_with()
+        for event in UTIL_EVENTS:  # warm-up
+            for contender in self.contenders:
+                getattr(self, contender)(event, 200)
+
+    contenders = ("facade", "native", "util")
+
+    def facade(self, event: str, n: int) -> float:
+        client = self.client
+        call = self.facade_calls["track_tool_call" if event == "tool" else "track_llm_call"]
+        sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
+        start = time.perf_counter()
+        for _ in range(n):
+            call(client, sid)
+        elapsed = time.perf_counter() - start
+        client.complete_session(sid)
+        return elapsed
+
+    def native(self, event: str, n: int) -> float:
+        session = self.telemetry.start_session("bench-agent", name="bench", user_id="u1")
+        start = time.perf_counter()
+        if event == "tool":
+            for _ in range(n):
+                with session.tool("search_kb", TOOL_INPUT) as call:
+                    call.result = TOOL_OUTPUT
+        else:
+            for _ in range(n):
+                with session.llm("gpt-4o", "openai", input=LLM_INPUT) as llm:
+                    llm.finish(LLM_OUTPUT, prompt_tokens=42, completion_tokens=17, finish_reason="stop")
+        elapsed = time.perf_counter() - start
+        session.finish()
+        return elapsed
+
+    def util(self, event: str, n: int) -> float:
+        from opentelemetry import context as otel_context
+
+        handler = self.handler
+        input_message, output_message, text = self.types
+        root = self.providers["util"].get_tracer("bench").start_span("invoke_agent bench-agent")
+        token = otel_context.attach(set_span_in_context(root))
+        start = time.perf_counter()
+        if event == "tool":
+            for _ in range(n):
+                tool = handler.tool("search_kb")
+                tool.arguments = TOOL_INPUT
+                tool.tool_result = TOOL_OUTPUT
+                tool.stop()
+        else:
+            for _ in range(n):
+                llm = handler.inference("openai", request_model="gpt-4o")
+                llm.input_messages = [input_message(role="user", parts=[text(content=LLM_INPUT)])]
+                llm.output_messages = [output_message(role="assistant", parts=[text(content=LLM_OUTPUT)],
+                                                      finish_reason="stop")]
+                llm.input_tokens, llm.output_tokens = 42, 17
+                llm.finish_reasons = ["stop"]
+                llm.stop()
+        elapsed = time.perf_counter() - start
+        otel_context.detach(token)
+        root.end()
+        return elapsed
+
+    def block(self, event: str, n: int, shift: int) -> dict[str, float]:
+        """µs per event of each contender, back to back, in an order rotated by ``shift``."""
+        order = self.contenders[shift % 3:] + self.contenders[:shift % 3]
+        measured = {}
+        for contender in order:
+            for provider in self.providers.values():
+                provider.force_flush()
+            gc.collect()
+            measured[contender] = getattr(self, contender)(event, n) / n * 1e6
+        return measured
+
+    def close(self) -> None:
+        for provider in self.providers.values():
+            provider.shutdown()
+
+
+def run_vs_util(events_per_round: int, rounds: int, profile: bool) -> dict:
+    """Facade and native API over the util, per event, the ratio taken within each round."""
+    os.environ[UTIL_CONTENT_ENV] = "SPAN_ONLY"
+    import opentelemetry.util.genai as util_genai
+
+    load_before = os.getloadavg()
+    bench = UtilBench()
+    results: dict[str, dict] = {}
+    for event in UTIL_EVENTS:
+        per_event: dict[str, list[float]] = {c: [] for c in bench.contenders}
+        ratios: dict[str, list[float]] = {"facade": [], "native": []}
+        for index in range(rounds):
+            measured = bench.block(event, events_per_round, index)
+            for contender, value in measured.items():
+                per_event[contender].append(value)
+            for contender in ratios:
+                ratios[contender].append(measured[contender] / measured["util"])
+        results[event] = {
+            **{f"{c}_us": spread(v) for c, v in per_event.items()},
+            **{f"{c}_over_util": spread(v) for c, v in ratios.items()},
+        }
+        print(f"{event:5} util µs {fmt(results[event]['util_us'])}" + "".join(
+            f"  {c}/util {fmt(results[event][f'{c}_over_util'])}"
+            f" (q1 – q3 {fmt_quartiles(results[event][f'{c}_over_util'])})" for c in ratios
+        ), flush=True)
+        if profile:
+            for contender in ("facade", "native", "util"):
+                profiler = cProfile.Profile()
+                profiler.enable()
+                getattr(bench, contender)(event, events_per_round)
+                profiler.disable()
+                text = io.StringIO()
+                pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(10)
+                results[event][f"profile_{contender}"] = text.getvalue()
+                print(f"--- {contender} {event}\n{text.getvalue()}")
+    bench.close()
+    return {
+        "events_per_round": events_per_round,
+        "rounds": rounds,
+        "goal": "facade and native each <= 0.75x the util",
+        "util_genai": {"version": getattr(util_genai, "__version__", None) or _util_version(),
+                       "path": str(Path(util_genai.__file__).parent)},
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+        "results": results,
+        "versions": versions(["opentelemetry-util-genai"]),
+    }
+
+
+def _util_version() -> str:
+    from opentelemetry.util.genai import version
+
+    return version.__version__
+
+
 # --- --before-src: this checkout against another, one subprocess each ------------------------
 def serve(capture_content: bool, payload_chars: int | None) -> None:
     """Worker protocol, one JSON line per answer: ``{"ready": attribute counts}`` once set
@@ -516,6 +678,19 @@ def compare(
     }
 
 
+def _import_util_from(path: Path) -> None:
+    """Make ``opentelemetry.util.genai`` come from ``path`` (a ``pip --target`` dir).
+
+    ``opentelemetry`` and ``opentelemetry.util`` are namespace packages, whose search paths
+    follow ``sys.path``: put first, ``path``'s copy of the util wins."""
+    sys.path.insert(0, str(path))
+    import opentelemetry.util.genai
+
+    found = Path(opentelemetry.util.genai.__file__).resolve()
+    if not found.is_relative_to(path.resolve()):
+        raise SystemExit(f"opentelemetry.util.genai came from {found}, not {path}")
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=500, help="events per round")
@@ -539,8 +714,20 @@ def main(argv: list[str] | None = None) -> dict:
                         help="measure this dialect: the facade with it against without it")
     parser.add_argument("--detectors-only", action="store_true",
                         help="only what the session detectors add per event")
+    parser.add_argument("--vs-util", action="store_true",
+                        help="the facade and the native API against opentelemetry-util-genai's "
+                        "TelemetryHandler (tool and LLM calls)")
+    parser.add_argument("--util-genai-path", type=Path, metavar="DIR",
+                        help="import opentelemetry-util-genai from DIR (a pip --target dir), "
+                        "not the installed one")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.vs_util:
+        if args.util_genai_path is not None:
+            _import_util_from(args.util_genai_path)
+        result = run_vs_util(args.events, args.rounds, args.profile)
+        emit("events-vs-util", result, args.out)
+        return result
     if args.metrics == "sdk":
         from opentelemetry import metrics
         from opentelemetry.sdk.metrics import MeterProvider

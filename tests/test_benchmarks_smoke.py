@@ -100,3 +100,24 @@ def test_events_dialect_measures_the_facade_with_and_without_it(capsys):
         assert event["attributes"]["on"] > event["attributes"]["off"]
         assert event["otlp_bytes"]["on"] > event["otlp_bytes"]["off"]
         assert event["on_us"]["median"] > 0 and event["off_us"]["median"] > 0
+
+
+def test_events_against_the_official_util(tmp_path):
+    # A subprocess: the comparison sets the util's content variable and the default engine.
+    import json
+    import subprocess
+
+    out = tmp_path / "vs-util.json"
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_events.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--vs-util", "--events", "20", "--rounds", "3", "--out", str(out)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    result = json.loads(out.read_text())
+    assert set(result["results"]) == {"tool", "llm"}
+    for event in result["results"].values():
+        assert event["util_us"]["median"] > 0
+        assert event["facade_over_util"]["median"] > 0 and event["native_over_util"]["median"] > 0
+    assert result["util_genai"]["version"]  # the version measured is reported
+    assert "tool  util µs" in done.stdout
