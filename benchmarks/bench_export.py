@@ -15,12 +15,22 @@ figures are a floor for what a separate collector would see.
 Usage::
 
     python benchmarks/bench_export.py [--spans 20000] [--rounds 5] [--no-rotel]
+    python benchmarks/bench_export.py --vs-sdk [--spans 20000] [--rounds 5]
+
+``--vs-sdk`` (issue 11): our ``DeliveryProcessor`` against the SDK's ``BatchSpanProcessor``,
+each with its default batching and the SDK's OTLP/HTTP exporter, the same spans to one
+``OtlpReceiver`` in a separate process: spans per second and this (the sender's) process's
+CPU seconds per 10,000 spans, until every span is acknowledged.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
+import subprocess
+import sys
 import time
 
 from _common import emit, fmt, spread, versions  # noqa: I001 - sets sys.path first
@@ -28,6 +38,7 @@ from _common import emit, fmt, spread, versions  # noqa: I001 - sets sys.path fi
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import set_span_in_context
 
 from sentrial_otel._internal.export.delivery import DeliveryProcessor
@@ -121,13 +132,149 @@ def run(spans: int, rounds: int, with_rotel: bool) -> dict:
     return {"spans": spans, "rounds": rounds, "results": results, "versions": versions(extra)}
 
 
+# --- --vs-sdk: our delivery processor against the SDK's BatchSpanProcessor (issue 11) --------
+class ReceiverProcess:
+    """An ``OtlpReceiver`` (OTLP/HTTP) in its own process, so that this process's CPU time
+    is the sender's alone: ``count`` -> spans received so far, ``clear``, ``end``."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--serve-receiver"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        self.traces_endpoint = self._ask(None)
+
+    def _ask(self, command: str | None) -> str:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        if command is not None:
+            self.process.stdin.write(command + "\n")
+            self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the receiver process died (its stderr is above)")
+        return line.strip()
+
+    def span_count(self) -> int:
+        return int(self._ask("count"))
+
+    def clear(self) -> None:
+        self._ask("clear")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self._ask("end")
+            self.process.wait(timeout=30)
+
+
+def serve_receiver() -> None:
+    rx = OtlpReceiver("http/protobuf").start()
+    print(rx.traces_endpoint, flush=True)
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "count":
+            print(rx.span_count(), flush=True)
+        elif command == "clear":
+            rx.clear()
+            print("ok", flush=True)
+        elif command == "end":
+            print("ok", flush=True)
+            break
+    rx.stop()
+
+
+def ours(exporter, spans: int):
+    # Our defaults (config.BatchSettings) but the queue, sized for the burst so neither drops.
+    return DeliveryProcessor(exporter, destination="bench", max_queue_size=spans + 1024,
+                             shutdown_timeout_s=30)
+
+
+def sdk(exporter, spans: int):
+    # The SDK's defaults but the queue, as for ours.
+    return BatchSpanProcessor(exporter, max_queue_size=spans + 1024)
+
+
+def send_through(make_processor, spans: int, rx: ReceiverProcess) -> tuple[float, float]:
+    """(wall seconds, this process's CPU seconds) from the first span ended until the
+    receiver acknowledged all of them (force_flush returns when every batch's POST has been
+    answered), encoding included."""
+    exporter = HttpExporter(endpoint=rx.traces_endpoint)
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(make_processor(exporter, spans))
+    tracer = provider.get_tracer("bench")
+    start, start_cpu = time.perf_counter(), time.process_time()
+    root = tracer.start_span("invoke_agent bench")
+    context = set_span_in_context(root)
+    for i in range(spans - 1):
+        tracer.start_span("execute_tool search_kb", context, attributes=attributes(i)).end()
+    root.end()
+    provider.force_flush(timeout_millis=120_000)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    received = rx.span_count()  # before shutdown, which would send what a flush left behind
+    provider.shutdown()
+    rx.clear()
+    if received != spans:
+        raise RuntimeError(f"{received} of {spans} spans arrived")
+    return elapsed, cpu
+
+
+def run_vs_sdk(spans: int, rounds: int) -> dict:
+    """Ours and the SDK's processor, same spans, same exporter class, same receiver,
+    alternating every round (order swapped)."""
+    contenders = {"ours": ours, "sdk": sdk}
+    load_before = os.getloadavg()
+    rx = ReceiverProcess()
+    rates: dict[str, list[float]] = {name: [] for name in contenders}
+    cpu_per_10k: dict[str, list[float]] = {name: [] for name in contenders}
+    ratios: dict[str, list[float]] = {"rate": [], "cpu": []}
+    try:
+        for make in contenders.values():  # warm-up: connections, imports
+            send_through(make, min(spans, 2000), rx)
+        for index in range(rounds):
+            names = list(contenders) if index % 2 == 0 else list(contenders)[::-1]
+            for name in names:
+                elapsed, cpu = send_through(contenders[name], spans, rx)
+                rates[name].append(spans / elapsed)
+                cpu_per_10k[name].append(cpu / spans * 10_000)
+            ratios["rate"].append(rates["ours"][-1] / rates["sdk"][-1])
+            ratios["cpu"].append(cpu_per_10k["ours"][-1] / cpu_per_10k["sdk"][-1])
+    finally:
+        rx.stop()
+    results = {
+        name: {"spans_per_s": spread(rates[name]), "cpu_s_per_10k_spans": spread(cpu_per_10k[name])}
+        for name in contenders
+    }
+    for name, result in results.items():
+        print(f"{name:4} spans/s {fmt(result['spans_per_s'], digits=0)}"
+              f"  CPU s per 10,000 spans {fmt(result['cpu_s_per_10k_spans'], digits=3)}", flush=True)
+    ratio = {key: spread(values) for key, values in ratios.items()}
+    print(f"ours/sdk spans/s {fmt(ratio['rate'])}  CPU {fmt(ratio['cpu'])}", flush=True)
+    return {
+        "spans": spans, "rounds": rounds, "results": results, "ours_over_sdk": ratio,
+        "goal": "ours >= sdk in spans/s and <= sdk in CPU s per 10,000 spans",
+        "median_rate_ratio": statistics.median(ratios["rate"]),
+        "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
+        "versions": versions(),
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-rotel", action="store_true")
     parser.add_argument("--out")
+    parser.add_argument("--vs-sdk", action="store_true",
+                        help="our delivery processor against the SDK's BatchSpanProcessor, both "
+                        "with the OTLP/HTTP exporter, to a receiver in another process")
+    parser.add_argument("--serve-receiver", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_receiver:
+        serve_receiver()
+        return {}
+    if args.vs_sdk:
+        result = run_vs_sdk(args.spans, args.rounds)
+        emit("export-vs-sdk", result, args.out)
+        return result
     result = run(args.spans, args.rounds, not args.no_rotel)
     emit("export", result, args.out)
     return result

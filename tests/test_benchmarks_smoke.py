@@ -123,3 +123,15 @@ def test_events_against_the_official_util(tmp_path):
             assert event[clock]["native_over_util"]["median"] > 0
     assert result["util_genai"]["version"]  # the version measured is reported
     assert "tool  cpu  util µs" in done.stdout
+
+
+def test_export_ours_against_the_sdk_processor(tmp_path):
+    import bench_export
+
+    result = bench_export.main(["--vs-sdk", "--spans", "300", "--rounds", "2", "--out",
+                                str(tmp_path / "vs-sdk.json")])
+    # Every span reached the receiver in every round (a shortfall raises), for both.
+    assert set(result["results"]) == {"ours", "sdk"}
+    for row in result["results"].values():
+        assert row["spans_per_s"]["median"] > 0 and row["cpu_s_per_10k_spans"]["median"] > 0
+    assert result["ours_over_sdk"]["rate"]["median"] > 0
