@@ -37,6 +37,15 @@ Usage::
     python benchmarks/bench_langchain.py [--rounds 60] [--runs 10] [--warmup 30]
         [--contenders baseline,sentrial,...] [--json results.json]
     python benchmarks/bench_langchain.py --profile-callbacks [--runs 300]
+    python benchmarks/bench_langchain.py --workload light [--rounds 60] [--runs 10] [--json F]
+    python benchmarks/bench_langchain.py --workload light --profile-callbacks [--runs 300]
+
+``--workload light`` (issue 11) is a ``RunnableLambda`` chain calling a tool-bound chat
+model three times and the two tools directly, no LangGraph, in this one process: ours and
+a do-nothing callback handler (added to every callback manager as ours is) are switched on
+and off in place, in chunks of ``--runs`` runs alternating in a rotated order, one untimed
+run after each switch. Ratios are per round, over the baseline chunk of the same round, in
+process CPU time (what the other jobs of a loaded machine do not inflate) and wall time.
 """
 
 from __future__ import annotations
@@ -415,13 +424,20 @@ def serve_worker(contender: str, warmup: int) -> None:
     workload.close()
 
 
-def profile_callbacks(runs: int, warmup: int, top: int = 30) -> str:
-    """cProfile of our handler's callbacks alone over ``runs`` runs (own time, top functions)."""
+def profile_callbacks(runs: int, warmup: int, top: int = 30, light: bool = False) -> str:
+    """cProfile of our handler's callbacks alone over ``runs`` runs (own time, top functions)
+    of the agent workload, or of the light one."""
     import cProfile
     import io
     import pstats
 
-    workload = Workload("sentrial", warmup)
+    if light:
+        workload: Any = LightSwitch()
+        workload.switch("sentrial")
+        workload.timed(warmup)
+        workload.close = lambda: workload.switch("baseline")
+    else:
+        workload = Workload("sentrial", warmup)
     handler = workload.instrumentor.handler
     profiler = cProfile.Profile()
 
@@ -792,7 +808,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.profile_callbacks:
-        print(profile_callbacks(args.runs, args.warmup))
+        print(profile_callbacks(args.runs, args.warmup, light=args.workload == "light"))
         return 0
     if args.worker and args.serve:
         serve_worker(args.worker, args.warmup)

@@ -121,3 +121,13 @@ def test_light_workload_switches_in_place_and_counts_spans(tmp_path: Path) -> No
     assert len(report["summary_wall"]["sentrial"]["round_ratios"]) == 3
     assert len(report["machine"]["loadavg_after"]) == 3
     assert "| sentrial | 6 |" in done.stdout
+
+
+def test_light_callback_profile_names_our_functions() -> None:
+    command = [sys.executable, str(SCRIPT), "--workload", "light", "--profile-callbacks", "--runs", "2",
+               "--warmup", "1"]
+    done = subprocess.run(command, env=bench.worker_env("sentrial"), capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.stdout.startswith("callbacks: ")
+    assert "sentrial_otel/instrumentation/langchain/_handler.py" in done.stdout
