@@ -132,19 +132,20 @@ def available(contender: str) -> bool:
 
 
 # --- the workload (importing LangChain only in the worker) ---------------------------------
-def build_agent() -> Any:
-    """A ``create_agent`` graph over a scripted chat model and two tools.
+def scripted_model_and_tools(bind_schemas: bool = False) -> tuple[Any, list[Any]]:
+    """A scripted chat model (no network) and the two tools it calls.
 
-    Built after instrumenting (OpenLLMetry wraps ``create_agent`` itself) and looked up
-    through the module so wrappers apply. The model cycles through a three-message script,
-    so every ``invoke`` is the same run; it returns shallow copies (LangChain stamps ids and
-    response metadata on the message it is given).
+    The model cycles through a three-message script (``get_weather``, then ``get_time``,
+    then the answer, each with usage metadata), so every run is the same; it returns
+    shallow copies (LangChain stamps ids and response metadata on the message it is
+    given). ``bind_tools`` returns the model itself, or with ``bind_schemas`` a
+    ``RunnableBinding`` of the tools' OpenAI schemas, as a real chat model does.
     """
-    import langchain.agents
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
     from langchain_core.messages import AIMessage
     from langchain_core.outputs import ChatGeneration, ChatResult
     from langchain_core.tools import tool
+    from langchain_core.utils.function_calling import convert_to_openai_tool
 
     model_name = "gpt-4o-mini"
 
@@ -173,72 +174,8 @@ def build_agent() -> Any:
         """Cycles through the script; reports itself as OpenAI, as real models do."""
 
         def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
-            return self
-
-        def _get_ls_params(self, stop: Any = None, **kwargs: Any) -> Any:
-            params = super()._get_ls_params(stop=stop, **kwargs)
-            params.update(ls_provider="openai", ls_model_name=model_name, ls_temperature=0.2)
-            return params
-
-        def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
-            message = next(self.messages).model_copy()
-            return ChatResult(generations=[ChatGeneration(message=message)])
-
-    @tool
-    def get_weather(city: str) -> str:
-        """The weather in a city."""
-        return f"sunny in {city}"
-
-    @tool
-    def get_time(city: str) -> str:
-        """The local time in a city."""
-        return f"14:05 in {city}"
-
-    model = ScriptedChatModel(messages=itertools.cycle(script))
-    return langchain.agents.create_agent(
-        model, [get_weather, get_time], system_prompt=SYSTEM_PROMPT, name="travel_agent"
-    )
-
-
-def build_light_chain() -> Any:
-    """The light workload (issue 11): a ``RunnableLambda`` that calls a tool-bound chat model
-    three times and the two tools directly, no LangGraph.
-
-    The same script, usage metadata and tools as ``build_agent``; the model's ``bind_tools``
-    binds the tools' OpenAI schemas as a real chat model does (a ``RunnableBinding``).
-    """
-    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
-    from langchain_core.outputs import ChatGeneration, ChatResult
-    from langchain_core.runnables import RunnableLambda
-    from langchain_core.tools import tool
-    from langchain_core.utils.function_calling import convert_to_openai_tool
-
-    model_name = "gpt-4o-mini"
-
-    def usage(tokens: tuple[int, int]) -> dict[str, int]:
-        return {"input_tokens": tokens[0], "output_tokens": tokens[1], "total_tokens": sum(tokens)}
-
-    def tool_call(name: str, call_id: str, tokens: tuple[int, int]) -> AIMessage:
-        return AIMessage(
-            content="",
-            tool_calls=[{"name": name, "args": {"city": "Paris"}, "id": call_id, "type": "tool_call"}],
-            usage_metadata=usage(tokens),  # type: ignore[arg-type]
-            response_metadata={"model_name": f"{model_name}-2024-07-18", "finish_reason": "tool_calls"},
-        )
-
-    script = [
-        tool_call("get_weather", "call_1", (52, 14)),
-        tool_call("get_time", "call_2", (81, 14)),
-        AIMessage(
-            content="It is sunny in Paris and the local time is 14:05.",
-            usage_metadata=usage((110, 16)),  # type: ignore[arg-type]
-            response_metadata={"model_name": f"{model_name}-2024-07-18", "finish_reason": "stop"},
-        ),
-    ]
-
-    class ScriptedChatModel(GenericFakeChatModel):
-        def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+            if not bind_schemas:
+                return self
             return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
 
         def _get_ls_params(self, stop: Any = None, **kwargs: Any) -> Any:
@@ -260,8 +197,30 @@ def build_light_chain() -> Any:
         """The local time in a city."""
         return f"14:05 in {city}"
 
-    tools = {"get_weather": get_weather, "get_time": get_time}
-    bound = ScriptedChatModel(messages=itertools.cycle(script)).bind_tools(list(tools.values()))
+    return ScriptedChatModel(messages=itertools.cycle(script)), [get_weather, get_time]
+
+
+def build_agent() -> Any:
+    """A ``create_agent`` graph over the scripted chat model and two tools.
+
+    Built after instrumenting (OpenLLMetry wraps ``create_agent`` itself) and looked up
+    through the module so wrappers apply.
+    """
+    import langchain.agents
+
+    model, tools = scripted_model_and_tools()
+    return langchain.agents.create_agent(model, tools, system_prompt=SYSTEM_PROMPT, name="travel_agent")
+
+
+def build_light_chain() -> Any:
+    """The light workload (issue 11): a ``RunnableLambda`` that calls a tool-bound chat model
+    three times and the two tools directly, no LangGraph."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+    from langchain_core.runnables import RunnableLambda
+
+    model, tool_list = scripted_model_and_tools(bind_schemas=True)
+    tools = {t.name: t for t in tool_list}
+    bound = model.bind_tools(tool_list)
 
     def travel_agent(question: str) -> str:
         messages: list[Any] = [SystemMessage(SYSTEM_PROMPT), HumanMessage(question)]
