@@ -15,7 +15,7 @@ figures are a floor for what a separate collector would see.
 Usage::
 
     python benchmarks/bench_export.py [--spans 20000] [--rounds 5] [--no-rotel]
-    python benchmarks/bench_export.py --vs-sdk [--spans 20000] [--rounds 5]
+    python benchmarks/bench_export.py --vs-sdk [--spans 20000] [--rounds 5] [--profile]
 
 ``--vs-sdk`` (issue 11): our ``DeliveryProcessor`` against the SDK's ``BatchSpanProcessor``,
 each with its default batching and the SDK's OTLP/HTTP exporter, the same spans to one
@@ -193,11 +193,11 @@ def sdk(exporter, spans: int):
     return BatchSpanProcessor(exporter, max_queue_size=spans + 1024)
 
 
-def send_through(make_processor, spans: int, rx: ReceiverProcess) -> tuple[float, float]:
+def send_through(make_processor, spans: int, rx: ReceiverProcess, exporter=None) -> tuple[float, float]:
     """(wall seconds, this process's CPU seconds) from the first span ended until the
     receiver acknowledged all of them (force_flush returns when every batch's POST has been
     answered), encoding included."""
-    exporter = HttpExporter(endpoint=rx.traces_endpoint)
+    exporter = exporter or HttpExporter(endpoint=rx.traces_endpoint)
     provider = TracerProvider(shutdown_on_exit=False)
     provider.add_span_processor(make_processor(exporter, spans))
     tracer = provider.get_tracer("bench")
@@ -215,6 +215,44 @@ def send_through(make_processor, spans: int, rx: ReceiverProcess) -> tuple[float
     if received != spans:
         raise RuntimeError(f"{received} of {spans} spans arrived")
     return elapsed, cpu
+
+
+def profile_vs_sdk(spans: int, top: int = 10) -> dict[str, str]:
+    """cProfile of one send per contender: the caller's thread (ending spans, the
+    processor's ``on_end``) and, separately, the exporter's calls on the processor's thread
+    (encoding and the POST); what the processor's own loop does between exports is in
+    neither."""
+    import cProfile
+    import io
+    import pstats
+
+    rx = ReceiverProcess()
+    texts = {}
+    try:
+        for name, make in {"ours": ours, "sdk": sdk}.items():
+            caller, worker = cProfile.Profile(), cProfile.Profile()
+            exporter = HttpExporter(endpoint=rx.traces_endpoint)
+            export = exporter.export
+
+            def profiled_export(batch, *args, _export=export, _worker=worker, **kwargs):
+                _worker.enable()  # on the processor's thread: cProfile follows this thread
+                try:
+                    return _export(batch, *args, **kwargs)
+                finally:
+                    _worker.disable()
+
+            exporter.export = profiled_export
+            caller.enable()
+            send_through(make, spans, rx, exporter)
+            caller.disable()
+            for part, profiler in (("caller thread", caller), ("exports", worker)):
+                text = io.StringIO()
+                pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(top)
+                texts[f"{name} {part}"] = text.getvalue()
+                print(f"--- {name}, {part}\n{text.getvalue()}", flush=True)
+    finally:
+        rx.stop()
+    return texts
 
 
 def run_vs_sdk(spans: int, rounds: int) -> dict:
@@ -266,11 +304,17 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--vs-sdk", action="store_true",
                         help="our delivery processor against the SDK's BatchSpanProcessor, both "
                         "with the OTLP/HTTP exporter, to a receiver in another process")
+    parser.add_argument("--profile", action="store_true",
+                        help="with --vs-sdk: cProfile one send per contender instead of timing")
     parser.add_argument("--serve-receiver", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_receiver:
         serve_receiver()
         return {}
+    if args.vs_sdk and args.profile:
+        result = {"profiles": profile_vs_sdk(args.spans)}
+        emit("export-vs-sdk-profile", result, args.out)
+        return result
     if args.vs_sdk:
         result = run_vs_sdk(args.spans, args.rounds)
         emit("export-vs-sdk", result, args.out)

@@ -135,3 +135,13 @@ def test_export_ours_against_the_sdk_processor(tmp_path):
     for row in result["results"].values():
         assert row["spans_per_s"]["median"] > 0 and row["cpu_s_per_10k_spans"]["median"] > 0
     assert result["ours_over_sdk"]["rate"]["median"] > 0
+
+
+def test_export_profile_sees_both_threads():
+    import bench_export
+
+    profiles = bench_export.main(["--vs-sdk", "--profile", "--spans", "200"])["profiles"]
+    assert set(profiles) == {"ours caller thread", "ours exports", "sdk caller thread", "sdk exports"}
+    for name in ("ours", "sdk"):
+        assert "sdk/trace/__init__.py" in profiles[f"{name} caller thread"]  # ending spans
+        assert "trace_encoder" in profiles[f"{name} exports"]  # the OTLP encoding, off that thread
