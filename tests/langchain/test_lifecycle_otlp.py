@@ -102,6 +102,14 @@ def test_a_cancelled_tool_ends_its_span_as_cancelled() -> None:
     assert tool.attributes[sc.GEN_AI_TOOL_CALL_ID] == "call_1"
 
 
+def test_a_cancelled_lone_retriever_ends_its_span_as_cancelled() -> None:
+    facts, spans = run("retriever_cancelled")
+    assert facts["timed_out"] == 1 and facts["entered"] == ["retriever"]
+    (retrieval,) = spans
+    assert retrieval.name == "retrieval SlowRetriever"
+    assert_cancelled(retrieval)
+
+
 def test_a_model_stream_its_consumer_stops_ends_without_error() -> None:
     facts, spans = run("model_stream_stopped")
     assert facts["chunks"] == 2

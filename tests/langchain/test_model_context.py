@@ -14,6 +14,7 @@ import pytest
 from langchain.agents import create_agent
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.language_models.llms import BaseLLM
+from langchain_core.retrievers import BaseRetriever
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -138,10 +139,11 @@ def test_text_completion_llm(
     assert http == http2 == HTTP
 
 
-def test_uninstrument_restores_the_model_methods(lc_provider: TracerProvider) -> None:
+def test_uninstrument_restores_the_model_and_retriever_methods(lc_provider: TracerProvider) -> None:
     names = {
         BaseChatModel: ("_generate_with_cache", "_agenerate_with_cache", "stream", "astream"),
         BaseLLM: ("_generate_helper", "_agenerate_helper", "stream", "astream"),
+        BaseRetriever: ("invoke", "ainvoke"),
     }
     originals = {(cls, n): cls.__dict__[n] for cls, ns in names.items() for n in ns}
     instrumentor = LangChainInstrumentor()

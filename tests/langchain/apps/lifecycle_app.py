@@ -1,7 +1,7 @@
 """LangChain / LangGraph runs that end early, traced over OTLP/HTTP to
 ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``: ``python lifecycle_app.py SCENARIO``.
 
-Scenarios: model_cancelled, agent_cancelled, events_cancelled, tool_cancelled,
+Scenarios: model_cancelled, agent_cancelled, events_cancelled, tool_cancelled, retriever_cancelled,
 model_stream_stopped, agent_stream_stopped, interrupt_resume, open_at_exit,
 open_at_uninstrument. At exit (after the provider's own exit hook shut it down) it prints
 one JSON line: how many spans started and ended in the process, how many runs were left in
@@ -22,6 +22,8 @@ from typing import Any, TypedDict
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the checkout, for tests.*
 
 from langchain.agents import create_agent  # noqa: E402
+from langchain_core.documents import Document  # noqa: E402
+from langchain_core.retrievers import BaseRetriever  # noqa: E402
 from langchain_core.tools import tool  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 from langgraph.graph import END, START, StateGraph  # noqa: E402
@@ -92,6 +94,18 @@ async def slow_lookup(city: str) -> str:
     return city
 
 
+class SlowRetriever(BaseRetriever):
+    """A search that never answers."""
+
+    def _get_relevant_documents(self, query: str, **kwargs: Any) -> list[Document]:
+        raise NotImplementedError  # only the async path is used
+
+    async def _aget_relevant_documents(self, query: str, **kwargs: Any) -> list[Document]:
+        ENTERED.append("retriever")
+        await asyncio.sleep(3600)
+        return []
+
+
 def slow_agent() -> Any:
     return create_agent(SlowHttpChatModel([]), [fakes.get_weather], name="weather_agent")
 
@@ -126,6 +140,11 @@ async def tool_cancelled() -> None:
     )
     agent = create_agent(model, [slow_lookup], name="weather_agent")
     await _timed_out(agent.ainvoke(QUESTION))
+
+
+async def retriever_cancelled() -> None:
+    # On its own: no chain, tool or graph around it to end its run.
+    await _timed_out(SlowRetriever().ainvoke("weather in Paris?"))
 
 
 def _answers(n: int) -> list[Any]:
@@ -240,7 +259,7 @@ SCENARIOS = {
     name: globals()[name]
     for name in (
         "model_cancelled", "agent_cancelled", "events_cancelled", "tool_cancelled",
-        "model_stream_stopped", "agent_stream_stopped", "interrupt_resume", "open_at_exit",
+        "retriever_cancelled", "model_stream_stopped", "agent_stream_stopped", "interrupt_resume", "open_at_exit",
         "open_at_uninstrument",
     )
 }

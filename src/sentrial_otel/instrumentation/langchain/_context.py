@@ -39,7 +39,9 @@ callback (``BaseChatModel.agenerate`` gathers its calls and never reports a canc
 ``BaseRetriever`` reports only ``Exception``; older ``BaseTool.arun`` too). The hooks above see
 it leave, so they end the run that owns the body there, as the error callback would
 (:meth:`~_handler.OpenTelemetryCallbackHandler.end_run`); when the callback does come, the
-run is already gone and it does nothing.
+run is already gone and it does nothing. ``BaseRetriever.invoke`` / ``ainvoke`` start their
+run on a run manager of their own, so their hook arms a slot that the handler's
+retriever-start callback (inline, same thread and task) fills with the run.
 
 Streams a consumer reads (LangGraph's ``Pregel.stream`` / ``astream``, ``astream_events``):
 when the consumer stops reading (``break``, ``close()``), LangGraph cancels the node tasks
@@ -389,6 +391,51 @@ def _stream_wrapper(is_async: bool) -> Callable[..., Any]:
     return wrapper
 
 
+# --- retrievers -----------------------------------------------------------------------------
+_RETRIEVAL: ContextVar[list[RunRecord | None] | None] = ContextVar(
+    "sentrial_langchain_retrieval", default=None
+)
+
+
+def retriever_started(record: RunRecord | None) -> None:
+    """Called by the handler when a retriever run starts (``None``: not ours): inside a
+    hooked ``invoke``/``ainvoke``, the first one to start is that call's run."""
+    slot = _RETRIEVAL.get()
+    if slot is not None and not slot:
+        slot.append(record)
+
+
+def _retriever_wrapper(is_async: bool) -> Callable[..., Any]:
+    """For ``BaseRetriever.invoke`` / ``ainvoke``: they report only an ``Exception``, so a
+    cancelled call (``asyncio.wait_for`` around a lone retriever) would leave its span open."""
+
+    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        slot: list[RunRecord | None] = []
+        token = _RETRIEVAL.set(slot)
+        try:
+            return wrapped(*args, **kwargs)
+        except BaseException as error:
+            _end_unreported(slot[0] if slot else None, error)
+            raise
+        finally:
+            _RETRIEVAL.reset(token)
+
+    async def async_wrapper(
+        wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        slot: list[RunRecord | None] = []
+        token = _RETRIEVAL.set(slot)  # in the awaiting task's context, as is the reset
+        try:
+            return await wrapped(*args, **kwargs)
+        except BaseException as error:
+            _end_unreported(slot[0] if slot else None, error)
+            raise
+        finally:
+            _RETRIEVAL.reset(token)
+
+    return async_wrapper if is_async else wrapper
+
+
 # (module, class, method, async?): the frames that hold an LLM run while the model works.
 MODEL_TARGETS: tuple[tuple[str, str, str, bool], ...] = (
     ("langchain_core.language_models.chat_models", "BaseChatModel", "_generate_with_cache", False),
@@ -401,6 +448,10 @@ STREAM_TARGETS: tuple[tuple[str, str, str, bool], ...] = (
     ("langchain_core.language_models.chat_models", "BaseChatModel", "astream", True),
     ("langchain_core.language_models.llms", "BaseLLM", "stream", False),
     ("langchain_core.language_models.llms", "BaseLLM", "astream", True),
+)
+RETRIEVER_TARGETS: tuple[tuple[str, str, str, bool], ...] = (
+    ("langchain_core.retrievers", "BaseRetriever", "invoke", False),
+    ("langchain_core.retrievers", "BaseRetriever", "ainvoke", True),
 )
 # The streams whose consumer stopping cancels the runs inside (see Consumer).
 CONSUMER_TARGETS: tuple[tuple[str, str, str, bool], ...] = (
@@ -437,7 +488,7 @@ def release() -> None:
 
 
 def install(registry: RunRegistry = RUNS) -> list[tuple[Any, str, Any]]:
-    """Wrap ``set_config_context`` wherever it is imported, and the model methods above;
+    """Wrap ``set_config_context`` wherever it is imported, and the methods above;
     returns (owner, name, original) triples for :func:`uninstall`."""
     patched: list[tuple[Any, str, Any]] = []
     for name in TARGETS:
@@ -450,6 +501,7 @@ def install(registry: RunRegistry = RUNS) -> list[tuple[Any, str, Any]]:
         patched.append((module, _NAME, original))
     hooks = [(t, _call_wrapper(registry, t[3])) for t in MODEL_TARGETS]
     hooks += [(t, _stream_wrapper(t[3])) for t in STREAM_TARGETS]
+    hooks += [(t, _retriever_wrapper(t[3])) for t in RETRIEVER_TARGETS]
     hooks += [(t, _consumer_wrapper(t[3])) for t in CONSUMER_TARGETS]
     for (module_name, class_name, method, _), hook in hooks:
         try:

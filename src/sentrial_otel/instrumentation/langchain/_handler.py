@@ -625,7 +625,8 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
                 attributes=attrs, context=context, span_kind=SpanKind.CLIENT,
             )
 
-        self._begin(run_id, parent_run_id, "retriever", starter, None, metadata)
+        record = self._begin(run_id, parent_run_id, "retriever", starter, None, metadata)
+        _context.retriever_started(record)  # even None: the slot is that call's first run
 
     @_callback
     def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
