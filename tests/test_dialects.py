@@ -104,6 +104,12 @@ def test_content_capture_off_leaves_only_the_kinds(spans, monkeypatch):
     }
 
 
+def test_the_client_takes_the_dialect_as_an_argument(spans):
+    run_support_session(sentrial.SentrialClient(fail_silently=False, dialects="openinference"))
+    assert oi(spans.one("invoke_agent support"))[sc.OI_SPAN_KIND] == "AGENT"
+    assert oi(spans.one("chat gpt-4o"))[sc.OI_SPAN_KIND] == "LLM"
+
+
 def test_off_by_default(spans):
     run_support_session(sentrial.SentrialClient(fail_silently=False))
     assert all(not oi(span) for span in spans.all())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from types import TracebackType
 from typing import Any
 
@@ -29,7 +30,7 @@ class SentrialClient:
     Beyond the Sentrial SDK: ``tracer_provider`` (use this provider), ``logger_provider``
     (for scores), ``capture_content``, ``protocol`` (``"grpc"`` or ``"http/protobuf"``),
     ``shutdown_timeout`` (seconds), ``handle_sigterm`` and ``instrument_executors``
-    (``False`` turns either off), and the detectors' thresholds and detectors of your own
+    (``False`` turns either off), ``dialects`` (``"openinference"``: docs/phoenix.md), and the detectors' thresholds and detectors of your own
     (``detect_issues``, ``tool_loop_repeats``, ``tool_error_streak``, ``low_confidence``,
     ``budget_usd``, ``slow_step_seconds``, ``detectors``: docs/issues.md).
     """
@@ -50,6 +51,7 @@ class SentrialClient:
         shutdown_timeout: float | None = None,
         handle_sigterm: bool | None = None,
         instrument_executors: bool | None = None,
+        dialects: str | Collection[str] | None = None,
         detect_issues: bool | None = None,
         tool_loop_repeats: int | None = None,
         tool_error_streak: int | None = None,
@@ -68,6 +70,7 @@ class SentrialClient:
             shutdown_timeout=shutdown_timeout,
             handle_sigterm=handle_sigterm,
             instrument_executors=instrument_executors,
+            dialects=dialects,
             detect_issues=detect_issues,
             tool_loop_repeats=tool_loop_repeats,
             tool_error_streak=tool_error_streak,
