@@ -77,11 +77,9 @@ def _otlp_exporter(settings: Settings) -> SpanExporter:
             headers=settings.export_headers,
             timeout=settings.export_timeout_s,
         )
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-        OTLPSpanExporter as HttpExporter,
-    )
+    from sentrial_otel._internal.export.otlp_http import OtlpHttpSpanExporter
 
-    return HttpExporter(
+    return OtlpHttpSpanExporter(
         endpoint=settings.endpoint,
         headers=settings.export_headers,
         timeout=settings.export_timeout_s,

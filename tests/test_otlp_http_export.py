@@ -1,0 +1,95 @@
+"""``OtlpHttpSpanExporter``: our encoder, the SDK's sending, to a real receiver.
+
+The request body must be the SDK exporter's own (byte for byte, compressed as configured),
+and the SDK's sending behaviour (retry on 503, the size limit, shutdown) must hold.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from sentrial_otel._internal.export.exporters import build_exporter
+from sentrial_otel._internal.export.otlp_http import OtlpHttpSpanExporter
+from sentrial_otel.config import EXPORTER_OTLP, PROTOCOL_HTTP, Settings
+from tests.support.otlp_receiver import OtlpReceiver
+
+
+def _spans(n: int = 5) -> list:
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource({"service.name": "agent"}), shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("test")
+    for i in range(n):
+        tracer.start_span(f"execute_tool t{i}", attributes={"gen_ai.tool.name": f"t{i}",
+                                                              "n": i}).end()
+    return list(memory.get_finished_spans())
+
+
+@pytest.fixture
+def receiver():
+    with OtlpReceiver("http/protobuf") as rx:
+        yield rx
+
+
+def test_the_pipeline_we_build_for_otlp_http_uses_it(tmp_path) -> None:
+    settings = Settings(exporter=EXPORTER_OTLP, protocol=PROTOCOL_HTTP,
+                        endpoint="http://127.0.0.1:9/v1/traces", home=tmp_path)
+    exporter, _ = build_exporter(settings)
+    try:
+        assert isinstance(exporter, OtlpHttpSpanExporter)
+        assert exporter.encodes_itself  # the installed SDK exporter has the split we use
+    finally:
+        exporter.shutdown()
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+def test_the_request_is_the_sdks_byte_for_byte(receiver, compression) -> None:
+    from opentelemetry.exporter.otlp.proto.http import Compression
+
+    spans = _spans()
+    exporter = OtlpHttpSpanExporter(endpoint=receiver.traces_endpoint,
+                                    compression=Compression(compression))
+    try:
+        assert exporter.export(spans) is SpanExportResult.SUCCESS
+    finally:
+        exporter.shutdown()
+    (request,) = receiver.requests
+    assert request.body == encode_spans(spans).SerializePartialToString()
+    assert request.headers.get("content-encoding", "none") == compression
+    assert [s.name for s in receiver.spans()] == [s.name for s in spans]
+
+
+def test_a_503_is_retried_by_the_sdks_client(receiver) -> None:
+    receiver.fail_with(503, times=1, retry_after=0)
+    exporter = OtlpHttpSpanExporter(endpoint=receiver.traces_endpoint, timeout=10)
+    try:
+        assert exporter.export(_spans(3)) is SpanExportResult.SUCCESS
+    finally:
+        exporter.shutdown()
+    assert [a.outcome for a in receiver.attempts] == ["rejected", "accepted"]
+    assert receiver.span_count() == 3
+
+
+def test_a_batch_over_the_size_limit_is_not_sent(receiver, caplog) -> None:
+    exporter = OtlpHttpSpanExporter(endpoint=receiver.traces_endpoint, max_request_size=100)
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert exporter.export(_spans(5)) is SpanExportResult.FAILURE
+    finally:
+        exporter.shutdown()
+    assert receiver.attempts == []
+    assert any("exceeds max_request_size 100" in r.getMessage() for r in caplog.records)
+
+
+def test_after_shutdown_nothing_is_sent(receiver) -> None:
+    exporter = OtlpHttpSpanExporter(endpoint=receiver.traces_endpoint)
+    exporter.shutdown()
+    assert exporter.export(_spans(2)) is SpanExportResult.FAILURE
+    assert receiver.attempts == []
