@@ -17,10 +17,17 @@ Usage::
     python benchmarks/bench_export.py [--spans 20000] [--rounds 5] [--no-rotel]
     python benchmarks/bench_export.py --vs-sdk [--spans 20000] [--rounds 5] [--profile]
 
-``--vs-sdk`` (issue 11): our ``DeliveryProcessor`` against the SDK's ``BatchSpanProcessor``,
-each with its default batching and the SDK's OTLP/HTTP exporter, the same spans to one
+``--vs-sdk`` (issue 11): our export path against the SDK's, the same spans to one
 ``OtlpReceiver`` in a separate process: spans per second and this (the sender's) process's
-CPU seconds per 10,000 spans, until every span is acknowledged.
+CPU seconds per 10,000 spans, until every span is acknowledged. Like with like: 512 spans a
+batch, no compression, the same HTTP transport (the SDK exporter's ``requests`` session)
+for all three contenders:
+
+- ``ours``: ``DeliveryProcessor`` + ``OtlpHttpSpanExporter`` (what our pipeline builds: the
+  SDK exporter's sending with our encoder);
+- ``ours-sdk-encoder``: ``DeliveryProcessor`` + the SDK's ``OTLPSpanExporter`` (the
+  processor alone against the SDK's);
+- ``sdk``: ``BatchSpanProcessor`` + ``OTLPSpanExporter``.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import subprocess
 import sys
 import time
 
-from _common import emit, fmt, spread, versions  # noqa: I001 - sets sys.path first
+from _common import emit, fmt, fmt_quartiles, spread, versions  # noqa: I001 - sets sys.path first
 
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
@@ -42,6 +49,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import set_span_in_context
 
 from sentrial_otel._internal.export.delivery import DeliveryProcessor
+from sentrial_otel._internal.export.otlp_http import OtlpHttpSpanExporter
 from tests.support.otlp_receiver import OtlpReceiver
 
 PAYLOAD = json.dumps({"query": "reset password", "results": [f"KB-{i}" for i in range(30)]})
@@ -182,7 +190,7 @@ def serve_receiver() -> None:
     rx.stop()
 
 
-def ours(exporter, spans: int):
+def ours(exporter, spans: int):  # with either exporter (VS_SDK)
     # Our defaults (config.BatchSettings) but the queue, sized for the burst so neither drops.
     return DeliveryProcessor(exporter, destination="bench", max_queue_size=spans + 1024,
                              shutdown_timeout_s=30)
@@ -193,11 +201,20 @@ def sdk(exporter, spans: int):
     return BatchSpanProcessor(exporter, max_queue_size=spans + 1024)
 
 
-def send_through(make_processor, spans: int, rx: ReceiverProcess, exporter=None) -> tuple[float, float]:
+# name -> (processor factory, exporter class)
+VS_SDK = {
+    "ours": (ours, OtlpHttpSpanExporter),
+    "ours-sdk-encoder": (ours, HttpExporter),
+    "sdk": (sdk, HttpExporter),
+}
+
+
+def send_through(contender: str, spans: int, rx: ReceiverProcess, exporter=None) -> tuple[float, float]:
     """(wall seconds, this process's CPU seconds) from the first span ended until the
     receiver acknowledged all of them (force_flush returns when every batch's POST has been
     answered), encoding included."""
-    exporter = exporter or HttpExporter(endpoint=rx.traces_endpoint)
+    make_processor, exporter_class = VS_SDK[contender]
+    exporter = exporter or exporter_class(endpoint=rx.traces_endpoint)
     provider = TracerProvider(shutdown_on_exit=False)
     provider.add_span_processor(make_processor(exporter, spans))
     tracer = provider.get_tracer("bench")
@@ -229,9 +246,9 @@ def profile_vs_sdk(spans: int, top: int = 10) -> dict[str, str]:
     rx = ReceiverProcess()
     texts = {}
     try:
-        for name, make in {"ours": ours, "sdk": sdk}.items():
+        for name, (_, exporter_class) in VS_SDK.items():
             caller, worker = cProfile.Profile(), cProfile.Profile()
-            exporter = HttpExporter(endpoint=rx.traces_endpoint)
+            exporter = exporter_class(endpoint=rx.traces_endpoint)
             export = exporter.export
 
             def profiled_export(batch, *args, _export=export, _worker=worker, **kwargs):
@@ -243,7 +260,7 @@ def profile_vs_sdk(spans: int, top: int = 10) -> dict[str, str]:
 
             exporter.export = profiled_export
             caller.enable()
-            send_through(make, spans, rx, exporter)
+            send_through(name, spans, rx, exporter)
             caller.disable()
             for part, profiler in (("caller thread", caller), ("exports", worker)):
                 text = io.StringIO()
@@ -256,25 +273,26 @@ def profile_vs_sdk(spans: int, top: int = 10) -> dict[str, str]:
 
 
 def run_vs_sdk(spans: int, rounds: int) -> dict:
-    """Ours and the SDK's processor, same spans, same exporter class, same receiver,
-    alternating every round (order swapped)."""
-    contenders = {"ours": ours, "sdk": sdk}
+    """The contenders of ``VS_SDK``: same spans, same receiver, the order rotated every
+    round; each ratio is taken within a round against the SDK's figure of that round."""
+    contenders = list(VS_SDK)
     load_before = os.getloadavg()
     rx = ReceiverProcess()
     rates: dict[str, list[float]] = {name: [] for name in contenders}
     cpu_per_10k: dict[str, list[float]] = {name: [] for name in contenders}
-    ratios: dict[str, list[float]] = {"rate": [], "cpu": []}
+    ratios = {name: {"rate": [], "cpu": []} for name in contenders if name != "sdk"}
     try:
-        for make in contenders.values():  # warm-up: connections, imports
-            send_through(make, min(spans, 2000), rx)
+        for name in contenders:  # warm-up: connections, imports
+            send_through(name, min(spans, 2000), rx)
         for index in range(rounds):
-            names = list(contenders) if index % 2 == 0 else list(contenders)[::-1]
-            for name in names:
-                elapsed, cpu = send_through(contenders[name], spans, rx)
+            shift = index % len(contenders)
+            for name in contenders[shift:] + contenders[:shift]:
+                elapsed, cpu = send_through(name, spans, rx)
                 rates[name].append(spans / elapsed)
                 cpu_per_10k[name].append(cpu / spans * 10_000)
-            ratios["rate"].append(rates["ours"][-1] / rates["sdk"][-1])
-            ratios["cpu"].append(cpu_per_10k["ours"][-1] / cpu_per_10k["sdk"][-1])
+            for name, ratio in ratios.items():
+                ratio["rate"].append(rates[name][-1] / rates["sdk"][-1])
+                ratio["cpu"].append(cpu_per_10k[name][-1] / cpu_per_10k["sdk"][-1])
     finally:
         rx.stop()
     results = {
@@ -282,14 +300,18 @@ def run_vs_sdk(spans: int, rounds: int) -> dict:
         for name in contenders
     }
     for name, result in results.items():
-        print(f"{name:4} spans/s {fmt(result['spans_per_s'], digits=0)}"
+        print(f"{name:16} spans/s {fmt(result['spans_per_s'], digits=0)}"
               f"  CPU s per 10,000 spans {fmt(result['cpu_s_per_10k_spans'], digits=3)}", flush=True)
-    ratio = {key: spread(values) for key, values in ratios.items()}
-    print(f"ours/sdk spans/s {fmt(ratio['rate'])}  CPU {fmt(ratio['cpu'])}", flush=True)
+    over_sdk = {
+        name: {key: spread(values) for key, values in ratio.items()} for name, ratio in ratios.items()
+    }
+    for name, ratio in over_sdk.items():
+        print(f"{name}/sdk spans/s {fmt(ratio['rate'])}  CPU {fmt(ratio['cpu'])}"
+              f"  (q1 - q3: {fmt_quartiles(ratio['rate'])}, {fmt_quartiles(ratio['cpu'])})",
+              flush=True)
     return {
-        "spans": spans, "rounds": rounds, "results": results, "ours_over_sdk": ratio,
+        "spans": spans, "rounds": rounds, "results": results, "over_sdk": over_sdk,
         "goal": "ours >= sdk in spans/s and <= sdk in CPU s per 10,000 spans",
-        "median_rate_ratio": statistics.median(ratios["rate"]),
         "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
         "versions": versions(),
     }

@@ -130,18 +130,25 @@ def test_export_ours_against_the_sdk_processor(tmp_path):
 
     result = bench_export.main(["--vs-sdk", "--spans", "300", "--rounds", "2", "--out",
                                 str(tmp_path / "vs-sdk.json")])
-    # Every span reached the receiver in every round (a shortfall raises), for both.
-    assert set(result["results"]) == {"ours", "sdk"}
+    # Every span reached the receiver in every round (a shortfall raises), for each.
+    assert set(result["results"]) == {"ours", "ours-sdk-encoder", "sdk"}
     for row in result["results"].values():
         assert row["spans_per_s"]["median"] > 0 and row["cpu_s_per_10k_spans"]["median"] > 0
-    assert result["ours_over_sdk"]["rate"]["median"] > 0
+    assert set(result["over_sdk"]) == {"ours", "ours-sdk-encoder"}
+    assert result["over_sdk"]["ours"]["rate"]["median"] > 0
 
 
 def test_export_profile_sees_both_threads():
     import bench_export
 
     profiles = bench_export.main(["--vs-sdk", "--profile", "--spans", "200"])["profiles"]
-    assert set(profiles) == {"ours caller thread", "ours exports", "sdk caller thread", "sdk exports"}
-    for name in ("ours", "sdk"):
+    names = ("ours", "ours-sdk-encoder", "sdk")
+    assert set(profiles) == {f"{name} {part}" for name in names
+                             for part in ("caller thread", "exports")}
+    for name in names:
         assert "sdk/trace/__init__.py" in profiles[f"{name} caller thread"]  # ending spans
-        assert "trace_encoder" in profiles[f"{name} exports"]  # the OTLP encoding, off that thread
+    # The OTLP encoding, off the caller's thread: ours, or the SDK's.
+    assert "otlp_encoding.py" in profiles["ours exports"]
+    assert "trace_encoder" not in profiles["ours exports"]
+    assert "trace_encoder" in profiles["ours-sdk-encoder exports"]
+    assert "trace_encoder" in profiles["sdk exports"]
