@@ -212,21 +212,22 @@ class DeliveryProcessor(SpanProcessor):
         pass
 
     def on_end(self, span: ReadableSpan) -> None:
-        if span.context is not None and not span.context.trace_flags.sampled:
+        context = span.context
+        if context is not None and not context.trace_flags.sampled:
             return
-        warn = wake = False
+        warn = full_batch = False
         with self._lock:
             if self._stopping:
                 self.stats.dropped_after_shutdown += 1
                 return
-            if len(self._queue) >= self._max_queue:
-                self.stats.dropped_queue_full += 1
-                warn = not self._warned_full
-                self._warned_full = True
-            else:
-                self._queue.append(span)
+            queue = self._queue
+            if len(queue) < self._max_queue:
+                queue.append(span)
                 self.stats.queued += 1
-                wake = len(self._queue) >= self._batch_size
+                full_batch = len(queue) >= self._batch_size
+            else:
+                self.stats.dropped_queue_full += 1
+                warn, self._warned_full = not self._warned_full, True
         if warn:
             logger.warning(
                 "sentrial: the export queue to %s is full (%d spans); new spans are dropped "
@@ -234,8 +235,8 @@ class DeliveryProcessor(SpanProcessor):
                 self.destination,
                 self._max_queue,
             )
-            return
-        if not self._stopping and wake:
+        elif full_batch and not self._wake.is_set():
+            # Once per wake-up, not once per span: setting an Event takes its lock.
             self._wake.set()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
