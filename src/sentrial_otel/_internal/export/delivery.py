@@ -24,6 +24,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from sentrial_otel._internal.errors import handle_internal_errors
+from sentrial_otel._internal.export.send_thread import SendThread
 from sentrial_otel._internal.logs import logger
 
 try:  # the key moved between OpenTelemetry releases
@@ -36,6 +37,7 @@ except ImportError:  # pragma: no cover
 _QUIET_SHUTDOWN = handle_internal_errors("a delivery shutdown step", level=logging.DEBUG)
 WORKER_THREAD_PREFIX = "sentrial-otel-"
 _WORKER_THREAD_NAME = WORKER_THREAD_PREFIX + "delivery"
+_SEND_THREAD_NAME = WORKER_THREAD_PREFIX + "delivery-send"
 # The OTLP exporters log a warning per retry of every batch; while the collector is down
 # that is a line every second or two. Inside our own export calls those lines are replaced
 # by our once-only warning and the exit summary (sentrial at DEBUG level lets them through).
@@ -159,6 +161,10 @@ class DeliveryProcessor(SpanProcessor):
         """``on_undelivered(stats, destination)`` is called once, at shutdown, when some
         spans were not delivered (after the warning; its errors are ignored)."""
         self.exporter = exporter
+        # An exporter that can encode a batch ahead of sending it (otlp_http.py) has its
+        # requests sent from a second thread while the worker encodes the next batch.
+        self._prepare_export = getattr(exporter, "prepare_export", None)
+        self._sender: SendThread | None = None
         self._on_undelivered = on_undelivered
         self.destination = destination
         self.stats = DeliveryStats()
@@ -193,6 +199,8 @@ class DeliveryProcessor(SpanProcessor):
             os.register_at_fork(after_in_child=restart_in_child)
 
     def _start_worker(self) -> None:
+        if callable(self._prepare_export):
+            self._sender = SendThread(_SEND_THREAD_NAME)
         self._worker = threading.Thread(target=self._run, name=_WORKER_THREAD_NAME, daemon=True)
         self._worker.start()
 
@@ -248,7 +256,8 @@ class DeliveryProcessor(SpanProcessor):
         caller); the spans are still delivered when the worker gets through.
         """
         timeout_s = max(timeout_millis, 0) / 1000
-        if threading.current_thread() is self._worker or not self._worker.is_alive():
+        here = threading.current_thread()
+        if here is self._worker or not self._worker.is_alive() or self._on_send_thread():
             return self._flush_here(time.monotonic() + timeout_s)
         done = threading.Event()
         with self._lock:
@@ -259,11 +268,18 @@ class DeliveryProcessor(SpanProcessor):
         return done.wait(timeout_s)
 
     def _flush_here(self, deadline: float) -> bool:
-        # No worker to ask (a flush from the export thread itself, or after shutdown).
+        # No worker to ask (a flush from an export thread itself, or after shutdown): export
+        # here, one batch at a time, after the send handed last (unless this is its thread).
+        if self._sender is not None and not self._on_send_thread():
+            if not self._sender.wait_idle(max(deadline - time.monotonic(), 0)):
+                return False
         while time.monotonic() < deadline:
-            if not self._export_batch():
+            if not self._export_batch(ahead=False):
                 return True
         return not self._queue
+
+    def _on_send_thread(self) -> bool:
+        return self._sender is not None and threading.current_thread() is self._sender.thread
 
     # --- at process exit (process/exit.py) -----------------------------------------------
     def make_room(self, spans: int) -> None:
@@ -293,12 +309,13 @@ class DeliveryProcessor(SpanProcessor):
         # The worker drains the queue until the deadline.
         self._worker.join(max(deadline - time.monotonic(), 0))
         with self._lock:
-            # Still queued, plus a batch whose export is still retrying (it is aborted below
-            # and will not be counted again).
+            # Still queued, plus the batches taken from the queue and not yet answered (one
+            # encoded and waiting, one whose request is still retrying: it is aborted below);
+            # their sends, if they end later, count nothing (_send).
             left = len(self._queue) + self._in_flight
             self._queue.clear()
             self.stats.abandoned_at_shutdown += left
-        self._stopped = True
+            self._stopped = True
         # Ends an export still retrying (the OTLP exporters abort their backoff on this).
         with _QUIET_SHUTDOWN:
             self.exporter.shutdown()
@@ -329,6 +346,7 @@ class DeliveryProcessor(SpanProcessor):
                     if not exported:
                         break
                     owed -= exported
+                self._wait_sent()
                 for waiter in waiters:
                     waiter.set()
                 continue
@@ -338,44 +356,71 @@ class DeliveryProcessor(SpanProcessor):
         # Shutdown: drain until the queue is empty (the caller bounds how long it waits).
         while self._export_batch() and not self._stopped:
             pass
+        self._wait_sent()
+        if self._sender is not None:
+            self._sender.close()
         with self._lock:
             waiters, self._flush_waiters = self._flush_waiters, []
         for waiter in waiters:
             waiter.set()
 
-    def _export_batch(self) -> int:
-        """Export one batch; how many spans it held (0: there was nothing to export)."""
+    def _export_batch(self, *, ahead: bool = True) -> int:
+        """Export one batch; how many spans it held (0: there was nothing to export).
+
+        ``ahead``: with a send thread, encode the batch here and hand its request to that
+        thread (after the previous request has been answered), returning meanwhile."""
         with self._export_lock:
             with self._lock:
                 if not self._queue:
-                    return False
+                    return 0
                 batch = [
                     self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))
                 ]
-                self._in_flight = len(batch)
-            try:
-                self._send(batch)
-            finally:
-                self._in_flight = 0
+                self._in_flight += len(batch)
+            if ahead and self._sender is not None:
+                send = self._encode(batch)
+                self._sender.hand(lambda: self._send(batch, send))
+            else:
+                self._send(batch, self._encode(batch))
         return len(batch)
 
-    def _send(self, batch: Sequence[ReadableSpan]) -> None:
+    def _wait_sent(self) -> None:
+        """Wait until the request handed to the send thread last has been answered."""
+        if self._sender is not None:
+            self._sender.wait_idle()
+
+    def _encode(self, batch: Sequence[ReadableSpan]) -> Callable[[], SpanExportResult]:
+        """The call that exports ``batch``, its encoding done now if the exporter can."""
+        if not callable(self._prepare_export):
+            return lambda: self.exporter.export(batch)
         try:
             with our_export():
-                result = self.exporter.export(batch)
+                return self._prepare_export(batch)
+        except Exception:  # noqa: BLE001 - an exporter bug must not kill the worker
+            logger.debug("sentrial: exporter raised", exc_info=True)
+            return lambda: SpanExportResult.FAILURE
+
+    def _send(self, batch: Sequence[ReadableSpan], export: Callable[[], SpanExportResult]) -> None:
+        try:
+            with our_export():
+                result = export()
         except Exception:  # noqa: BLE001 - an exporter bug must not kill the worker
             logger.debug("sentrial: exporter raised", exc_info=True)
             result = SpanExportResult.FAILURE
         reason = failure_reason()
-        if self._stopped:
-            return  # counted as abandoned by shutdown()
+        with self._lock:
+            if self._stopped:
+                return  # counted as abandoned by shutdown()
+            self._in_flight -= len(batch)
+            if result is SpanExportResult.SUCCESS:
+                self.stats.exported += len(batch)
+            else:
+                self.stats.failed += len(batch)
         if result is SpanExportResult.SUCCESS:
-            self.stats.exported += len(batch)
             if self._warned_failure:
                 logger.info("sentrial: export to %s works again", self.destination)
                 self._warned_failure = False
             return
-        self.stats.failed += len(batch)
         if not self._warned_failure:
             self._warned_failure = True
             logger.warning(

@@ -13,7 +13,8 @@ it, every export is the SDK's own, encoder included.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -55,15 +56,29 @@ class OtlpHttpSpanExporter(OTLPSpanExporter):
         self.encodes_itself = _can_send_encoded(self)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self.prepare_export(spans)()
+
+    def prepare_export(self, spans: Sequence[ReadableSpan]) -> Callable[[], SpanExportResult]:
+        """Encode ``spans`` now; the call returned sends them (``export(spans)`` is
+        ``prepare_export(spans)()``). The delivery processor encodes the next batch while
+        the previous one's request waits for its answer (``send_thread.py``)."""
         if not self.encodes_itself or self._shutdown:
-            return super().export(spans)
-        # The SDK's export (1.45) step for step, but for the encoder.
-        with self._metrics.export_operation(len(spans)) as result:
-            try:
-                data = self._encoder.encode(spans)
-            except Exception as error:  # noqa: BLE001 - as the SDK: a failed export, said once
-                _logger.error("Failed to encode span batch: %s", error)
-                result.error = error
+            return partial(super().export, spans)
+        try:
+            data = self._encoder.encode(spans)
+        except Exception as error:  # noqa: BLE001 - as the SDK: a failed export, said once
+            return partial(self._send, len(spans), b"", error)
+        return partial(self._send, len(spans), data, None)
+
+    def _send(self, count: int, data: bytes, encoding_error: Exception | None) -> SpanExportResult:
+        # The SDK's export (1.45) step for step, but for the encoding done beforehand.
+        if self._shutdown:
+            _logger.warning("Exporter already shutdown, ignoring batch")
+            return SpanExportResult.FAILURE
+        with self._metrics.export_operation(count) as result:
+            if encoding_error is not None:
+                _logger.error("Failed to encode span batch: %s", encoding_error)
+                result.error = encoding_error
                 return SpanExportResult.FAILURE
             if _is_request_too_large(data, self._max_request_size):
                 _logger.warning(

@@ -1,0 +1,104 @@
+"""The delivery worker encodes the next batch while the previous request waits for its
+answer, with never more than one request in flight, and every span counted once.
+
+A real OTLP/HTTP receiver on 127.0.0.1 that leaves requests unanswered (``hang``) stands in
+for a slow collector.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from opentelemetry.sdk.trace import TracerProvider
+
+from sentrial_otel._internal.export.delivery import DeliveryProcessor
+from sentrial_otel._internal.export.otlp_http import OtlpHttpSpanExporter
+from tests.support.otlp_receiver import OtlpReceiver
+
+
+class CountingExporter(OtlpHttpSpanExporter):
+    """The real exporter, counting the batches it has encoded."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.encoded = 0
+
+    def prepare_export(self, spans):
+        self.encoded += 1
+        return super().prepare_export(spans)
+
+
+def _until(condition, timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _send_spans(delivery: DeliveryProcessor, n: int) -> None:
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(delivery)
+    tracer = provider.get_tracer("test")
+    for i in range(n):
+        tracer.start_span(f"execute_tool t{i}").end()
+
+
+def _send_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "sentrial-otel-delivery-send"]
+
+
+def test_the_next_batch_is_encoded_while_one_request_waits_and_no_second_is_sent() -> None:
+    with OtlpReceiver("http/protobuf") as rx:
+        rx.hang(times=1)
+        exporter = CountingExporter(endpoint=rx.traces_endpoint, timeout=10)
+        delivery = DeliveryProcessor(exporter, destination="rx", schedule_delay_s=0.01,
+                                     max_export_batch_size=10, shutdown_timeout_s=5)
+        _send_spans(delivery, 30)
+        assert _until(lambda: len(rx.attempts) == 1 and exporter.encoded >= 2), (
+            rx.attempts, exporter.encoded)
+        time.sleep(0.3)  # room for a second request, were one sent alongside
+        assert [a.outcome for a in rx.attempts] == ["hung"]
+        assert delivery.force_flush(timeout_millis=100) is False  # the answer is still owed
+        rx.release()  # the hung request is dropped; the SDK client sends it again
+        assert delivery.force_flush(timeout_millis=10_000) is True
+        assert sorted(s.name for s in rx.spans()) == sorted(f"execute_tool t{i}" for i in range(30))
+        assert (delivery.stats.exported, delivery.stats.failed) == (30, 0)
+        assert [a.outcome for a in rx.attempts].count("accepted") == 3
+        delivery.shutdown()
+    assert delivery.stats.undelivered == 0
+    assert _until(lambda: not _send_threads(), 5), "the send thread outlived its processor"
+
+
+def test_shutdown_counts_the_batch_in_flight_and_the_one_encoded_behind_it() -> None:
+    with OtlpReceiver("http/protobuf") as rx:
+        rx.hang()
+        exporter = CountingExporter(endpoint=rx.traces_endpoint, timeout=10)
+        delivery = DeliveryProcessor(exporter, destination="rx", schedule_delay_s=0.01,
+                                     max_export_batch_size=10, shutdown_timeout_s=0.5)
+        _send_spans(delivery, 25)
+        assert _until(lambda: len(rx.attempts) == 1 and exporter.encoded >= 2)
+        started = time.monotonic()
+        delivery.shutdown()
+        took = time.monotonic() - started
+        rx.release()
+        time.sleep(0.5)  # the dropped request's retry, after shutdown, must count nothing
+    assert took < 3.0, took  # the 0.5 s budget bounds it, not the hung request
+    stats = delivery.stats
+    assert (stats.exported, stats.failed, stats.abandoned_at_shutdown) == (0, 0, 25), stats
+    assert stats.undelivered == 25
+
+
+def test_an_exporter_that_cannot_encode_ahead_gets_no_send_thread() -> None:
+    from sentrial_otel._internal.export.exporters import DiscardingExporter
+
+    before = len(_send_threads())
+    delivery = DeliveryProcessor(DiscardingExporter(), destination="nowhere",
+                                 max_export_batch_size=5)
+    _send_spans(delivery, 12)
+    assert delivery.force_flush(timeout_millis=5000)
+    assert len(_send_threads()) == before
+    delivery.shutdown()
+    assert delivery.stats.exported == 12
