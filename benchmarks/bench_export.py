@@ -24,7 +24,8 @@ batch, no compression, the same HTTP transport (the SDK exporter's ``requests`` 
 for all three contenders:
 
 - ``ours``: ``DeliveryProcessor`` + ``OtlpHttpSpanExporter`` (what our pipeline builds: the
-  SDK exporter's sending with our encoder);
+  SDK exporter's sending with our encoder, the next batch encoded while a request waits);
+- ``ours-no-send-ahead``: the same, each batch encoded and sent in turn on one thread;
 - ``ours-sdk-encoder``: ``DeliveryProcessor`` + the SDK's ``OTLPSpanExporter`` (the
   processor alone against the SDK's);
 - ``sdk``: ``BatchSpanProcessor`` + ``OTLPSpanExporter``.
@@ -45,7 +46,7 @@ from _common import emit, fmt, fmt_quartiles, spread, versions  # noqa: I001 - s
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace import set_span_in_context
 
 from sentrial_otel._internal.export.delivery import DeliveryProcessor
@@ -201,9 +202,24 @@ def sdk(exporter, spans: int):
     return BatchSpanProcessor(exporter, max_queue_size=spans + 1024)
 
 
+class WithoutSendAhead(SpanExporter):
+    """``OtlpHttpSpanExporter`` without ``prepare_export``: the processor then encodes and
+    sends each batch in turn on its one worker."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.inner = OtlpHttpSpanExporter(endpoint=endpoint)
+
+    def export(self, spans):
+        return self.inner.export(spans)
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+
 # name -> (processor factory, exporter class)
 VS_SDK = {
     "ours": (ours, OtlpHttpSpanExporter),
+    "ours-no-send-ahead": (ours, WithoutSendAhead),
     "ours-sdk-encoder": (ours, HttpExporter),
     "sdk": (sdk, HttpExporter),
 }
@@ -234,11 +250,26 @@ def send_through(contender: str, spans: int, rx: ReceiverProcess, exporter=None)
     return elapsed, cpu
 
 
+def _profiled(call, profiler):
+    """``call``, profiled by ``profiler`` on whatever thread runs it (cProfile follows the
+    thread that enables it)."""
+
+    def profiled(*args, **kwargs):
+        profiler.enable()
+        try:
+            return call(*args, **kwargs)
+        finally:
+            profiler.disable()
+
+    return profiled
+
+
 def profile_vs_sdk(spans: int, top: int = 10) -> dict[str, str]:
     """cProfile of one send per contender: the caller's thread (ending spans, the
-    processor's ``on_end``) and, separately, the exporter's calls on the processor's thread
-    (encoding and the POST); what the processor's own loop does between exports is in
-    neither."""
+    processor's ``on_end``); the exporter's calls on the processor's thread ("exports":
+    ``export``, or ``prepare_export``, which encodes); and, for ours, the requests that
+    ``prepare_export`` hands to the send thread ("sends"). What the processor's own loop
+    does between exports is in none of them."""
     import cProfile
     import io
     import pstats
@@ -247,22 +278,22 @@ def profile_vs_sdk(spans: int, top: int = 10) -> dict[str, str]:
     texts = {}
     try:
         for name, (_, exporter_class) in VS_SDK.items():
-            caller, worker = cProfile.Profile(), cProfile.Profile()
+            caller, worker, sender = cProfile.Profile(), cProfile.Profile(), cProfile.Profile()
             exporter = exporter_class(endpoint=rx.traces_endpoint)
-            export = exporter.export
-
-            def profiled_export(batch, *args, _export=export, _worker=worker, **kwargs):
-                _worker.enable()  # on the processor's thread: cProfile follows this thread
-                try:
-                    return _export(batch, *args, **kwargs)
-                finally:
-                    _worker.disable()
-
-            exporter.export = profiled_export
+            exporter.export = _profiled(exporter.export, worker)
+            prepare = getattr(exporter, "prepare_export", None)
+            if prepare is not None:
+                exporter.prepare_export = _profiled(
+                    lambda batch, _prepare=prepare, _sender=sender: _profiled(_prepare(batch), _sender),
+                    worker,
+                )
             caller.enable()
             send_through(name, spans, rx, exporter)
             caller.disable()
-            for part, profiler in (("caller thread", caller), ("exports", worker)):
+            parts = {"caller thread": caller, "exports": worker}
+            if prepare is not None:
+                parts["sends"] = sender
+            for part, profiler in parts.items():
                 text = io.StringIO()
                 pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(top)
                 texts[f"{name} {part}"] = text.getvalue()
