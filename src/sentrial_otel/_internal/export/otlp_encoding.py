@@ -98,6 +98,13 @@ def _any_value(value: Any) -> bytes:
     raise Exception(f"Invalid type {type(value)} of value {value}")  # noqa: TRY002 - the SDK's
 
 
+def _plain(attributes: Any) -> Any:
+    """The dict inside the SDK's ``BoundedAttributes``, whose ``items()`` loop runs in C
+    (the mapping's own goes through Python per item); anything else as it is."""
+    inner = getattr(attributes, "_dict", None)
+    return inner if type(inner) is dict else attributes
+
+
 def _key_value(key: str, value: Any) -> bytes:
     return _string(b"\x0a", key) + _field(b"\x12", _any_value(value))
 
@@ -116,7 +123,7 @@ class _AttributeCache:
             return b""
         keys, pairs = self.keys, self.pairs
         parts = []
-        for key, value in attributes.items():
+        for key, value in _plain(attributes).items():
             short = type(value) is str and len(value) <= _CACHED_VALUE_CHARS
             if short:
                 pair = pairs.get((key, value))
@@ -203,6 +210,10 @@ class SpanEncoder:
     def _span(self, span: ReadableSpan) -> bytes:
         context = span.get_span_context()
         parent = span.parent
+        # The attributes themselves, not the read-only view ``span.attributes`` makes of them.
+        attributes = getattr(span, "_attributes", None)
+        if attributes is None:
+            attributes = span.attributes
         trace_state = context.trace_state
         parts = [
             b"\x0a\x10", context.trace_id.to_bytes(16, "big"),
@@ -217,7 +228,7 @@ class SpanEncoder:
             _SPAN_KIND[span.kind],
             _fixed64(b"\x39", span.start_time or 0),
             _fixed64(b"\x41", span.end_time or 0),
-            self._attributes.encode(span.attributes, b"\x4a"),
+            self._attributes.encode(attributes, b"\x4a"),
             _uint(b"\x50", span.dropped_attributes),
         )
         for event in span.events:
