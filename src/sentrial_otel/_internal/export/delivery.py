@@ -256,8 +256,10 @@ class DeliveryProcessor(SpanProcessor):
         caller); the spans are still delivered when the worker gets through.
         """
         timeout_s = max(timeout_millis, 0) / 1000
-        here = threading.current_thread()
-        if here is self._worker or not self._worker.is_alive() or self._on_send_thread():
+        if self._sender is not None and threading.current_thread() is self._sender.thread:
+            # From inside a send (the exporter's own code): it cannot wait for itself.
+            return not self._queue and not self._in_flight
+        if threading.current_thread() is self._worker or not self._worker.is_alive():
             return self._flush_here(time.monotonic() + timeout_s)
         done = threading.Event()
         with self._lock:
@@ -268,18 +270,15 @@ class DeliveryProcessor(SpanProcessor):
         return done.wait(timeout_s)
 
     def _flush_here(self, deadline: float) -> bool:
-        # No worker to ask (a flush from an export thread itself, or after shutdown): export
-        # here, one batch at a time, after the send handed last (unless this is its thread).
-        if self._sender is not None and not self._on_send_thread():
+        # No worker to ask (a flush from the export thread itself, or after shutdown): export
+        # here, one batch at a time, once the send handed last has been answered.
+        if self._sender is not None:
             if not self._sender.wait_idle(max(deadline - time.monotonic(), 0)):
                 return False
         while time.monotonic() < deadline:
             if not self._export_batch(ahead=False):
                 return True
         return not self._queue
-
-    def _on_send_thread(self) -> bool:
-        return self._sender is not None and threading.current_thread() is self._sender.thread
 
     # --- at process exit (process/exit.py) -----------------------------------------------
     def make_room(self, spans: int) -> None:
