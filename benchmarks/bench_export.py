@@ -16,6 +16,7 @@ Usage::
 
     python benchmarks/bench_export.py [--spans 20000] [--rounds 5] [--no-rotel]
     python benchmarks/bench_export.py --vs-sdk [--spans 20000] [--rounds 5] [--profile]
+    python benchmarks/bench_export.py --encoder [--rounds 5]
 
 ``--vs-sdk`` (issue 11): our export path against the SDK's, the same spans to one
 ``OtlpReceiver`` in a separate process: spans per second and this (the sender's) process's
@@ -348,6 +349,48 @@ def run_vs_sdk(spans: int, rounds: int) -> dict:
     }
 
 
+# --- --encoder: our OTLP encoder against the SDK's, on one batch, no I/O -------------------
+def run_encoder(rounds: int, batch: int = 512, repeats: int = 20) -> dict:
+    """CPU µs per span to turn one batch of the benchmark's spans into the request's bytes:
+    the SDK's ``encode_spans(...).SerializePartialToString()`` against our
+    ``SpanEncoder().encode`` (the same bytes, checked), alternating within every round."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from sentrial_otel._internal.export.otlp_encoding import SpanEncoder
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("bench")
+    context = set_span_in_context(tracer.start_span("invoke_agent bench"))
+    for i in range(batch):
+        tracer.start_span("execute_tool search_kb", context, attributes=attributes(i)).end()
+    spans = list(memory.get_finished_spans())
+    encoder = SpanEncoder()
+    contenders = {
+        "sdk": lambda: encode_spans(spans).SerializePartialToString(),
+        "ours": lambda: encoder.encode(spans),
+    }
+    if contenders["ours"]() != contenders["sdk"]():
+        raise RuntimeError("the two encoders wrote different bytes")
+    us: dict[str, list[float]] = {name: [] for name in contenders}
+    for index in range(rounds):
+        for name in list(contenders)[index % 2:] + list(contenders)[: index % 2]:
+            start = time.process_time()
+            for _ in range(repeats):
+                contenders[name]()
+            us[name].append((time.process_time() - start) / repeats / batch * 1e6)
+    ratios = [ours / sdk for ours, sdk in zip(us["ours"], us["sdk"])]
+    results = {name: spread(values) for name, values in us.items()}
+    for name, values in results.items():
+        print(f"{name:4} CPU µs per span {fmt(values)}", flush=True)
+    print(f"ours/sdk {fmt(spread(ratios))}", flush=True)
+    return {"batch": batch, "rounds": rounds, "cpu_us_per_span": results,
+            "ours_over_sdk": spread(ratios), "versions": versions()}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=20000)
@@ -359,11 +402,17 @@ def main(argv: list[str] | None = None) -> dict:
                         "with the OTLP/HTTP exporter, to a receiver in another process")
     parser.add_argument("--profile", action="store_true",
                         help="with --vs-sdk: cProfile one send per contender instead of timing")
+    parser.add_argument("--encoder", action="store_true",
+                        help="our OTLP encoder against the SDK's on one 512-span batch, no I/O")
     parser.add_argument("--serve-receiver", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_receiver:
         serve_receiver()
         return {}
+    if args.encoder:
+        result = run_encoder(args.rounds)
+        emit("export-encoder", result, args.out)
+        return result
     if args.vs_sdk and args.profile:
         result = {"profiles": profile_vs_sdk(args.spans)}
         emit("export-vs-sdk-profile", result, args.out)

@@ -138,6 +138,14 @@ def test_export_ours_against_the_sdk_processor(tmp_path):
     assert result["over_sdk"]["ours"]["rate"]["median"] > 0
 
 
+def test_export_encoders_write_the_same_bytes_and_are_timed():
+    import bench_export
+
+    result = bench_export.main(["--encoder", "--rounds", "2"])  # different bytes raise
+    assert set(result["cpu_us_per_span"]) == {"ours", "sdk"}
+    assert result["ours_over_sdk"]["median"] > 0
+
+
 def test_export_profile_sees_both_threads():
     import bench_export
 
