@@ -122,7 +122,7 @@ class _AttributeCache:
         if not attributes:
             return b""
         keys, pairs = self.keys, self.pairs
-        parts = []
+        parts: list[bytes] = []
         for key, value in _plain(attributes).items():
             short = type(value) is str and len(value) <= _CACHED_VALUE_CHARS
             if short:
@@ -209,6 +209,8 @@ class SpanEncoder:
 
     def _span(self, span: ReadableSpan) -> bytes:
         context = span.get_span_context()
+        if context is None:  # the SDK's encoder fails on it too: the batch fails to encode
+            raise ValueError(f"span {span.name!r} has no span context")
         parent = span.parent
         # The attributes themselves, not the read-only view ``span.attributes`` makes of them.
         attributes = getattr(span, "_attributes", None)
