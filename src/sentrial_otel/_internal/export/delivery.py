@@ -212,6 +212,7 @@ class DeliveryProcessor(SpanProcessor):
         self._in_flight = 0
         self._flush_waiters = []
         self.stats = DeliveryStats()
+        self._sender = None  # the parent's send thread did not survive the fork either
         if not self._stopping:
             self._start_worker()
 
