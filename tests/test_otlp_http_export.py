@@ -93,3 +93,17 @@ def test_after_shutdown_nothing_is_sent(receiver) -> None:
     exporter.shutdown()
     assert exporter.export(_spans(2)) is SpanExportResult.FAILURE
     assert receiver.attempts == []
+
+
+def test_without_the_sdks_split_every_export_is_the_sdks_own(receiver) -> None:
+    # What an exporter release without ``_client.export(bytes)`` gets (_can_send_encoded).
+    spans = _spans(2)
+    exporter = OtlpHttpSpanExporter(endpoint=receiver.traces_endpoint)
+    exporter.encodes_itself = False
+    exporter._encoder = None  # would fail if used
+    try:
+        assert exporter.export(spans) is SpanExportResult.SUCCESS
+    finally:
+        exporter.shutdown()
+    (request,) = receiver.requests
+    assert request.body == encode_spans(spans).SerializePartialToString()
