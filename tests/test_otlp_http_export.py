@@ -32,6 +32,18 @@ def _spans(n: int = 5) -> list:
     return list(memory.get_finished_spans())
 
 
+def _export_once(exporter: OtlpHttpSpanExporter, spans: list) -> SpanExportResult:
+    try:
+        return exporter.export(spans)
+    finally:
+        exporter.shutdown()
+
+
+def _the_one_request_body(receiver: OtlpReceiver) -> bytes:
+    (request,) = receiver.requests
+    return request.body
+
+
 @pytest.fixture
 def receiver():
     with OtlpReceiver("http/protobuf") as rx:
@@ -56,34 +68,24 @@ def test_the_request_is_the_sdks_byte_for_byte(receiver, compression) -> None:
     spans = _spans()
     exporter = OtlpHttpSpanExporter(endpoint=receiver.traces_endpoint,
                                     compression=Compression(compression))
-    try:
-        assert exporter.export(spans) is SpanExportResult.SUCCESS
-    finally:
-        exporter.shutdown()
-    (request,) = receiver.requests
-    assert request.body == encode_spans(spans).SerializePartialToString()
-    assert request.headers.get("content-encoding", "none") == compression
+    assert _export_once(exporter, spans) is SpanExportResult.SUCCESS
+    assert _the_one_request_body(receiver) == encode_spans(spans).SerializePartialToString()
+    assert receiver.requests[0].headers.get("content-encoding", "none") == compression
     assert [s.name for s in receiver.spans()] == [s.name for s in spans]
 
 
 def test_a_503_is_retried_by_the_sdks_client(receiver) -> None:
     receiver.fail_with(503, times=1, retry_after=0)
     exporter = OtlpHttpSpanExporter(endpoint=receiver.traces_endpoint, timeout=10)
-    try:
-        assert exporter.export(_spans(3)) is SpanExportResult.SUCCESS
-    finally:
-        exporter.shutdown()
+    assert _export_once(exporter, _spans(3)) is SpanExportResult.SUCCESS
     assert [a.outcome for a in receiver.attempts] == ["rejected", "accepted"]
     assert receiver.span_count() == 3
 
 
 def test_a_batch_over_the_size_limit_is_not_sent(receiver, caplog) -> None:
     exporter = OtlpHttpSpanExporter(endpoint=receiver.traces_endpoint, max_request_size=100)
-    try:
-        with caplog.at_level(logging.WARNING):
-            assert exporter.export(_spans(5)) is SpanExportResult.FAILURE
-    finally:
-        exporter.shutdown()
+    with caplog.at_level(logging.WARNING):
+        assert _export_once(exporter, _spans(5)) is SpanExportResult.FAILURE
     assert receiver.attempts == []
     assert any("exceeds max_request_size 100" in r.getMessage() for r in caplog.records)
 
@@ -101,9 +103,5 @@ def test_without_the_sdks_split_every_export_is_the_sdks_own(receiver) -> None:
     exporter = OtlpHttpSpanExporter(endpoint=receiver.traces_endpoint)
     exporter.encodes_itself = False
     exporter._encoder = None  # would fail if used
-    try:
-        assert exporter.export(spans) is SpanExportResult.SUCCESS
-    finally:
-        exporter.shutdown()
-    (request,) = receiver.requests
-    assert request.body == encode_spans(spans).SerializePartialToString()
+    assert _export_once(exporter, spans) is SpanExportResult.SUCCESS
+    assert _the_one_request_body(receiver) == encode_spans(spans).SerializePartialToString()
