@@ -408,6 +408,7 @@ def dialect_cost(
 # --- --vs-util: against opentelemetry-util-genai's TelemetryHandler (issue 11) ---------------
 UTIL_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 UTIL_EVENTS = ("tool", "llm")
+FACADE_CALLS = {"tool": "track_tool_call", "llm": "track_llm_call"}
 LLM_INPUT = "How do I reset my password?"
 LLM_OUTPUT = "Go to Settings > Security > Reset password."
 
@@ -431,7 +432,10 @@ class UtilBench:
     ``track_llm_call``), the native API (``session.tool`` / ``session.llm``), and the
     official util's ``TelemetryHandler`` (``tool(name)`` / ``inference(provider,
     request_model=...)``, with ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=SPAN_ONLY``),
-    each under a root span."""
+    each under a root span. And the SDK's floor under the facade: a bare span started with
+    the attributes the facade's span ends up with (copied from a real one), on a provider
+    like the util's: what any code setting those attributes pays the SDK, whatever it does
+    on top."""
 
     def __init__(self) -> None:
         import sentrial_otel
@@ -449,15 +453,20 @@ class UtilBench:
         self.handler = TelemetryHandler(tracer_provider=self.providers["util"])
         self.types = InputMessage, OutputMessage, Text
         self.facade_calls = events_with()
+        self.providers["floor"], _ = make_provider(NoopExporter())
+        self.floor_spans = {
+            event: facade_span_shape(self.facade_calls[FACADE_CALLS[event]], True)
+            for event in UTIL_EVENTS
+        }
         for event in UTIL_EVENTS:  # warm-up
             for contender in self.contenders:
                 getattr(self, contender)(event, 200)
 
-    contenders = ("facade", "native", "util")
+    contenders = ("facade", "native", "util", "floor")
 
     def facade(self, event: str, n: int) -> tuple[float, float]:
         client = self.client
-        call = self.facade_calls["track_tool_call" if event == "tool" else "track_llm_call"]
+        call = self.facade_calls[FACADE_CALLS[event]]
         sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
         start = _clocks()
         for _ in range(n):
@@ -509,10 +518,23 @@ class UtilBench:
         root.end()
         return elapsed
 
+    def floor(self, event: str, n: int) -> tuple[float, float]:
+        tracer = self.providers["floor"].get_tracer("bench")
+        name, kind, attributes = self.floor_spans[event]
+        root = tracer.start_span("invoke_agent bench-agent")
+        context = set_span_in_context(root)
+        start = _clocks()
+        for _ in range(n):
+            tracer.start_span(name, context, kind, attributes).end()
+        elapsed = _since(start)
+        root.end()
+        return elapsed
+
     def block(self, event: str, n: int, shift: int) -> dict[str, tuple[float, float]]:
         """Wall and CPU µs per event of each contender, back to back, in an order rotated
         by ``shift``."""
-        order = self.contenders[shift % 3:] + self.contenders[:shift % 3]
+        count = len(self.contenders)
+        order = self.contenders[shift % count:] + self.contenders[:shift % count]
         measured = {}
         for contender in order:
             for provider in self.providers.values():
@@ -537,7 +559,9 @@ def run_vs_util(events_per_round: int, rounds: int, profile: bool) -> dict:
     results: dict[str, dict] = {}
     for event in UTIL_EVENTS:
         per_event: dict[str, dict[str, list[float]]] = {k: {c: [] for c in bench.contenders} for k in CLOCKS}
-        ratios: dict[str, dict[str, list[float]]] = {k: {"facade": [], "native": []} for k in CLOCKS}
+        ratios: dict[str, dict[str, list[float]]] = {
+            k: {"facade": [], "native": [], "floor": []} for k in CLOCKS
+        }
         for index in range(rounds):
             measured = bench.block(event, events_per_round, index)
             for k, clock in enumerate(CLOCKS):
@@ -573,6 +597,8 @@ def run_vs_util(events_per_round: int, rounds: int, profile: bool) -> dict:
         "events_per_round": events_per_round,
         "rounds": rounds,
         "goal": "facade and native each <= 0.75x the util",
+        "floor": "a bare SDK span with the facade span's attributes: floor_over_util is the "
+                 "least the facade could cost, doing nothing but set them",
         "util_genai": {"version": getattr(util_genai, "__version__", None) or _util_version(),
                        "path": str(Path(util_genai.__file__).parent)},
         "loadavg_before": load_before,

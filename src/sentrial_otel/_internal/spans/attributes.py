@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -276,6 +277,8 @@ def add_cost_and_tokens(
 def checked_number(value: Any, name: str, report: Report) -> float | None:
     if value is None:
         return None
+    if type(value) is float and 0.0 <= value <= sys.float_info.max:
+        return value  # the usual cost: finite (NaN fails the comparison) and not negative
     cost = finite_float(value)
     if cost is None or cost < 0:
         report(number_error(value), f"{name} must be a finite, non-negative number, got {describe(value)}")
@@ -292,6 +295,8 @@ def number_error(value: Any) -> type[Exception]:
 def checked_tokens(value: Any, name: str, report: Report) -> int | None:
     if value is None:
         return None
+    if type(value) is int and value >= 0:
+        return value
     tokens = non_negative_int(value)
     if tokens is None:
         report(number_error(value), f"{name} must be a non-negative integer, got {describe(value)}")
@@ -608,16 +613,23 @@ def llm_input(
         )
 
 
+MAX_REASON_LENGTH = 64
+
+
 def finish_reasons_of(value: Any, report: Report) -> tuple[str, ...]:
     """``finish_reason`` given as a string or a list, as a tuple of short strings."""
     if value is None:
         return ()
+    if type(value) is str and value.isascii() and len(value) <= MAX_REASON_LENGTH:
+        return (value.strip(),)  # the usual "stop": what name_argument would make of it
     items = [value] if isinstance(value, str) else value
     try:
         items = [item for item in items if item is not None]
     except Exception:  # noqa: BLE001 - not iterable (or broken): one reason
         items = [value]
-    return tuple(name_argument(item, "finish_reason", report)[:64] for item in items)
+    return tuple(
+        name_argument(item, "finish_reason", report)[:MAX_REASON_LENGTH] for item in items
+    )
 
 
 def token_details(

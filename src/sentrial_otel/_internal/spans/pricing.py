@@ -163,6 +163,12 @@ def cost_usd(
             _warned_unknown.add(key)
             logger.info("sentrial: no price known for model %r; cost recorded as 0", model)
         return 0.0
+    if (
+        cache_read_tokens is None and cache_write_tokens is None
+        and type(input_tokens) is int and type(output_tokens) is int
+    ):
+        # The usual call, counts already checked: the sum below without its zero terms.
+        return (max(input_tokens, 0) * price.input + max(output_tokens, 0) * price.output) / 1_000_000
     tokens_in = _tokens(input_tokens)
     cached = min(_tokens(cache_read_tokens), tokens_in)
     written = min(_tokens(cache_write_tokens), tokens_in - cached)
