@@ -702,10 +702,12 @@ class LlmCall(Invocation):
         reasoning_tokens: Any = None,
         time_to_first_chunk: Any = None,
         metadata: Any = None,
-    ) -> None:
+    ) -> Step | None:
         """Record the response and end the call, in the Sentrial SDK's names (see
-        :meth:`stop` for how the token counts add up)."""
-        self.stop(
+        :meth:`stop` for how the token counts add up); like :meth:`stop`, the step
+        recorded (None if the call had ended already or belongs to no session).
+        ``track_llm_call`` comes through here too: one translation of the names."""
+        return self.stop(
             output,
             input_messages=input_messages,
             system_instructions=system_instructions,

@@ -215,18 +215,18 @@ class SentrialTracking:
             input_messages=None, context=context, planned=planned,
             duration_s=duration / 1000 if duration is not None else None,
         )
-        step = call.stop(
+        step = call.finish(
             output,
             input_messages=input,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            estimated_cost=estimated_cost,
+            finish_reason=finish_reason,
+            response_model=response_model,
             system_instructions=system_instructions,
-            input_tokens=prompt_tokens,
-            output_tokens=completion_tokens,
             cache_read_tokens=cache_read_tokens,
             cache_write_tokens=cache_write_tokens,
             reasoning_tokens=reasoning_tokens,
-            cost=estimated_cost,
-            finish_reasons=finish_reason,
-            response_model=response_model,
             time_to_first_chunk=time_to_first_chunk,
             metadata=metadata,
         )
