@@ -608,6 +608,26 @@ def run_vs_util(events_per_round: int, rounds: int, profile: bool) -> dict:
     }
 
 
+def loop_vs_util(contender: str, event: str, seconds: float) -> dict:
+    """One contender's event over and over for ``seconds``, in blocks of 500 (each provider
+    flushed after each), for a sampling profiler run from outside (py-spy): a profile of
+    what a call costs without cProfile's per-call overhead, which inflates deep Python
+    call chains more than shallow ones."""
+    os.environ[UTIL_CONTENT_ENV] = "SPAN_ONLY"
+    bench = UtilBench()
+    run_block = getattr(bench, contender)
+    events = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        run_block(event, 500)
+        events += 500
+        for provider in bench.providers.values():
+            provider.force_flush()
+    bench.close()
+    print(f"{contender} {event}: {events} events in {seconds:g} s (profile under UtilBench.{contender})")
+    return {"contender": contender, "event": event, "events": events, "seconds": seconds}
+
+
 def _util_version() -> str:
     from opentelemetry.util.genai import version
 
@@ -767,11 +787,25 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--util-genai-path", type=Path, metavar="DIR",
                         help="import opentelemetry-util-genai from DIR (a pip --target dir), "
                         "not the installed one")
+    parser.add_argument("--loop", metavar="CONTENDER:EVENT:SECONDS",
+                        help="with --vs-util: run only CONTENDER's (facade, native, util, "
+                        "floor) EVENT (tool, llm) for SECONDS, for a sampling profiler")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.vs_util:
         if args.util_genai_path is not None:
             _import_util_from(args.util_genai_path)
+        if args.loop is not None:
+            contender, _, rest = args.loop.partition(":")
+            event, _, seconds = rest.partition(":")
+            if contender not in UtilBench.contenders or event not in UTIL_EVENTS:
+                parser.error(f"--loop: CONTENDER is one of {', '.join(UtilBench.contenders)}, "
+                             f"EVENT one of {', '.join(UTIL_EVENTS)}")
+            try:
+                duration = float(seconds)
+            except ValueError:
+                parser.error("--loop: SECONDS must be a number")
+            return loop_vs_util(contender, event, duration)
         result = run_vs_util(args.events, args.rounds, args.profile)
         emit("events-vs-util", result, args.out)
         return result

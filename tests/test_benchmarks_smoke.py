@@ -121,8 +121,46 @@ def test_events_against_the_official_util(tmp_path):
             assert event[clock]["util_us"]["median"] > 0
             assert event[clock]["facade_over_util"]["median"] > 0
             assert event[clock]["native_over_util"]["median"] > 0
+            # The SDK floor under the facade: a bare span with the facade span's attributes.
+            assert 0 < event[clock]["floor_us"]["median"] < event[clock]["facade_us"]["median"]
     assert result["util_genai"]["version"]  # the version measured is reported
     assert "tool  cpu  util µs" in done.stdout
+
+
+def test_events_loop_for_a_sampling_profiler(tmp_path):
+    # --loop runs one contender's event for a while, the calls a sampling profiler reads.
+    result = _run_in_subprocess(tmp_path, ["--vs-util", "--loop", "floor:tool:0.2"])
+    assert "floor tool: " in result.stdout and "events in 0.2 s" in result.stdout
+    refused = _run_in_subprocess(tmp_path, ["--vs-util", "--loop", "bogus:tool:1"], check=False)
+    assert refused.returncode == 2 and "CONTENDER is one of" in refused.stderr
+
+
+def test_spy_top_reads_a_raw_profile(tmp_path, capsys):
+    import spy_top
+
+    raw = tmp_path / "raw.txt"
+    raw.write_text(
+        "<module> (b.py:1);UtilBench.facade (b.py:5);f (x.py:3);g (x.py:9) 3\n"
+        "<module> (b.py:1);UtilBench.facade (b.py:5);f (x.py:4) 1\n"
+        "<module> (b.py:1);setup (b.py:2) 6\n"
+    )
+    spy_top.main([str(raw), "--under", "UtilBench.facade"])
+    out = capsys.readouterr().out
+    assert out.startswith("4 samples")  # the set-up's 6 are left out
+    inclusive, own = out.split("--- own")
+    assert "100.0%  f (x.py)" in inclusive and " 75.0%  g (x.py)" in inclusive
+    assert " 75.0%  g (x.py)" in own and " 25.0%  f (x.py)" in own
+
+
+def _run_in_subprocess(tmp_path, args, check=True):
+    import subprocess
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_events.py"
+    done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True,
+                          timeout=120, check=False, cwd=tmp_path)
+    if check:
+        assert done.returncode == 0, done.stderr[-4000:]
+    return done
 
 
 def test_export_ours_against_the_sdk_processor(tmp_path):
