@@ -12,6 +12,7 @@ Usage::
     python benchmarks/bench_events.py [--events 500] [--rounds 60] [--capture-content on|off]
         [--metrics off|sdk] [--payload-chars N] [--profile] [--before-src DIR/src]
         [--opt-in-compare] [--dialect openinference] [--detectors-only]
+        [--vs-util [--util-genai-path DIR] [--before-src DIR/src] [--loop C:E:SECONDS]]
 
 After the three calls, ``detectors`` measures what the session detectors (issue 12) add
 per event, at the session's end (``--detectors-only``: that alone).
@@ -23,6 +24,10 @@ ratio between them are taken a fraction of a second apart. ``--opt-in-compare`` 
 same for this checkout with ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental``
 ("now") against without it ("before"), with ``--metrics sdk`` allowed: what the GenAI
 conventions v0.1.0 opt-in costs per event.
+``--vs-util`` sets the facade and the native API against opentelemetry-util-genai's
+``TelemetryHandler`` (issue 11), with the SDK floor under the facade as a fourth contender;
+with ``--before-src`` it does so for both checkouts, alternating, and gives now/before of
+each ratio; ``--loop`` runs one contender for a sampling profiler (``spy_top.py``).
 ``--dialect openinference`` measures what that dialect (``SENTRIAL_DIALECTS``) costs: the
 facade with it against the facade without, in alternating blocks, in µs per event and in
 OTLP bytes per span.
@@ -650,21 +655,39 @@ def serve(capture_content: bool, payload_chars: int | None) -> None:
         print(json.dumps(benches[event].block(int(n), floor_first == "1")), flush=True)
 
 
+def serve_util() -> None:
+    """Worker protocol of ``--vs-util --before-src``: ``{"ready": ..., "src": ...}`` once
+    warmed up; then ``EVENT N SHIFT`` -> ``UtilBench.block`` (every contender, µs per event)."""
+    os.environ[UTIL_CONTENT_ENV] = "SPAN_ONLY"
+    bench = UtilBench()
+    print(json.dumps({"ready": True, "src": str(Path(sentrial.__file__).resolve().parents[1])}),
+          flush=True)
+    for line in sys.stdin:
+        event, n, shift = line.split()
+        print(json.dumps(bench.block(event, int(n), int(shift))), flush=True)
+    bench.close()
+
+
 OPT_IN = "OTEL_SEMCONV_STABILITY_OPT_IN"
 
 
 class Worker:
     def __init__(
         self, src: Path | None, capture_content: bool, payload_chars: int | None,
-        opt_in: str | None = None, metrics: str = "off",
+        opt_in: str | None = None, metrics: str = "off", serve: list[str] | None = None,
     ) -> None:
+        """``serve``: the worker's arguments, when it is not an ``EventBench`` worker."""
         env = {k: v for k, v in os.environ.items() if k not in ("SENTRIAL_BENCH_SRC", OPT_IN)}
         if src is not None:
             env["SENTRIAL_BENCH_SRC"] = str(src)
         if opt_in is not None:
             env[OPT_IN] = opt_in
-        command = [sys.executable, str(Path(__file__).resolve()), "--serve",
-                   "--capture-content", "on" if capture_content else "off", "--metrics", metrics]
+        command = [sys.executable, str(Path(__file__).resolve())]
+        if serve is not None:
+            command += serve
+        else:
+            command += ["--serve", "--capture-content", "on" if capture_content else "off",
+                        "--metrics", metrics]
         if payload_chars is not None:
             command += ["--payload-chars", str(payload_chars)]
         self.process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE,
@@ -679,8 +702,15 @@ class Worker:
         return json.loads(line)
 
     def block(self, event: str, n: int, floor_first: bool) -> dict[str, float]:
+        return self._ask(f"{event} {n} {int(floor_first)}")
+
+    def util_block(self, event: str, n: int, shift: int) -> dict[str, list[float]]:
+        """A ``serve_util`` worker's block: contender -> [wall µs, CPU µs] per event."""
+        return self._ask(f"{event} {n} {shift}")
+
+    def _ask(self, line: str) -> dict:
         assert self.process.stdin is not None
-        self.process.stdin.write(f"{event} {n} {int(floor_first)}\n")
+        self.process.stdin.write(line + "\n")
         self.process.stdin.flush()
         return self._answer()
 
@@ -745,6 +775,61 @@ def compare(
     }
 
 
+def compare_vs_util(
+    before_src: Path, util_path: Path | None, events_per_round: int, rounds: int
+) -> dict:
+    """``--vs-util`` for this checkout ("now") and ``before_src``, one worker process each,
+    asked in turn every round (order swapped every round): each one's CPU ratios over the
+    util it measured in the same block, and now/before of those ratios (the util cancels
+    out whatever the machine's load did between the two blocks)."""
+    serve = ["--serve-util"] + (["--util-genai-path", str(util_path)] if util_path else [])
+    workers = {"now": Worker(None, True, None, serve=serve),
+               "before": Worker(before_src, True, None, serve=serve)}
+    ours = ("facade", "native")
+    results: dict[str, dict] = {}
+    try:
+        for event in UTIL_EVENTS:
+            ratios: dict[str, dict[str, list[float]]] = {
+                label: {c: [] for c in (*ours, "floor")} for label in workers
+            }
+            relative: dict[str, list[float]] = {c: [] for c in ours}
+            for index in range(rounds):
+                order = ["now", "before"] if index % 2 == 0 else ["before", "now"]
+                measured = {}
+                for label in order:
+                    block = workers[label].util_block(event, events_per_round, index)
+                    measured[label] = {c: block[c][1] / block["util"][1] for c in ratios[label]}
+                    for contender, ratio in measured[label].items():
+                        ratios[label][contender].append(ratio)
+                for contender in ours:
+                    relative[contender].append(measured["now"][contender] / measured["before"][contender])
+            results[event] = {
+                **{f"{label}_cpu_over_util": {c: spread(v) for c, v in by.items()}
+                   for label, by in ratios.items()},
+                "now_over_before": {c: spread(v) for c, v in relative.items()},
+            }
+            for contender in ours:
+                now = results[event]["now_cpu_over_util"][contender]
+                before = results[event]["before_cpu_over_util"][contender]
+                change = results[event]["now_over_before"][contender]
+                print(f"{event:5} {contender:6}/util cpu  now {now['median']:.2f} "
+                      f"(q1 – q3 {fmt_quartiles(now)})  before {before['median']:.2f} "
+                      f"(q1 – q3 {fmt_quartiles(before)})  now/before {change['median']:.3f} "
+                      f"(q1 – q3 {fmt_quartiles(change, digits=3)})", flush=True)
+    finally:
+        for worker in workers.values():
+            worker.close()
+    return {
+        "events_per_round": events_per_round,
+        "rounds": rounds,
+        "before_src": str(before_src),
+        "sources": {label: w.ready["src"] for label, w in workers.items()},
+        "util_genai_path": str(util_path) if util_path else None,
+        "results": results,
+        "versions": versions(["opentelemetry-util-genai"]),
+    }
+
+
 def _import_util_from(path: Path) -> None:
     """Make ``opentelemetry.util.genai`` come from ``path`` (a ``pip --target`` dir).
 
@@ -791,10 +876,18 @@ def main(argv: list[str] | None = None) -> dict:
                         help="with --vs-util: run only CONTENDER's (facade, native, util, "
                         "floor) EVENT (tool, llm) for SECONDS, for a sampling profiler")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-util", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.vs_util:
+    if args.vs_util and args.before_src is not None:
+        result = compare_vs_util(args.before_src, args.util_genai_path, args.events, args.rounds)
+        emit("events-vs-util-compare", result, args.out)
+        return result
+    if args.vs_util or args.serve_util:
         if args.util_genai_path is not None:
             _import_util_from(args.util_genai_path)
+        if args.serve_util:
+            serve_util()
+            return {}
         if args.loop is not None:
             contender, _, rest = args.loop.partition(":")
             event, _, seconds = rest.partition(":")

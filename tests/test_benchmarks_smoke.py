@@ -127,6 +127,23 @@ def test_events_against_the_official_util(tmp_path):
     assert "tool  cpu  util µs" in done.stdout
 
 
+def test_events_against_the_util_before_and_after(tmp_path):
+    # Two workers (this checkout as both "now" and "before"): every ratio is measured on
+    # each side, and now/before compares them.
+    import json
+
+    src = Path(__file__).resolve().parents[1] / "src"
+    out = tmp_path / "compare.json"
+    _run_in_subprocess(tmp_path, ["--vs-util", "--before-src", str(src), "--events", "20",
+                                  "--rounds", "2", "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert result["sources"] == {"now": str(src), "before": str(src)}
+    for event in result["results"].values():
+        for side in ("now", "before"):
+            assert set(event[f"{side}_cpu_over_util"]) == {"facade", "native", "floor"}
+        assert event["now_over_before"]["facade"]["median"] > 0
+
+
 def test_events_loop_for_a_sampling_profiler(tmp_path):
     # --loop runs one contender's event for a while, the calls a sampling profiler reads.
     result = _run_in_subprocess(tmp_path, ["--vs-util", "--loop", "floor:tool:0.2"])
