@@ -56,7 +56,7 @@ if os.environ.get("SENTRIAL_BENCH_SRC"):
 
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from opentelemetry.trace import SpanKind, set_span_in_context
+from opentelemetry.trace import NoOpTracerProvider, SpanKind, set_span_in_context
 
 import sentrial
 
@@ -440,7 +440,8 @@ class UtilBench:
     each under a root span. And the SDK's floor under the facade: a bare span started with
     the attributes the facade's span ends up with (copied from a real one), on a provider
     like the util's: what any code setting those attributes pays the SDK, whatever it does
-    on top."""
+    on top. And the facade on OpenTelemetry's ``NoOpTracerProvider`` ("nosdk"): all of our
+    own work per call (content, checks, the step record) with the SDK's span taken away."""
 
     def __init__(self) -> None:
         import sentrial_otel
@@ -458,6 +459,8 @@ class UtilBench:
         self.handler = TelemetryHandler(tracer_provider=self.providers["util"])
         self.types = InputMessage, OutputMessage, Text
         self.facade_calls = events_with()
+        self.nosdk_client = sentrial.SentrialClient(tracer_provider=NoOpTracerProvider(),
+                                                    capture_content=True)
         self.providers["floor"], _ = make_provider(NoopExporter())
         self.floor_spans = {
             event: facade_span_shape(self.facade_calls[FACADE_CALLS[event]], True)
@@ -467,10 +470,12 @@ class UtilBench:
             for contender in self.contenders:
                 getattr(self, contender)(event, 200)
 
-    contenders = ("facade", "native", "util", "floor")
+    contenders = ("facade", "native", "util", "floor", "nosdk")
 
-    def facade(self, event: str, n: int) -> tuple[float, float]:
-        client = self.client
+    def facade(
+        self, event: str, n: int, client: sentrial.SentrialClient | None = None
+    ) -> tuple[float, float]:
+        client = client or self.client
         call = self.facade_calls[FACADE_CALLS[event]]
         sid = client.create_session(name="bench", agent_name="bench-agent", user_id="u1")
         start = _clocks()
@@ -523,6 +528,9 @@ class UtilBench:
         root.end()
         return elapsed
 
+    def nosdk(self, event: str, n: int) -> tuple[float, float]:
+        return self.facade(event, n, self.nosdk_client)
+
     def floor(self, event: str, n: int) -> tuple[float, float]:
         tracer = self.providers["floor"].get_tracer("bench")
         name, kind, attributes = self.floor_spans[event]
@@ -565,7 +573,7 @@ def run_vs_util(events_per_round: int, rounds: int, profile: bool) -> dict:
     for event in UTIL_EVENTS:
         per_event: dict[str, dict[str, list[float]]] = {k: {c: [] for c in bench.contenders} for k in CLOCKS}
         ratios: dict[str, dict[str, list[float]]] = {
-            k: {"facade": [], "native": [], "floor": []} for k in CLOCKS
+            k: {"facade": [], "native": [], "floor": [], "nosdk": []} for k in CLOCKS
         }
         for index in range(rounds):
             measured = bench.block(event, events_per_round, index)
@@ -603,7 +611,8 @@ def run_vs_util(events_per_round: int, rounds: int, profile: bool) -> dict:
         "rounds": rounds,
         "goal": "facade and native each <= 0.75x the util",
         "floor": "a bare SDK span with the facade span's attributes: floor_over_util is the "
-                 "least the facade could cost, doing nothing but set them",
+                 "least the facade could cost, doing nothing but set them; nosdk: the "
+                 "facade on a NoOpTracerProvider, our own work without the SDK's span",
         "util_genai": {"version": getattr(util_genai, "__version__", None) or _util_version(),
                        "path": str(Path(util_genai.__file__).parent)},
         "loadavg_before": load_before,
@@ -790,7 +799,7 @@ def compare_vs_util(
     try:
         for event in UTIL_EVENTS:
             ratios: dict[str, dict[str, list[float]]] = {
-                label: {c: [] for c in (*ours, "floor")} for label in workers
+                label: {c: [] for c in (*ours, "floor", "nosdk")} for label in workers
             }
             relative: dict[str, list[float]] = {c: [] for c in ours}
             for index in range(rounds):

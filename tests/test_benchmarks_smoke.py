@@ -123,6 +123,8 @@ def test_events_against_the_official_util(tmp_path):
             assert event[clock]["native_over_util"]["median"] > 0
             # The SDK floor under the facade: a bare span with the facade span's attributes.
             assert 0 < event[clock]["floor_us"]["median"] < event[clock]["facade_us"]["median"]
+            # And our own work with the SDK's span taken away (a no-op tracer provider).
+            assert 0 < event[clock]["nosdk_us"]["median"] < event[clock]["facade_us"]["median"]
     assert result["util_genai"]["version"]  # the version measured is reported
     assert "tool  cpu  util µs" in done.stdout
 
@@ -140,7 +142,7 @@ def test_events_against_the_util_before_and_after(tmp_path):
     assert result["sources"] == {"now": str(src), "before": str(src)}
     for event in result["results"].values():
         for side in ("now", "before"):
-            assert set(event[f"{side}_cpu_over_util"]) == {"facade", "native", "floor"}
+            assert set(event[f"{side}_cpu_over_util"]) == {"facade", "native", "floor", "nosdk"}
         assert event["now_over_before"]["facade"]["median"] > 0
 
 
