@@ -168,9 +168,9 @@ def cost_usd(
         and type(input_tokens) is int and type(output_tokens) is int
     ):
         # The usual call, counts already checked: the sum below without its zero terms.
-        tokens_in = input_tokens if input_tokens > 0 else 0
-        tokens_out = output_tokens if output_tokens > 0 else 0
-        return (tokens_in * price.input + tokens_out * price.output) / 1_000_000
+        billed_in = input_tokens if input_tokens > 0 else 0
+        billed_out = output_tokens if output_tokens > 0 else 0
+        return (billed_in * price.input + billed_out * price.output) / 1_000_000
     tokens_in = _tokens(input_tokens)
     cached = min(_tokens(cache_read_tokens), tokens_in)
     written = min(_tokens(cache_write_tokens), tokens_in - cached)
