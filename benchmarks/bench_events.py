@@ -36,6 +36,7 @@ OTLP bytes per span.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import gc
 import io
@@ -45,7 +46,7 @@ import pstats
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from _common import emit, fmt, fmt_quartiles, spread, versions  # noqa: I001 - sets sys.path first
@@ -729,6 +730,16 @@ class Worker:
         self.process.wait(timeout=60)
 
 
+@contextlib.contextmanager
+def _all_closed(workers: dict[str, Worker]) -> Iterator[dict[str, Worker]]:
+    """The workers, each closed on the way out, whatever happened."""
+    try:
+        yield workers
+    finally:
+        for worker in workers.values():
+            worker.close()
+
+
 def compare(
     before_src: Path | None, events_per_round: int, rounds: int, capture_content: bool,
     payload_chars: int | None, opt_in_compare: bool = False, metrics: str = "off",
@@ -741,7 +752,7 @@ def compare(
         "before": Worker(before_src, capture_content, payload_chars, None, metrics),
     }
     results: dict[str, dict] = {}
-    try:
+    with _all_closed(workers):
         for event in events_with():
             ratios: dict[str, list[float]] = {"now": [], "before": []}
             relative = []
@@ -766,9 +777,6 @@ def compare(
                 f" (q1 – q3 {fmt_quartiles(results[event]['now_over_before'], digits=3)})",
                 flush=True,
             )
-    finally:
-        for worker in workers.values():
-            worker.close()
     return {
         "events_per_round": events_per_round,
         "rounds": rounds,
@@ -796,7 +804,7 @@ def compare_vs_util(
                "before": Worker(before_src, True, None, serve=serve)}
     ours = ("facade", "native")
     results: dict[str, dict] = {}
-    try:
+    with _all_closed(workers):
         for event in UTIL_EVENTS:
             ratios: dict[str, dict[str, list[float]]] = {
                 label: {c: [] for c in (*ours, "floor", "nosdk")} for label in workers
@@ -825,9 +833,6 @@ def compare_vs_util(
                       f"(q1 – q3 {fmt_quartiles(now)})  before {before['median']:.2f} "
                       f"(q1 – q3 {fmt_quartiles(before)})  now/before {change['median']:.3f} "
                       f"(q1 – q3 {fmt_quartiles(change, digits=3)})", flush=True)
-    finally:
-        for worker in workers.values():
-            worker.close()
     return {
         "events_per_round": events_per_round,
         "rounds": rounds,
