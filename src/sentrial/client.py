@@ -29,8 +29,9 @@ class SentrialClient:
 
     Beyond the Sentrial SDK: ``tracer_provider`` (use this provider), ``logger_provider``
     (for scores), ``capture_content``, ``protocol`` (``"grpc"`` or ``"http/protobuf"``),
-    ``shutdown_timeout`` (seconds), ``handle_sigterm`` and ``instrument_executors``
-    (``False`` turns either off), ``dialects`` (``"openinference"``: docs/phoenix.md), and the detectors' thresholds and detectors of your own
+    ``shutdown_timeout`` (seconds), ``handle_sigterm``, ``instrument_executors`` and
+    ``defer_root_span`` (``False`` turns any of them off), ``dialects`` (``"openinference"``:
+    docs/phoenix.md), and the detectors' thresholds and detectors of your own
     (``detect_issues``, ``tool_loop_repeats``, ``tool_error_streak``, ``low_confidence``,
     ``budget_usd``, ``slow_step_seconds``, ``detectors``: docs/issues.md).
     """
@@ -52,6 +53,7 @@ class SentrialClient:
         handle_sigterm: bool | None = None,
         instrument_executors: bool | None = None,
         dialects: str | Collection[str] | None = None,
+        defer_root_span: bool | None = None,
         detect_issues: bool | None = None,
         tool_loop_repeats: int | None = None,
         tool_error_streak: int | None = None,
@@ -71,6 +73,7 @@ class SentrialClient:
             handle_sigterm=handle_sigterm,
             instrument_executors=instrument_executors,
             dialects=dialects,
+            defer_root_span=defer_root_span,
             detect_issues=detect_issues,
             tool_loop_repeats=tool_loop_repeats,
             tool_error_streak=tool_error_streak,

@@ -92,6 +92,8 @@ class Settings:
     # (executors.py).
     handle_sigterm: bool = True
     instrument_executors: bool = True
+    defer_root_span: bool = True
+    """Hold a session's root span back until the session ends (``spans/deferral.py``)."""
     dialects: frozenset[str] = frozenset()
     """Extra attribute dialects (``_internal/spans/dialects.py``): ``{"openinference"}``."""
     issues: IssueSettings = field(default_factory=IssueSettings)
@@ -487,6 +489,7 @@ def resolve_settings(
     max_content_length: int | None = None,
     handle_sigterm: bool | None = None,
     instrument_executors: bool | None = None,
+    defer_root_span: bool | None = None,
     dialects: str | Collection[str] | None = None,
     detect_issues: bool | None = None,
     tool_loop_repeats: int | None = None,
@@ -514,6 +517,7 @@ def resolve_settings(
     max_content_length = check(max_content_length, "max_content_length", (int,))
     handle_sigterm = check(handle_sigterm, "handle_sigterm", (bool,))
     instrument_executors = check(instrument_executors, "instrument_executors", (bool,))
+    defer_root_span = check(defer_root_span, "defer_root_span", (bool,))
     if batching is not None and not isinstance(batching, bool) and not any(
         hasattr(batching, name) for name in ("enabled", "flush_interval", "flush_threshold")
     ):
@@ -573,6 +577,11 @@ def resolve_settings(
             instrument_executors
             if instrument_executors is not None
             else parse_bool(_env(env.SENTRIAL_INSTRUMENT_EXECUTORS), True)
+        ),
+        defer_root_span=(
+            defer_root_span
+            if defer_root_span is not None
+            else parse_bool(_env(env.SENTRIAL_DEFER_ROOT_SPAN), True)
         ),
         dialects=resolve_dialects(dialects),
         issues=resolve_issue_settings(

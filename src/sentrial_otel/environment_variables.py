@@ -41,6 +41,10 @@ SENTRIAL_INSTRUMENT_EXECUTORS: Final = "SENTRIAL_INSTRUMENT_EXECUTORS"
 """``false`` leaves ``concurrent.futures`` alone. When on (the default) and sentrial builds
 the tracer provider, work submitted to thread and process pools runs in the submitter's
 OpenTelemetry context and session."""
+SENTRIAL_DEFER_ROOT_SPAN: Final = "SENTRIAL_DEFER_ROOT_SPAN"
+"""``false`` starts a session's root span when the session begins. When on (the default) and
+the tracer is the SDK's, the root is handed to the SDK when the session ends, backdated to
+its begin, so an open session holds no SDK span (processors' ``on_start`` runs at the end)."""
 SENTRIAL_DETECT_ISSUES: Final = "SENTRIAL_DETECT_ISSUES"
 """``false`` turns the detectors that judge each session at its end off (default on)."""
 
@@ -104,6 +108,7 @@ ALL: Final = {
     SENTRIAL_FAIL_SILENTLY: "'false' makes misuse raise (default true)",
     SENTRIAL_HANDLE_SIGTERM: "'false' keeps our SIGTERM handler out (default true)",
     SENTRIAL_INSTRUMENT_EXECUTORS: "'false' leaves thread and process pools alone (default true)",
+    SENTRIAL_DEFER_ROOT_SPAN: "'false' starts a session's root span at begin (default true)",
     SENTRIAL_SOURCE: "where `sentrial-otel sessions` reads: 'local' or 'jaeger=URL' (CLI only)",
     SENTRIAL_DIALECTS: "'openinference' adds the keys Phoenix and Langfuse read (default none)",
     SENTRIAL_DETECT_ISSUES: "'false' turns the session detectors off (default true)",

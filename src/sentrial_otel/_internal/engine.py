@@ -31,6 +31,7 @@ from sentrial_otel._internal.misuse import (
 )
 from sentrial_otel._internal.process import exit as process_exit
 from sentrial_otel._internal.spans.scores import ScoreRecorder, check_session_id
+from sentrial_otel._internal.spans.deferral import pin_sampling_on
 from sentrial_otel._internal.spans.ids import plan_ids_on
 from sentrial_otel._internal.spans.attributes import checked_number
 from sentrial_otel._internal.spans.limits import limits_of
@@ -105,6 +106,11 @@ class Telemetry:
         self.recording = Recording(
             self.tracer, self.content, self.report, self.metrics, self.state, self.scores,
             dialects=self.settings.dialects,
+        )
+        # Roots held back to the session's end need our tracer to take planned ids and
+        # pinned sampling decisions (spans/deferral.py); otherwise they start at begin.
+        self.recording.defers_roots = (
+            self.settings.defer_root_span and self.plans_ids and pin_sampling_on(self.tracer)
         )
         self._sessions: dict[str, Session] = {}  # insertion order: oldest first
         self._sessions_lock = threading.Lock()

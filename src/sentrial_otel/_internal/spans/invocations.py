@@ -249,24 +249,26 @@ class Invocation:
         values = self._limited(values, attrs.user)
         if self.start_ns is None:
             self.start_ns = time.time_ns()
-        tracer = self.recording.tracer
         try:
-            if self._planned is not None:
-                with planned_ids(*self._planned):
-                    span = tracer.start_span(
-                        self.span_name, self._context, self.span_kind, values, self._links,
-                        self.start_ns,
-                    )
-            else:
-                span = tracer.start_span(
-                    self.span_name, self._context, self.span_kind, values, self._links,
-                    self.start_ns,
-                )
+            span = self._start_span(self.span_name, values)
         finally:
             if stamped is not None:
                 STAMPED_AT_START.reset(stamped)
         self.span = span
         return span
+
+    def _start_span(self, span_name: str, values: dict[str, Any]) -> trace.Span:
+        """Hand the span to the tracer (a session's root may hold it back: ``root.py``)."""
+        tracer = self.recording.tracer
+        if self._planned is not None:
+            with planned_ids(*self._planned):
+                return tracer.start_span(
+                    span_name, self._context, self.span_kind, values, self._links,
+                    self.start_ns,
+                )
+        return tracer.start_span(
+            span_name, self._context, self.span_kind, values, self._links, self.start_ns,
+        )
 
     def _close(
         self,

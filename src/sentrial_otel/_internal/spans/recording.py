@@ -30,7 +30,10 @@ from sentrial_otel.config import DIALECT_OPENINFERENCE
 class Recording:
     """Where a step's span, content, misuse reports and metrics go (a session's scores too)."""
 
-    __slots__ = ("content", "metrics", "openinference", "report", "scores", "state", "tracer")
+    __slots__ = (
+        "content", "defers_roots", "metrics", "openinference", "report", "scores", "state",
+        "tracer",
+    )
 
     def __init__(
         self,
@@ -50,6 +53,9 @@ class Recording:
         self.scores = scores
         self.openinference = DIALECT_OPENINFERENCE in dialects
         """Whether spans carry the OpenInference keys (the ``openinference`` dialect)."""
+        self.defers_roots = False
+        """Whether a session's root span is held back until the session ends (the engine
+        sets it when its tracer allows it: ``deferral.py``)."""
 
 
 class SessionScope(Protocol):

@@ -6,13 +6,16 @@ session and to whatever span was current when the session began (the HTTP reques
 started the agent, say). At the end it carries the session's outcome and totals; just
 before it ends, the session's listeners hear the root's own :class:`~steps.Step` while the
 span can still take their findings (SEMCONV.md "Detected issues").
+
+With an SDK tracer the root is held back until the session ends (``deferral.py``): while
+it is open the session's span is a stand-in with the root's ids and sampling decision.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -22,15 +25,23 @@ from sentrial_otel import semconv as sc
 from sentrial_otel._internal.spans import attributes as attrs_of
 from sentrial_otel._internal.spans import ids
 from sentrial_otel._internal.spans.attributes import Attributes
+from sentrial_otel._internal.spans.deferral import Held, RootStandIn, hand_over, hold_back
 from sentrial_otel._internal.spans.dialects import openinference_keys
 from sentrial_otel._internal.spans.failures import record_exception
 from sentrial_otel._internal.spans.invocations import AgentRun
 from sentrial_otel._internal.spans.recording import Recording, SessionScope
+from sentrial_otel._internal.spans.stamping import STAMPED_AT_START
 from sentrial_otel._internal.spans.steps import AGENT, Step
 from sentrial_otel._internal.spans.totals import SessionUsage
 
 
 _ABANDONED_MESSAGE = "session still open at exit"
+
+
+def _enabled(tracer: Any) -> bool:
+    """False for an SDK tracer a tracer configurator turned off (it starts no spans)."""
+    is_enabled = getattr(tracer, "_is_enabled", None)
+    return bool(is_enabled()) if callable(is_enabled) else True
 
 
 class Outcome(NamedTuple):
@@ -55,7 +66,7 @@ class Outcome(NamedTuple):
 class SessionRoot(AgentRun):
     """The root span of a session open in this process."""
 
-    __slots__ = ("error_noted",)
+    __slots__ = ("_held", "error_noted")
 
     def __init__(
         self,
@@ -98,11 +109,40 @@ class SessionRoot(AgentRun):
         )
         self.error_noted: str | None = None
         """``error.type`` of an error tracked on the root while the session ran."""
+        self._held: Held | None = None
+        """What a held-back root's SDK span starts with at the end (deferral.py)."""
         self.start()
         # The span holds its start attributes and links now; an open session keeps only
         # what its end needs (tens of thousands may stay open until exit).
         self._attrs = None  # type: ignore[assignment]  # read only before the start
         self._links = self._context = self._planned = None
+
+    def _start_span(self, span_name: str, values: dict[str, Any]) -> trace.Span:
+        """Held back when our tracer can pin the sampling decision: a stand-in for now."""
+        tracer = self.recording.tracer
+        if not self.recording.defers_roots or not _enabled(tracer):
+            return super()._start_span(span_name, values)
+        planned = cast("tuple[int, int]", self._planned)  # a root's ids are always planned
+        stand_in, self._held = hold_back(
+            tracer, span_name, self.span_kind, values, self._links, planned
+        )
+        return stand_in
+
+    def _sdk_span(self) -> trace.Span | None:
+        """The root's SDK span, handed to the SDK now if it was held back."""
+        stand_in = self.span
+        if not isinstance(stand_in, RootStandIn):
+            return stand_in
+        held, self._held = self._held, None
+        # Our own processors know the root (stamping.py, rollup.py), as at a start at begin.
+        stamped = STAMPED_AT_START.set(True)
+        try:
+            return hand_over(
+                self.recording.tracer, cast(str, self.span_name), self.span_kind,
+                cast(int, self.start_ns), stand_in, held,
+            )
+        finally:
+            STAMPED_AT_START.reset(stamped)
 
     def end(
         self,
@@ -113,7 +153,7 @@ class SessionRoot(AgentRun):
     ) -> Step:
         """Set the outcome, hand ``ending`` the root's step while the span is open, end it."""
         self.ended = True
-        span = self.span
+        span = self._sdk_span()
         end_ns = outcome.end_ns or time.time_ns()
         try:
             if span is not None:

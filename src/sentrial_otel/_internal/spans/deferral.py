@@ -1,0 +1,239 @@
+"""A session's root span held back until the session ends (``SENTRIAL_DEFER_ROOT_SPAN``).
+
+An SDK span holds about 3 KB while it is open (its attribute, event and link containers,
+its context), and a service may keep tens of thousands of sessions open. So by default a
+session's root is handed to the SDK only when the session ends (finished, failed, or
+abandoned at exit or at the open-session cap), with the begin time as its start time and
+the context it began in as its parent context: span processors' ``on_start`` sees what it
+saw before, at the session's end instead of its beginning.
+
+Until then the session's span is a :class:`RootStandIn`: it has the root's planned ids
+(``ids.py``) and its sampling decision, so spans started under it (ours, other
+instrumentations') parent on the root exactly as before; what code sets on it (attributes,
+events, links, status, a new name) is kept and replayed onto the SDK span, in order, under
+the SDK's limits.
+
+The sampler is asked once, at begin: children need the sampled flag at once, and a
+rate-limiting sampler must count a session once. :class:`PinnedSampler`, put on our own
+tracer only (never on the application's provider), gives the SDK span that decision.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk import trace as sdk_trace
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
+
+from sentrial_otel._internal.spans.ids import planned_ids
+
+_PINNED: ContextVar[SamplingResult | None] = ContextVar("sentrial_pinned_sampling", default=None)
+# One lock for every stand-in (a lock each would cost memory in each open session): taken
+# only by calls on a root while it is held back, and by its hand-over.
+_HAND_OVER_LOCK = threading.Lock()
+
+
+class PinnedSampler(Sampler):
+    """Our tracer's sampler: the application's, except for a held-back root at its end,
+    which gets the decision the application's sampler made at begin."""
+
+    def __init__(self, sampler: Sampler) -> None:
+        self.sampler = sampler
+
+    def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+        pinned = _PINNED.get()
+        if pinned is not None:
+            return pinned
+        return self.sampler.should_sample(*args, **kwargs)
+
+    def get_description(self) -> str:
+        return self.sampler.get_description()
+
+
+def pin_sampling_on(tracer: trace.Tracer) -> bool:
+    """Let our tracer give a held-back root its begin-time decision; False for a tracer that
+    is not the SDK's (its roots are then started at begin, as before)."""
+    if not isinstance(tracer, sdk_trace.Tracer) or getattr(tracer, "sampler", None) is None:
+        return False
+    if not isinstance(tracer.sampler, PinnedSampler):
+        tracer.sampler = PinnedSampler(tracer.sampler)
+    return True
+
+
+@contextmanager
+def _pinned(result: SamplingResult) -> Iterator[None]:
+    token = _PINNED.set(result)
+    try:
+        yield
+    finally:
+        _PINNED.reset(token)
+
+
+class Held:
+    """What a held-back root needs at its end, besides its stand-in (``SessionRoot``)."""
+
+    __slots__ = ("attributes", "decision", "links")
+
+    def __init__(
+        self, decision: Decision, attributes: Mapping[str, Any], links: Sequence[Link] | None
+    ) -> None:
+        self.decision = decision
+        self.attributes = attributes
+        """As the sampler returned them (the start attributes, for the standard samplers)."""
+        self.links = links
+
+
+def hold_back(
+    tracer: Any,
+    name: str,
+    kind: SpanKind,
+    attributes: dict[str, Any],
+    links: Sequence[Link] | None,
+    planned: tuple[int, int],
+) -> tuple[RootStandIn, Held | None]:
+    """Sample a root now, as the SDK's ``start_span`` would, and return its stand-in with
+    what its end needs (None when the sampler dropped it: nothing is started then)."""
+    trace_id, span_id = planned
+    with planned_ids(trace_id, span_id):
+        # The arguments the SDK passes; the root begins in an empty context (its own trace).
+        result = tracer.sampler.should_sample(
+            otel_context.Context(), trace_id, name, kind, attributes, links or ()
+        )
+        random_trace_id = tracer.id_generator.is_trace_id_random()
+    flags = TraceFlags.SAMPLED if result.decision.is_sampled() else TraceFlags.DEFAULT
+    if random_trace_id:
+        flags |= TraceFlags.RANDOM_TRACE_ID
+    context = SpanContext(
+        trace_id, span_id, is_remote=False, trace_flags=TraceFlags(flags),
+        trace_state=result.trace_state,
+    )
+    recording = result.decision.is_recording()
+    held = Held(result.decision, result.attributes, links) if recording else None
+    return RootStandIn(context, recording), held
+
+
+def hand_over(
+    tracer: Any, name: str, kind: SpanKind, start_ns: int, stand_in: RootStandIn, held: Held | None
+) -> trace.Span:
+    """Start the SDK span of a held-back root (backdated, with its begin-time sampling
+    decision), replay onto it what was set on the stand-in, and return it (a non-recording
+    span for a root its sampler dropped)."""
+    context = stand_in.get_span_context()
+    span: trace.Span
+    if held is None:
+        span = trace.NonRecordingSpan(context)
+    else:
+        pinned = SamplingResult(held.decision, held.attributes, context.trace_state)
+        with planned_ids(context.trace_id, context.span_id), _pinned(pinned):
+            # The empty context it began in (a root is its own trace) and its begin time.
+            span = tracer.start_span(
+                name, otel_context.Context(), kind, held.attributes, held.links, start_ns
+            )
+    stand_in.hand_over(span)
+    return span
+
+
+def _frozen(value: Any) -> Any:
+    """A list value as it is now (the SDK copies sequences when they are set)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+class RootStandIn(trace.Span):
+    """A session's root while it is held back: the root's context, and a record of what is
+    set on it. Once the SDK span exists (``hand_over``), every call goes to that span."""
+
+    def __init__(self, context: SpanContext, recording: bool) -> None:
+        self._context = context
+        self._recording = recording
+        self._calls: list[tuple[str, tuple[Any, ...]]] | None = None
+        self._span: trace.Span | None = None
+
+    def _call(self, method: str, *args: Any) -> None:
+        """Keep a call for the SDK span, or make it on the span once there is one."""
+        span = self._span
+        if span is None:
+            with _HAND_OVER_LOCK:
+                span = self._span
+                if span is None:
+                    if self._recording:  # a dropped root records nothing, as the SDK's
+                        if self._calls is None:
+                            self._calls = []
+                        self._calls.append((method, args))
+                    return
+        getattr(span, method)(*args)
+
+    def hand_over(self, span: trace.Span) -> None:
+        """Replay the kept calls onto ``span``, in order; from now on calls go to it."""
+        with _HAND_OVER_LOCK:
+            calls, self._calls = self._calls, None
+            for method, args in calls or ():
+                getattr(span, method)(*args)
+            self._span = span
+
+    # --- opentelemetry.trace.Span -----------------------------------------------------------
+    def get_span_context(self) -> SpanContext:
+        return self._context
+
+    def is_recording(self) -> bool:
+        span = self._span
+        return self._recording if span is None else span.is_recording()
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        self._call("set_attribute", key, _frozen(value))
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        self._call(
+            "set_attributes", {key: _frozen(value) for key, value in (attributes or {}).items()}
+        )
+
+    def add_event(
+        self, name: str, attributes: Mapping[str, Any] | None = None, timestamp: int | None = None
+    ) -> None:
+        # Timed now, as the SDK times an event added without a timestamp.
+        self._call(
+            "add_event", name, dict(attributes) if attributes else None,
+            time.time_ns() if timestamp is None else timestamp,
+        )
+
+    def add_link(self, context: SpanContext, attributes: Mapping[str, Any] | None = None) -> None:
+        self._call("add_link", context, dict(attributes) if attributes else None)
+
+    def update_name(self, name: str) -> None:
+        self._call("update_name", name)
+
+    def set_status(self, status: Any, description: str | None = None) -> None:
+        self._call("set_status", status, description)
+
+    def record_exception(
+        self,
+        exception: BaseException,
+        attributes: Mapping[str, Any] | None = None,
+        timestamp: int | None = None,
+        escaped: bool = False,
+    ) -> None:
+        span = self._span
+        if span is not None:
+            span.record_exception(exception, attributes, timestamp, escaped)
+        elif self._recording:
+            # The SDK's own formatting, now (the exception and its traceback are not kept):
+            # it ends in self.add_event.
+            sdk_trace.Span.record_exception(
+                self, exception, attributes, timestamp, escaped  # type: ignore[arg-type]
+            )
+
+    def end(self, end_time: int | None = None) -> None:
+        """Ignored while held back: the session's end ends its root."""
+        span = self._span
+        if span is not None:
+            span.end(end_time)
+
+    def __repr__(self) -> str:
+        return f"RootStandIn({self._context!r}, handed_over={self._span is not None})"
