@@ -25,6 +25,7 @@ Usage::
     python benchmarks/bench_lifecycle.py [--open 0,1000,20000,50000] [--rounds 1]
         [--collectors healthy,refused,503,hang] [--fault-open 0,1000] [--samples 2000]
         [--only exit,begin,memory] [--src OTHER_CHECKOUT/src]
+        [--env SENTRIAL_DEFER_ROOT_SPAN=false]
 """
 
 from __future__ import annotations
@@ -115,6 +116,8 @@ MEMORY_AGENT = textwrap.dedent(
 
 SRC = [str(REPO / "src")]
 """The package tree the agents import (``--src``: another checkout's, for a before/after)."""
+EXTRA_ENV: dict[str, str] = {}
+"""Variables every agent gets (``--env``: a setting on or off, for a before/after)."""
 
 NOT_DELIVERED = re.compile(r"(\d+) spans were not delivered")
 
@@ -127,7 +130,7 @@ def closed_port() -> int:
 
 def agent_env(endpoint: str | None, home: str, budget: float | None, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SENTRIAL_"))}
-    env.update(PYTHONPATH=SRC[0], SENTRIAL_HOME=home, **extra)
+    env.update(PYTHONPATH=SRC[0], SENTRIAL_HOME=home, **EXTRA_ENV, **extra)
     if endpoint is not None:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
     if budget is not None:
@@ -263,10 +266,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--home", default="/tmp/sentrial-bench-home")
     parser.add_argument("--only", default="exit,begin,memory", help="measurements to run")
     parser.add_argument("--src", help="import the package from this tree (a before/after)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a variable every agent gets (repeatable)")
     parser.add_argument("--out")
     args = parser.parse_args(argv)
     if args.src:
         SRC[0] = os.path.abspath(args.src)
+    EXTRA_ENV.update(item.split("=", 1) for item in args.env)
     sizes = ints(args.open)
     only = args.only.split(",")
     result: dict = {
@@ -274,6 +280,7 @@ def main(argv: list[str] | None = None) -> dict:
         "completed_before_exit": args.completed,
         "rounds": args.rounds,
         "src": SRC[0],
+        "env": EXTRA_ENV,
     }
     if "exit" in only:
         result["exit"] = measure_exit(

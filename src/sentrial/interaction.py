@@ -25,6 +25,12 @@ class Interaction:
     If the session could not be created, every method is a no-op (degraded mode).
     """
 
+    # Slots, not a __dict__: tens of thousands of interactions may be open at once.
+    __slots__ = (
+        "_error_message", "_output", "client", "event", "event_id", "session", "session_id",
+        "strict", "user_id",
+    )
+
     def __init__(
         self,
         client: _Client,

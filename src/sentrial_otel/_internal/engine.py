@@ -113,6 +113,7 @@ class Telemetry:
             self.settings.defer_root_span and self.plans_ids and pin_sampling_on(self.tracer)
         )
         self._sessions: dict[str, Session] = {}  # insertion order: oldest first
+        self._forget_ended = self._forget  # one bound method for all sessions, not one each
         self._sessions_lock = threading.Lock()
         # Late events for sessions ended here keep their agent name and user id.
         self._recent: OrderedDict[str, tuple[str | None, Mapping[str, Any]]] = OrderedDict()
@@ -145,7 +146,7 @@ class Telemetry:
             session_id = name_argument(session_id, "session_id", self.report) or None
         session = Session(
             self.recording,
-            on_end=self._forget,
+            on_end=self._forget_ended,
             agent_name=agent_name,
             name=name,
             user_id=user_id,

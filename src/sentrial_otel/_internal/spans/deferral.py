@@ -20,12 +20,11 @@ tracer only (never on the application's provider), gives the SDK span that decis
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -33,12 +32,13 @@ from opentelemetry.sdk import trace as sdk_trace
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
 
+from sentrial_otel._internal.forksafe import module_lock
 from sentrial_otel._internal.spans.ids import planned_ids
 
 _PINNED: ContextVar[SamplingResult | None] = ContextVar("sentrial_pinned_sampling", default=None)
 # One lock for every stand-in (a lock each would cost memory in each open session): taken
 # only by calls on a root while it is held back, and by its hand-over.
-_HAND_OVER_LOCK = threading.Lock()
+_HAND_OVER_LOCK = module_lock(globals(), "_HAND_OVER_LOCK")
 
 
 class PinnedSampler(Sampler):
@@ -77,18 +77,13 @@ def _pinned(result: SamplingResult) -> Iterator[None]:
         _PINNED.reset(token)
 
 
-class Held:
-    """What a held-back root needs at its end, besides its stand-in (``SessionRoot``)."""
+class Held(NamedTuple):
+    """What a held-back root's SDK span starts with at the end, besides its stand-in."""
 
-    __slots__ = ("attributes", "decision", "links")
-
-    def __init__(
-        self, decision: Decision, attributes: Mapping[str, Any], links: Sequence[Link] | None
-    ) -> None:
-        self.decision = decision
-        self.attributes = attributes
-        """As the sampler returned them (the start attributes, for the standard samplers)."""
-        self.links = links
+    decision: Decision
+    attributes: Mapping[str, Any]
+    """As the sampler returned them (the start attributes, for the standard samplers)."""
+    links: Sequence[Link] | None
 
 
 def hold_back(
@@ -116,7 +111,9 @@ def hold_back(
         trace_state=result.trace_state,
     )
     recording = result.decision.is_recording()
-    held = Held(result.decision, result.attributes, links) if recording else None
+    held = None
+    if recording:
+        held = Held(result.decision, result.attributes, tuple(links or ()) or None)
     return RootStandIn(context, recording), held
 
 

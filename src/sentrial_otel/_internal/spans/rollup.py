@@ -33,7 +33,6 @@ never saw is not counted.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import Any, Final, NamedTuple
 
@@ -42,6 +41,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
 from sentrial_otel import semconv as sc
+from sentrial_otel._internal.forksafe import module_lock
 from sentrial_otel._internal.logs import logger
 from sentrial_otel._internal.spans.pricing import cost_usd
 from sentrial_otel._internal.spans.recording import SessionScope
@@ -209,39 +209,40 @@ def slot_in(context: otel_context.Context | None) -> InferenceSlot | None:
 
 
 # --- which session a trace's spans count in ----------------------------------------------------
-class _Tracked:
-    __slots__ = ("_ids_lock", "response_ids", "session")
-
-    def __init__(self, session: SessionScope) -> None:
-        self.session = session
-        self.response_ids: set[str] = set()
-        self._ids_lock = threading.Lock()
-
-    def first_time(self, response_id: str | None) -> bool:
-        """Whether no span of this session counted this response yet."""
-        if response_id is None:
-            return True
-        with self._ids_lock:
-            if response_id in self.response_ids:
-                return False
-            self.response_ids.add(response_id)
-            return True
+_IDS_LOCK = module_lock(globals(), "_IDS_LOCK")
 
 
 class SessionsByTrace:
-    """Trace id -> the session open in this process whose trace it is."""
+    """Trace id -> the session open in this process whose trace it is, and the response ids
+    its counted LLM spans had (kept apart, made on the first: an open session costs the
+    table one entry)."""
 
     def __init__(self) -> None:
-        self._by_trace: dict[int, _Tracked] = {}
+        self._by_trace: dict[int, SessionScope] = {}
+        self._response_ids: dict[int, set[str]] = {}
 
     def open(self, trace_id: int, session: SessionScope) -> None:
-        self._by_trace[trace_id] = _Tracked(session)
+        self._by_trace[trace_id] = session
 
     def close(self, trace_id: int) -> None:
         self._by_trace.pop(trace_id, None)
+        if self._response_ids:
+            with _IDS_LOCK:
+                self._response_ids.pop(trace_id, None)
 
-    def get(self, trace_id: int) -> _Tracked | None:
+    def get(self, trace_id: int) -> SessionScope | None:
         return self._by_trace.get(trace_id)  # atomic under the GIL: no lock on the hot path
+
+    def first_time(self, trace_id: int, response_id: str | None) -> bool:
+        """Whether no span of this session counted this response yet."""
+        if response_id is None:
+            return True
+        with _IDS_LOCK:
+            seen = self._response_ids.setdefault(trace_id, set())
+            if response_id in seen:
+                return False
+            seen.add(response_id)
+            return True
 
     def __len__(self) -> int:
         return len(self._by_trace)
@@ -329,16 +330,16 @@ class SessionUsageProcessor(SpanProcessor):
             inner = opened.inner
             call = call._replace(tokens=inner.tokens, cost=call.cost if call.cost is not None
                                  else inner.cost)
-        tracked = self._sessions.get(context.trace_id)
-        if tracked is None:
+        session = self._sessions.get(context.trace_id)
+        if session is None:
             logger.debug(
                 "sentrial: an LLM span (%s) ended after its session did; it is not in the "
                 "session's totals", span.name,
             )
             return
-        if not tracked.first_time(call.response_id):
+        if not self._sessions.first_time(context.trace_id, call.response_id):
             return
-        tracked.session.step_ended(step_of(call, span))
+        session.step_ended(step_of(call, span))
 
     def shutdown(self) -> None:
         pass

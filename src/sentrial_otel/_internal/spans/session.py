@@ -14,7 +14,6 @@ its trace, parented to its root, because the root's ids derive from the session 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
@@ -26,6 +25,7 @@ from opentelemetry import trace
 from sentrial_otel import semconv as sc
 from sentrial_otel._internal.content.encoding import describe
 from sentrial_otel._internal.errors import handle_internal_errors
+from sentrial_otel._internal.forksafe import module_lock
 from sentrial_otel._internal.misuse import (
     Deferred,
     Report,
@@ -50,6 +50,8 @@ from sentrial_otel._internal.spans.tracking import SentrialTracking
 from sentrial_otel.config import IssueSettings
 
 _CURRENT: ContextVar[Session | None] = ContextVar("sentrial_current_session", default=None)
+# Makes finish() run once; one lock for all sessions (held for two lines, not the ending).
+_END_LOCK = module_lock(globals(), "_END_LOCK")
 # A listener's error must not reach the agent.
 _LISTENING = handle_internal_errors("a session's step listener")
 _DETECTING = handle_internal_errors("judging a session's steps")
@@ -89,6 +91,12 @@ class SessionHandle(SentrialTracking):
     agent_name: str | None
     is_open: bool
 
+    # Slots, not a __dict__: tens of thousands of sessions may be open (docs/reliability.md).
+    __slots__ = (
+        "_listeners", "_root_context", "agent_name", "recording", "session_id",
+        "stamp", "state", "totals", "trace_id",
+    )
+
     def __init__(
         self,
         recording: Recording,
@@ -101,7 +109,6 @@ class SessionHandle(SentrialTracking):
         self.agent_name = agent_name
         # Derived once: every step compares against it (parsing the UUID costs ~1 µs).
         self.trace_id = ids.trace_id_for(session_id)
-        self._trace_hex = f"{self.trace_id:032x}"
         self.totals = Totals()
         self.stamp: dict[str, Any] = dict(stamp) if stamp else {sc.SENTRIAL_SESSION_ID: session_id}
         """What every span of the session carries (sentrial.session.id, user.id, ...)."""
@@ -109,6 +116,11 @@ class SessionHandle(SentrialTracking):
         """The ``update_state`` tracker whose values the session's steps carry."""
         self._listeners: tuple[StepListener, ...] = ()
         self._root_context: otel_context.Context | None = None
+
+    @property
+    def _trace_hex(self) -> str:
+        # Made when asked (an event's result), not kept: sessions may stay open by thousands.
+        return f"{self.trace_id:032x}"
 
     # --- what the steps report to (recording.SessionScope) ----------------------------------
     @property
@@ -241,6 +253,11 @@ class RemoteSession(SessionHandle):
 class Session(SessionHandle):
     """A session open in this process: it owns the root span ``invoke_agent {agent}``."""
 
+    __slots__ = (
+        "_on_end", "_previous_session", "_previous_span", "convo_id", "is_open", "issues", "name", "owner",
+        "parent_session_id", "root", "span", "start_ns", "user_id",
+    )
+
     def __init__(
         self,
         recording: Recording,
@@ -273,8 +290,9 @@ class Session(SessionHandle):
         """What wraps this session in an API of its own (the ``sentrial`` facade's
         ``Interaction``), so that code finding the current session can find it too."""
         self._on_end = on_end
-        self._end_lock = threading.Lock()
-        self._previous: tuple[Any, Any] | None = None
+        self._previous_session: Session | None = None
+        self._previous_span: trace.Span | None = None
+        """The current span before :meth:`activate` (None: not active)."""
         self.start_ns = time.time_ns()
 
         stamp = self.stamp
@@ -336,21 +354,24 @@ class Session(SessionHandle):
     # --- being the current session ----------------------------------------------------------
     def activate(self) -> None:
         """Make this the current session (and its root the current span) in this context."""
-        self._previous = (_CURRENT.get(), otel_context.get_current())
+        self._previous_session = _CURRENT.get()
+        self._previous_span = trace.get_current_span()
         _CURRENT.set(self)
         otel_context.attach(trace.set_span_in_context(self.span, otel_context.get_current()))
 
     def deactivate(self) -> None:
         """Undo :meth:`activate` if this context still has this session current."""
-        if self._previous is None or _CURRENT.get() is not self:
+        previous_span = self._previous_span
+        if previous_span is None or _CURRENT.get() is not self:
             return
-        previous_session, previous_context = self._previous
-        self._previous = None
-        _CURRENT.set(previous_session)
-        # Restoring by value rather than detaching a token: finish() may run in another
-        # context than activate(), where a token reset would fail noisily.
+        _CURRENT.set(self._previous_session)
+        self._previous_session = self._previous_span = None
+        # Restoring the span by value rather than detaching a token: finish() may run in
+        # another context than activate(), where a token reset would fail noisily. Only the
+        # span is put back (not the whole previous context, which would cost every open
+        # session a context of its own): what else the context gained since stays.
         if trace.get_current_span() is self.span:
-            otel_context.attach(previous_context)
+            otel_context.attach(trace.set_span_in_context(previous_span))
 
     # --- ending -----------------------------------------------------------------------------
     def finish(
@@ -370,7 +391,7 @@ class Session(SessionHandle):
         abandoned: bool = False,
     ) -> dict[str, Any]:
         """End the root span with the outcome and totals; a second call returns ``{}``."""
-        with self._end_lock:
+        with _END_LOCK:
             if not self.is_open:
                 return {}
             self.is_open = False

@@ -8,10 +8,10 @@ under the lock.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from sentrial_otel._internal.forksafe import module_lock
 from sentrial_otel._internal.spans.steps import LLM, Step
 
 MAX_KEPT_STEPS = 10_000
@@ -31,14 +31,18 @@ class Sums(NamedTuple):
     """The LLM calls' ``Step.token_details``, summed per kind."""
 
 
+# One lock for every session's overflow sums (a lock each would cost every open session
+# 88 bytes): taken only past MAX_KEPT_STEPS and once at the end.
+_OVERFLOW_LOCK = module_lock(globals(), "_OVERFLOW_LOCK")
+
+
 class Totals:
     """A session's steps, oldest first, and their sums; safe to add to from any thread."""
 
-    __slots__ = ("_lock", "_overflow", "steps")
+    __slots__ = ("_overflow", "steps")
 
     def __init__(self) -> None:
         self.steps: list[Step] = []
-        self._lock = threading.Lock()
         self._overflow = _NOTHING  # the sums of the steps not kept
 
     def add(self, step: Step) -> None:
@@ -46,7 +50,7 @@ class Totals:
         if len(steps) < MAX_KEPT_STEPS:
             steps.append(step)  # atomic: no lock on the path every step takes
             return
-        with self._lock:
+        with _OVERFLOW_LOCK:
             self._overflow = _sum([step], self._overflow)
 
     @property
@@ -56,7 +60,7 @@ class Totals:
 
     def sums(self) -> Sums:
         steps = list(self.steps)
-        with self._lock:
+        with _OVERFLOW_LOCK:
             overflow = self._overflow
         return _sum(steps, overflow)
 

@@ -50,13 +50,18 @@ class SentrialTracking:
     session's recording and ids, its steps, parent choice).
     """
 
+    __slots__ = ()
+
     recording: Recording
     session_id: str
     agent_name: str | None
     trace_id: int
     stamp: dict[str, Any]
     state: AgentState | None
-    _trace_hex: str
+
+    @property
+    def _trace_hex(self) -> str:
+        raise NotImplementedError
 
     def step_ended(self, step: Step) -> None:
         raise NotImplementedError
