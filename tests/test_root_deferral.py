@@ -1,0 +1,340 @@
+"""A session's root span is handed to the SDK when the session ends (docs/reliability.md).
+
+What a user or a span processor sees must not change but for the moment: processors'
+``on_start`` sees the root's begin time and begin-time parent context, at the end; what
+code sets on ``trace.get_current_span()`` while the session is open arrives on the root;
+the sampler is asked once per session; spans started in the session parent on the root.
+``SENTRIAL_DEFER_ROOT_SPAN=false`` (or ``defer_root_span=False``) and a tracer provider
+that is not the SDK's start the root at begin, as before.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Span as SdkSpan
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_ON,
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
+)
+from opentelemetry.trace import Link, SpanContext, StatusCode
+
+import sentrial_otel
+from sentrial_otel._internal.spans import ids
+
+ROOT = "invoke_agent support-agent"
+
+
+class Starts(SpanProcessor):
+    """Every ``on_start`` call: the span, its name and start time, the parent context, and
+    which sessions were still open at that moment."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.open_sessions: Any = None
+
+    def on_start(self, span: SdkSpan, parent_context: Context | None = None) -> None:
+        self.calls.append({
+            "name": span.name, "start_time": span.start_time, "parent_context": parent_context,
+            "attributes": dict(span.attributes or {}), "span_id": span.get_span_context().span_id,
+            "open": self.open_sessions() if self.open_sessions else None,
+        })
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        return [call for call in self.calls if call["name"] == name]
+
+
+class CountingSampler(Sampler):
+    """A sampler that counts its calls for session roots (what a rate limiter would count)."""
+
+    def __init__(self, inner: Sampler = ALWAYS_ON) -> None:
+        self.inner = inner
+        self.root_calls = 0
+
+    def should_sample(self, parent_context: Any, trace_id: int, name: str, *args: Any,
+                      **kwargs: Any) -> SamplingResult:
+        if name.startswith("invoke_agent"):
+            self.root_calls += 1
+        return self.inner.should_sample(parent_context, trace_id, name, *args, **kwargs)
+
+    def get_description(self) -> str:
+        return "CountingSampler"
+
+
+def _pipeline(sampler: Sampler = ALWAYS_ON, **settings: Any):
+    provider = TracerProvider(sampler=sampler)
+    starts = Starts()
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(starts)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    telemetry = sentrial_otel.configure(tracer_provider=provider, **settings)
+    starts.open_sessions = lambda: [s.session_id for s in telemetry.open_sessions() if s.is_open]
+    return telemetry, provider, starts, exporter
+
+
+def _one(exporter: InMemorySpanExporter, name: str) -> ReadableSpan:
+    found = [span for span in exporter.get_finished_spans() if span.name == name]
+    assert len(found) == 1, [span.name for span in exporter.get_finished_spans()]
+    return found[0]
+
+
+def test_on_start_of_a_root_runs_at_the_end_with_its_begin_time_and_parent_context():
+    telemetry, provider, starts, exporter = _pipeline()
+    outer = provider.get_tracer("app").start_span("http request")
+    with trace.use_span(outer, end_on_exit=True):
+        session = telemetry.start_session("support-agent", user_id="u-1")
+        begun = session.start_ns
+        assert starts.named(ROOT) == []  # held back while the session is open
+        with session.tool("search", {"q": "x"}) as call:
+            call.result = "found"
+        time.sleep(0.01)
+        session.finish()
+
+    (start,) = starts.named(ROOT)
+    assert start["open"] == []  # started once the session had ended
+    assert start["start_time"] == begun
+    # The root begins in an empty context (a session is its own trace), then as now.
+    assert start["parent_context"] == Context()
+    assert start["attributes"]["sentrial.session.id"] == session.session_id
+    assert start["attributes"]["user.id"] == "u-1"
+    root = _one(exporter, ROOT)
+    assert root.parent is None
+    assert root.start_time == begun
+    assert root.end_time is not None and root.end_time > begun + 5_000_000
+    assert root.context.span_id == ids.root_span_id_for(session.session_id)
+    # The span current at begin is linked, as before.
+    assert [link.context.span_id for link in root.links] == [outer.get_span_context().span_id]
+    assert root.attributes["sentrial.session.success"] is True
+
+
+def test_what_code_sets_on_the_current_span_arrives_on_the_root():
+    telemetry, _, _, exporter = _pipeline()
+    linked = SpanContext(0xABC, 0xDEF, is_remote=True)
+    with telemetry.session("support-agent") as session:
+        span = trace.get_current_span()
+        assert span.get_span_context() == session.span.get_span_context()
+        assert span.is_recording()
+        span.set_attribute("app.tenant", "acme")
+        values = ["a", "b"]
+        span.set_attribute("app.tags", values)
+        values.append("c")  # set as it was when set
+        span.set_attributes({"app.region": "eu", "app.tries": 2})
+        span.add_event("cache miss", {"key": "k1"}, timestamp=1_700_000_000_000_000_000)
+        before = time.time_ns()
+        span.add_event("retry")
+        after = time.time_ns()
+        span.add_link(linked, {"why": "retried"})
+        span.update_name("invoke_agent renamed")
+        try:
+            raise ValueError("bad input")
+        except ValueError as error:
+            span.record_exception(error)
+        span.set_status(StatusCode.OK)
+
+    root = _one(exporter, "invoke_agent renamed")
+    assert root.attributes["app.tenant"] == "acme"
+    assert root.attributes["app.tags"] == ("a", "b")
+    assert root.attributes["app.region"] == "eu" and root.attributes["app.tries"] == 2
+    assert root.attributes["sentrial.session.success"] is True  # the session's own end
+    events = {event.name: event for event in root.events}
+    assert events["cache miss"].timestamp == 1_700_000_000_000_000_000
+    assert dict(events["cache miss"].attributes) == {"key": "k1"}
+    assert before <= events["retry"].timestamp <= after  # timed when it was added
+    assert events["exception"].attributes["exception.type"] == "ValueError"
+    assert events["exception"].attributes["exception.message"] == "bad input"
+    assert "raise ValueError" in events["exception"].attributes["exception.stacktrace"]
+    assert [(link.context.span_id, dict(link.attributes)) for link in root.links] == [
+        (0xDEF, {"why": "retried"})
+    ]
+    assert root.status.status_code is StatusCode.OK
+    assert root.context.span_id == ids.root_span_id_for(session.session_id)
+
+
+def test_a_failed_session_keeps_the_errors_set_while_it_ran():
+    telemetry, _, _, exporter = _pipeline()
+    with pytest.raises(RuntimeError), telemetry.session("support-agent"):
+        trace.get_current_span().set_attribute("app.step", "fetch")
+        raise RuntimeError("backend down")
+    root = _one(exporter, ROOT)
+    assert root.attributes["app.step"] == "fetch"
+    assert root.status.status_code is StatusCode.ERROR
+    assert root.attributes["error.type"] == "RuntimeError"
+    assert [event.name for event in root.events] == ["exception"]
+
+
+def test_the_sampler_is_asked_once_per_session_and_its_decision_holds():
+    sampler = CountingSampler(ParentBased(TraceIdRatioBased(0.5)))
+    telemetry, _, _, exporter = _pipeline(sampler)
+    kept = []
+    for _ in range(60):
+        session = telemetry.start_session("support-agent")
+        with session.tool("search") as call:
+            call.result = "ok"
+        sampled = session.span.get_span_context().trace_flags.sampled
+        assert session.span.is_recording() is sampled
+        kept.append((session.session_id, sampled))
+        session.finish()
+    assert sampler.root_calls == 60
+    roots = {span.context.trace_id for span in exporter.get_finished_spans() if span.name == ROOT}
+    tools = {span.context.trace_id for span in exporter.get_finished_spans()
+             if span.name == "execute_tool search"}
+    expected = {ids.trace_id_for(session_id) for session_id, sampled in kept if sampled}
+    assert 0 < len(expected) < 60  # both decisions were made
+    assert roots == expected
+    assert tools == expected  # each session kept or dropped whole
+
+
+def test_a_trace_state_from_the_sampler_is_on_the_root_and_its_children():
+    from opentelemetry.trace import TraceState
+
+    class Stating(Sampler):
+        def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, None, TraceState([("vendor", "7")]))
+
+        def get_description(self) -> str:
+            return "Stating"
+
+    telemetry, _, _, exporter = _pipeline(Stating())
+    with telemetry.session("support-agent") as session, session.tool("search"):
+        pass
+    root = _one(exporter, ROOT)
+    tool = _one(exporter, "execute_tool search")
+    assert root.context.trace_state.get("vendor") == "7"
+    assert tool.parent.trace_state.get("vendor") == "7"
+
+
+def test_other_spans_and_steps_parent_on_the_root():
+    telemetry, provider, starts, exporter = _pipeline()
+    with telemetry.session("support-agent") as session:
+        with provider.get_tracer("some.instrumentation").start_as_current_span("http call"):
+            pass
+        with session.tool("search"):
+            pass
+    root = _one(exporter, ROOT)
+    for name in ("http call", "execute_tool search"):
+        child = _one(exporter, name)
+        assert child.context.trace_id == root.context.trace_id
+        assert child.parent.span_id == root.context.span_id
+        assert child.parent.is_remote is False
+    # Children start before their root now; the stamping processor still stamps them.
+    assert _one(exporter, "http call").attributes["sentrial.session.id"] == session.session_id
+    assert [call["name"] for call in starts.calls][-1] == ROOT
+
+
+@pytest.mark.parametrize("how", ["env", "argument"])
+def test_deferral_off_starts_the_root_at_begin(how, monkeypatch):
+    if how == "env":
+        monkeypatch.setenv("SENTRIAL_DEFER_ROOT_SPAN", "false")
+        telemetry, _, starts, exporter = _pipeline()
+    else:
+        telemetry, _, starts, exporter = _pipeline(defer_root_span=False)
+    session = telemetry.start_session("support-agent")
+    assert len(starts.named(ROOT)) == 1  # started as the session began
+    assert isinstance(session.span, SdkSpan)
+    session.finish()
+    assert _one(exporter, ROOT).context.span_id == ids.root_span_id_for(session.session_id)
+
+
+class _WrappingTracer(trace.Tracer):
+    """A tracer that is not the SDK's: it only forwards to one."""
+
+    def __init__(self, inner: trace.Tracer) -> None:
+        self.inner = inner
+
+    def start_span(self, *args: Any, **kwargs: Any) -> trace.Span:
+        return self.inner.start_span(*args, **kwargs)
+
+    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Any:
+        return self.inner.start_as_current_span(*args, **kwargs)
+
+
+class _WrappingProvider(trace.TracerProvider):
+    def __init__(self, inner: TracerProvider) -> None:
+        self.inner = inner
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
+        return _WrappingTracer(self.inner.get_tracer(*args, **kwargs))
+
+
+def test_a_provider_that_is_not_the_sdks_gets_its_root_at_begin():
+    inner = TracerProvider()
+    starts = Starts()
+    exporter = InMemorySpanExporter()
+    inner.add_span_processor(starts)
+    inner.add_span_processor(SimpleSpanProcessor(exporter))
+    telemetry = sentrial_otel.configure(tracer_provider=_WrappingProvider(inner))
+    with telemetry.session("support-agent") as session:
+        assert len(starts.named(ROOT)) == 1  # no way to pin its sampling: started now
+        assert trace.get_current_span() is session.span
+        trace.get_current_span().set_attribute("app.tenant", "acme")
+    (root,) = [span for span in exporter.get_finished_spans() if span.name == ROOT]
+    assert root.attributes["app.tenant"] == "acme"
+
+
+def test_a_dropped_root_records_nothing_and_starts_nothing():
+    class Dropping(Sampler):
+        def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+            return SamplingResult(Decision.DROP)
+
+        def get_description(self) -> str:
+            return "Dropping"
+
+    telemetry, _, starts, exporter = _pipeline(Dropping())
+    with telemetry.session("support-agent") as session:
+        assert not trace.get_current_span().is_recording()
+        trace.get_current_span().set_attribute("app.tenant", "acme")
+        with session.tool("search"):
+            pass
+    assert starts.calls == [] and exporter.get_finished_spans() == ()
+    assert session.span.get_span_context().span_id == ids.root_span_id_for(session.session_id)
+
+
+def test_calls_after_the_end_go_to_the_ended_span(caplog):
+    telemetry, _, _, exporter = _pipeline()
+    with telemetry.session("support-agent") as session:
+        pass
+    assert not session.span.is_recording()  # as an ended SDK span
+    session.span.set_attribute("late", 1)
+    assert "late" not in _one(exporter, ROOT).attributes
+
+
+def test_a_root_abandoned_at_the_cap_is_started_and_delivered(monkeypatch):
+    from sentrial_otel._internal import engine
+
+    monkeypatch.setattr(engine, "MAX_OPEN_SESSIONS", 2)
+    telemetry, _, starts, exporter = _pipeline()
+    first = telemetry.start_session("support-agent")
+    first_begun = first.start_ns
+    second = telemetry.start_session("support-agent")
+    telemetry.start_session("support-agent")  # the first is ended as abandoned
+    (abandoned,) = [span for span in exporter.get_finished_spans() if span.name == ROOT]
+    assert abandoned.context.span_id == ids.root_span_id_for(first.session_id)
+    assert abandoned.start_time == first_begun
+    assert abandoned.attributes["sentrial.session.abandoned"] is True
+    assert [call["span_id"] for call in starts.named(ROOT)] == [abandoned.context.span_id]
+    assert second.is_open
+    for session in telemetry.open_sessions():
+        session.finish()
+
+
+def test_links_of_a_session_begun_in_its_parent_session():
+    telemetry, _, _, exporter = _pipeline()
+    with telemetry.session("support-agent") as parent:
+        child = telemetry.start_session("helper", parent_session_id=parent.session_id)
+        child.finish()
+    helper = _one(exporter, "invoke_agent helper")
+    assert [link.context.span_id for link in helper.links] == [
+        ids.root_span_id_for(parent.session_id)
+    ]
+    assert isinstance(helper.links[0], Link)
