@@ -27,7 +27,7 @@ class Interaction:
 
     # Slots, not a __dict__: tens of thousands of interactions may be open at once.
     __slots__ = (
-        "_error_message", "_output", "client", "event", "event_id", "session", "session_id",
+        "__weakref__", "_error_message", "_output", "client", "event", "event_id", "session", "session_id",
         "strict", "user_id",
     )
 

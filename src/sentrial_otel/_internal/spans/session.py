@@ -254,7 +254,7 @@ class Session(SessionHandle):
     """A session open in this process: it owns the root span ``invoke_agent {agent}``."""
 
     __slots__ = (
-        "_on_end", "_previous_session", "_previous_span", "convo_id", "is_open", "issues", "name", "owner",
+        "__weakref__", "_on_end", "_previous_session", "_previous_span", "convo_id", "is_open", "issues", "name", "owner",
         "parent_session_id", "root", "span", "start_ns", "user_id",
     )
 
