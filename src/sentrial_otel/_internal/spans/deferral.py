@@ -21,8 +21,7 @@ tracer only (never on the application's provider), gives the SDK span that decis
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, NamedTuple
 
@@ -33,7 +32,7 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
 
 from sentrial_otel._internal.forksafe import module_lock
-from sentrial_otel._internal.spans.ids import planned_ids
+from sentrial_otel._internal.spans.ids import _PLANNED, planned_ids
 
 _PINNED: ContextVar[SamplingResult | None] = ContextVar("sentrial_pinned_sampling", default=None)
 # One lock for every stand-in (a lock each would cost memory in each open session): taken
@@ -66,15 +65,6 @@ def pin_sampling_on(tracer: trace.Tracer) -> bool:
     if not isinstance(tracer.sampler, PinnedSampler):
         tracer.sampler = PinnedSampler(tracer.sampler)
     return True
-
-
-@contextmanager
-def _pinned(result: SamplingResult) -> Iterator[None]:
-    token = _PINNED.set(result)
-    try:
-        yield
-    finally:
-        _PINNED.reset(token)
 
 
 class Held(NamedTuple):
@@ -128,12 +118,18 @@ def hand_over(
     if held is None:
         span = trace.NonRecordingSpan(context)
     else:
-        pinned = SamplingResult(held.decision, held.attributes, context.trace_state)
-        with planned_ids(context.trace_id, context.span_id), _pinned(pinned):
+        # The context variables set directly, not through context managers: this runs for
+        # every session ended at exit (tens of thousands within the budget).
+        planned = _PLANNED.set((context.trace_id, context.span_id))
+        pinned = _PINNED.set(SamplingResult(held.decision, held.attributes, context.trace_state))
+        try:
             # The empty context it began in (a root is its own trace) and its begin time.
             span = tracer.start_span(
                 name, otel_context.Context(), kind, held.attributes, held.links, start_ns
             )
+        finally:
+            _PINNED.reset(pinned)
+            _PLANNED.reset(planned)
     stand_in.hand_over(span)
     return span
 
