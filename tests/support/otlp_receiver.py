@@ -170,6 +170,7 @@ class ReceivedRequest:
     message: Any
     item_count: int
     received_at: float
+    peer: str = ""  # the client's end of the connection, "host:port" (gRPC: its peer string)
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,7 @@ class Attempt:
     size: int
     headers: dict[str, str]
     at: float
+    peer: str = ""  # as in ReceivedRequest: which connection carried the attempt
 
 
 def any_value_to_python(value: AnyValue) -> Any:
@@ -623,11 +625,12 @@ class OtlpReceiver:
         status: int | str | None,
         size: int,
         request: ReceivedRequest | None = None,
+        peer: str = "",
     ) -> None:
         with self._arrived:
-            self._attempts.append(
-                Attempt(signal, self.protocol, outcome, status, size, dict(headers), time.time())
-            )
+            self._attempts.append(Attempt(
+                signal, self.protocol, outcome, status, size, dict(headers), time.time(), peer
+            ))
             if request is not None:
                 self._requests.append(request)
                 if request.signal == "traces":
@@ -636,7 +639,9 @@ class OtlpReceiver:
                     self._log_count += request.item_count
             self._arrived.notify_all()
 
-    def _accept(self, signal: str, headers: Mapping[str, str], message: Any) -> None:
+    def _accept(
+        self, signal: str, headers: Mapping[str, str], message: Any, peer: str = ""
+    ) -> None:
         body = message.SerializeToString()
         request = ReceivedRequest(
             signal=signal,  # type: ignore[arg-type]
@@ -646,9 +651,10 @@ class OtlpReceiver:
             message=message,
             item_count=_count_items(signal, message),
             received_at=time.time(),
+            peer=peer,
         )
         status = "OK" if self.protocol == "grpc" else 200
-        self._record(signal, headers, "accepted", status, len(body), request)
+        self._record(signal, headers, "accepted", status, len(body), request, peer)
 
 
 # --- OTLP/HTTP ------------------------------------------------------------------------------
@@ -704,28 +710,29 @@ class _HttpHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
         rx = self.server.receiver
         headers = {k.lower(): v for k, v in self.headers.items()}
+        peer = "%s:%s" % self.client_address[:2]
         signal = _HTTP_PATHS.get(self.path.split("?", 1)[0])
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         if signal is None:
-            rx._record(self.path, headers, "bad_request", 404, len(raw))
+            rx._record(self.path, headers, "bad_request", 404, len(raw), peer=peer)
             self._answer(404, b"unknown path", "text/plain")
             return
 
         decision = rx._decide(len(raw))
         if decision.action == "too_large":
-            rx._record(signal, headers, "too_large", 413, len(raw))
+            rx._record(signal, headers, "too_large", 413, len(raw), peer=peer)
             self._answer(413, b"payload too large", "text/plain")
             return
         if decision.action == "hang":
-            rx._record(signal, headers, "hung", None, len(raw))
+            rx._record(signal, headers, "hung", None, len(raw), peer=peer)
             assert decision.released is not None
             decision.released.wait()
             self.close_connection = True  # drop it unanswered, as a wedged collector would
             return
         if decision.action == "status":
             status = decision.status if isinstance(decision.status, int) else 503
-            rx._record(signal, headers, "rejected", status, len(raw))
+            rx._record(signal, headers, "rejected", status, len(raw), peer=peer)
             extra = {}
             if decision.retry_after is not None:
                 extra["Retry-After"] = f"{decision.retry_after:g}"
@@ -735,10 +742,10 @@ class _HttpHandler(BaseHTTPRequestHandler):
         try:
             message = _decode_http(signal, raw, headers)
         except _DECODE_ERRORS as exc:
-            rx._record(signal, headers, "bad_request", 400, len(raw))
+            rx._record(signal, headers, "bad_request", 400, len(raw), peer=peer)
             self._answer(400, f"cannot decode: {exc}".encode(), "text/plain")
             return
-        rx._accept(signal, headers, message)
+        rx._accept(signal, headers, message, peer)
         response = _RESPONSE_TYPES[signal]()
         if "json" in headers.get("content-type", ""):
             self._answer(200, json_format.MessageToJson(response).encode(), "application/json")
@@ -806,13 +813,13 @@ def _handle_grpc(rx: OtlpReceiver, signal: str, request: Message, context: Any) 
     headers: dict[str, str] = {}
     for key, value in context.invocation_metadata():
         headers[key.lower()] = value
-    size = request.ByteSize()
+    size, peer = request.ByteSize(), context.peer()
     decision = rx._decide(size)
     if decision.action == "too_large":
-        rx._record(signal, headers, "too_large", "RESOURCE_EXHAUSTED", size)
+        rx._record(signal, headers, "too_large", "RESOURCE_EXHAUSTED", size, peer=peer)
         context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "payload too large")
     if decision.action == "hang":
-        rx._record(signal, headers, "hung", None, size)
+        rx._record(signal, headers, "hung", None, size, peer=peer)
         assert decision.released is not None
         decision.released.wait()
         context.abort(grpc.StatusCode.UNAVAILABLE, "receiver released a hung call")
@@ -821,14 +828,14 @@ def _handle_grpc(rx: OtlpReceiver, signal: str, request: Message, context: Any) 
         if isinstance(code, int):
             code = _HTTP_TO_GRPC.get(code, grpc.StatusCode.UNAVAILABLE)
         assert isinstance(code, grpc.StatusCode)
-        rx._record(signal, headers, "rejected", code.name, size)
+        rx._record(signal, headers, "rejected", code.name, size, peer=peer)
         if decision.retry_after is not None:
             info = RetryInfo()
             info.retry_delay.FromNanoseconds(int(decision.retry_after * 1e9))
             retry_info = info.SerializeToString()
             context.set_trailing_metadata((("google.rpc.retryinfo-bin", retry_info),))
         context.abort(code, f"receiver fault: {code.name}")
-    rx._accept(signal, headers, request)
+    rx._accept(signal, headers, request, peer)
     return _RESPONSE_TYPES[signal]()
 
 

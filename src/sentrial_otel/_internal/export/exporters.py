@@ -77,12 +77,14 @@ def _otlp_exporter(settings: Settings) -> SpanExporter:
             headers=settings.export_headers,
             timeout=settings.export_timeout_s,
         )
+    from sentrial_otel._internal.export.http_session import session_for
     from sentrial_otel._internal.export.otlp_http import OtlpHttpSpanExporter
 
     return OtlpHttpSpanExporter(
         endpoint=settings.endpoint,
         headers=settings.export_headers,
         timeout=settings.export_timeout_s,
+        session=session_for("TRACES"),  # not shared with a fork child
     )
 
 

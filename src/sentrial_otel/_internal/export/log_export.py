@@ -135,8 +135,10 @@ def _exporter(kind: str, settings: Settings, span_exporter: Any) -> Any:
             OTLPLogExporter as HttpLogExporter,
         )
 
+        from sentrial_otel._internal.export.http_session import session_for
+
         inner = HttpLogExporter(endpoint=endpoint, headers=settings.export_headers,
-                                timeout=timeout)
+                                timeout=timeout, session=session_for("LOGS"))
     return QuietLogExporter(inner, endpoint)
 
 

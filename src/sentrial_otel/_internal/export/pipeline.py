@@ -33,6 +33,7 @@ from sentrial_otel._internal.export.delivery import (
 )
 from sentrial_otel._internal.export.exporters import build_exporter
 from sentrial_otel._internal.export.log_export import build_logger_provider
+from sentrial_otel._internal.export.metric_fork import start_from_zero_in_fork_children
 from sentrial_otel._internal.logs import logger
 from sentrial_otel._internal.process import executors
 from sentrial_otel.config import EXPORTER_OTLP, PROTOCOL_GRPC, Settings, metrics_url
@@ -153,14 +154,18 @@ def _meter_provider(settings: Settings, resource: Resource) -> Any:
                 OTLPMetricExporter as HttpMetricExporter,
             )
 
+            from sentrial_otel._internal.export.http_session import session_for
+
             exporter = _quiet(HttpMetricExporter)(
-                endpoint=metrics_url(endpoint), headers=settings.export_headers, timeout=timeout
+                endpoint=metrics_url(endpoint), headers=settings.export_headers, timeout=timeout,
+                session=session_for("METRICS"),
             )
         provider = MeterProvider(
             resource=resource,
             metric_readers=[PeriodicExportingMetricReader(exporter)],
             shutdown_on_exit=False,
         )
+        start_from_zero_in_fork_children(provider)
     except Exception:  # noqa: BLE001 - metrics are a bonus; traces must still work
         logger.info("sentrial: OTLP metrics unavailable; sending traces only", exc_info=True)
         return None
