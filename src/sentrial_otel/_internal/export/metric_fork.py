@@ -47,7 +47,7 @@ def start_from_zero_in_fork_children(provider: Any) -> None:
 def forget_inherited_counts(provider: Any) -> bool:
     """Give each of ``provider``'s readers an empty storage; False (said at info level) when
     this SDK release does not let us."""
-    consumer = getattr(provider, "_measurement_consumer", None)
+    consumer: Any = getattr(provider, "_measurement_consumer", None)
     storages = getattr(consumer, "_reader_storages", None)
     if not isinstance(storages, dict) or not callable(getattr(consumer, "add_metric_reader", None)):
         logger.info(
