@@ -12,10 +12,8 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
-import os
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +22,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from sentrial_otel._internal.errors import handle_internal_errors
+from sentrial_otel._internal.export.at_fork import in_fork_children
 from sentrial_otel._internal.export.send_thread import SendThread
 from sentrial_otel._internal.logs import logger
 
@@ -186,17 +185,9 @@ class DeliveryProcessor(SpanProcessor):
         self._warned_failure = False
         quiet_exporter_logs()
         self._start_worker()
-        if hasattr(os, "register_at_fork"):
-            # A forked child (gunicorn --preload, multiprocessing) inherits the queue but
-            # not the worker thread: give it a fresh one and an empty queue.
-            weak_self = weakref.ref(self)
-
-            def restart_in_child() -> None:
-                processor = weak_self()
-                if processor is not None:
-                    processor._after_fork()
-
-            os.register_at_fork(after_in_child=restart_in_child)
+        # A forked child (gunicorn --preload, multiprocessing) inherits the queue but not the
+        # worker thread: give it a fresh one and an empty queue.
+        in_fork_children(self, DeliveryProcessor._after_fork)
 
     def _start_worker(self) -> None:
         if callable(self._prepare_export):

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import logging
 import os
-import weakref
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from sentrial_otel._internal.errors import handle_internal_errors
+from sentrial_otel._internal.export.at_fork import in_fork_children
 
 _CREDENTIAL_PROVIDER = "OTEL_PYTHON_EXPORTER_OTLP_HTTP_CREDENTIAL_PROVIDER"
 # A fork must go on whatever happens here; what fails is worth a debug line.
@@ -44,20 +44,12 @@ class ForkSafeSession(requests.Session):
         # The parent's pools, kept (their sockets closed) rather than freed: freeing one runs
         # urllib3's finalizer, which takes the lock of the pool's queue.
         self._from_parent: list[Any] = []
-        if hasattr(os, "register_at_fork"):
-            weak_self = weakref.ref(self)
-
-            def renew_in_child() -> None:
-                session = weak_self()
-                if session is not None:
-                    session._after_fork()
-
-            os.register_at_fork(after_in_child=renew_in_child)
+        in_fork_children(self, ForkSafeSession._after_fork)
 
     def _after_fork(self) -> None:
         with _FORK_GOES_ON:
             inherited = list(self.adapters.values())
-            self._from_parent = inherited
+            self._from_parent.extend(inherited)  # (a grandchild keeps its grandparent's too)
             # What Session.__init__ mounts; the session's headers, verify and cert stay.
             self.mount("https://", HTTPAdapter())
             self.mount("http://", HTTPAdapter())

@@ -17,12 +17,11 @@ An application's own MeterProvider is never touched.
 from __future__ import annotations
 
 import logging
-import os
 import threading
-import weakref
 from typing import Any
 
 from sentrial_otel._internal.errors import handle_internal_errors
+from sentrial_otel._internal.export.at_fork import in_fork_children
 from sentrial_otel._internal.logs import logger
 
 # A fork must go on whatever happens here; what fails is worth a debug line.
@@ -31,17 +30,12 @@ _FORK_GOES_ON = handle_internal_errors("emptying metrics after fork", level=logg
 
 def start_from_zero_in_fork_children(provider: Any) -> None:
     """Have every fork child of this process start ``provider``'s metrics from zero."""
-    if not hasattr(os, "register_at_fork"):
-        return
-    weak_provider = weakref.ref(provider)
+    in_fork_children(provider, _forget_quietly)
 
-    def empty_in_child() -> None:
-        inherited = weak_provider()
-        if inherited is not None:
-            with _FORK_GOES_ON:
-                forget_inherited_counts(inherited)
 
-    os.register_at_fork(after_in_child=empty_in_child)
+def _forget_quietly(provider: Any) -> None:
+    with _FORK_GOES_ON:
+        forget_inherited_counts(provider)
 
 
 def forget_inherited_counts(provider: Any) -> bool:
