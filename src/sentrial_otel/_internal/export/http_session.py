@@ -4,8 +4,7 @@ The SDK's OTLP/HTTP exporters send through a ``requests.Session``, which keeps t
 collector's keep-alive connection in a pool. A fork child (multiprocessing ``fork``, gunicorn
 ``--preload``, Celery's prefork pool) inherits that pool: parent and child then write
 requests on one TCP connection and read each other's answers, and the collector sees
-garbled requests (measured: 3 of 186 answered 400 in tests/test_fork_export.py's scenario
-before this module, a session lost in the child).
+garbled requests (docs/reliability.md, "Processes and pools", has the figures).
 
 Every OTLP/HTTP exporter we build gets a :class:`ForkSafeSession` (the SDK's public
 ``session`` argument). In a fork child it mounts fresh adapters, so the child's first export
