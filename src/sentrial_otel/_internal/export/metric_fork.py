@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from sentrial_otel._internal.errors import handle_internal_errors
@@ -43,7 +44,7 @@ def forget_inherited_counts(provider: Any) -> bool:
     this SDK release does not let us."""
     consumer: Any = getattr(provider, "_measurement_consumer", None)
     storages = getattr(consumer, "_reader_storages", None)
-    if not isinstance(storages, dict) or not callable(getattr(consumer, "add_metric_reader", None)):
+    if not isinstance(storages, Mapping) or not callable(getattr(consumer, "add_metric_reader", None)):
         logger.info(
             "sentrial: this opentelemetry-sdk release keeps a fork child's inherited metric "
             "counts; the child's cumulative metrics include its parent's before the fork"
