@@ -264,3 +264,33 @@ def test_a_credential_providers_session_is_the_applications(monkeypatch):
     monkeypatch.setenv("OTEL_PYTHON_EXPORTER_OTLP_HTTP_LOGS_CREDENTIAL_PROVIDER", "vault")
     assert session_for("LOGS") is None  # the SDK loads the application's session
     assert isinstance(session_for("TRACES"), ForkSafeSession)
+
+
+GRPC_FORK = """
+    import os
+    import sentrial
+
+    client = sentrial.SentrialClient()
+    client.complete_session(client.create_session(name="s", agent_name="parent", user_id="u"))
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)  # exports nothing: with fork support off it would hang
+    os.waitpid(pid, 0)
+    print("done", flush=True)
+"""
+
+
+@pytest.mark.parametrize("fork_support", ["0", None])
+def test_a_fork_child_says_why_grpc_will_hang_without_grpcs_fork_support(tmp_path, fork_support):
+    script = write_script(tmp_path, GRPC_FORK)
+    with OtlpReceiver(protocol="grpc") as rx:
+        env = agent_env(rx.endpoint, tmp_path, OTEL_EXPORTER_OTLP_PROTOCOL="grpc")
+        env.pop("GRPC_ENABLE_FORK_SUPPORT", None)
+        if fork_support is not None:
+            env["GRPC_ENABLE_FORK_SUPPORT"] = fork_support
+        agent = start_agent(script, env)
+        out, err = agent.communicate(timeout=60)
+        assert agent.returncode == 0 and "done" in out, err
+        assert rx.wait_for_spans(1)  # the parent's session: the parent is not affected
+    warned = "GRPC_ENABLE_FORK_SUPPORT=0: gRPC exports from this forked process hang"
+    assert (warned in err) == (fork_support == "0"), err

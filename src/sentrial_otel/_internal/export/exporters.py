@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from sentrial_otel._internal.export.at_fork import in_fork_children
 from sentrial_otel._internal.logs import logger
 from sentrial_otel.config import (
     EXPORTER_CONSOLE,
@@ -71,12 +73,15 @@ def _otlp_exporter(settings: Settings) -> SpanExporter:
                 "OTLP over gRPC needs the grpc extra: pip install 'sentrial-otel[grpc]'"
             ) from error
         endpoint = settings.endpoint or default_otlp_endpoint(PROTOCOL_GRPC)
-        return GrpcExporter(
+        exporter = GrpcExporter(
             endpoint=endpoint,
             insecure=endpoint.startswith("http://"),
             headers=settings.export_headers,
             timeout=settings.export_timeout_s,
         )
+        if _grpc_fork_support_off():
+            in_fork_children(exporter, _warn_grpc_cannot_fork)
+        return exporter
     from sentrial_otel._internal.export.http_session import session_for
     from sentrial_otel._internal.export.otlp_http import OtlpHttpSpanExporter
 
@@ -85,6 +90,21 @@ def _otlp_exporter(settings: Settings) -> SpanExporter:
         headers=settings.export_headers,
         timeout=settings.export_timeout_s,
         session=session_for("TRACES"),  # not shared with a fork child
+    )
+
+
+def _grpc_fork_support_off() -> bool:
+    return os.environ.get("GRPC_ENABLE_FORK_SUPPORT", "").strip().lower() in ("0", "false", "no")
+
+
+def _warn_grpc_cannot_fork(_exporter: SpanExporter) -> None:
+    # Measured with grpcio 1.85.3: with its fork support turned off, a fork child's gRPC
+    # calls never return (unset, grpcio handles the fork and the child exports fine).
+    logger.warning(
+        "sentrial: GRPC_ENABLE_FORK_SUPPORT=%s: gRPC exports from this forked process hang, so "
+        "its spans, scores and metrics will not arrive (and flush() blocks). Use "
+        "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf, or start children with 'spawn' or "
+        "'forkserver'.", os.environ.get("GRPC_ENABLE_FORK_SUPPORT"),
     )
 
 
