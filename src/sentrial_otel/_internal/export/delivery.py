@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from sentrial_otel._internal.errors import handle_internal_errors
-from sentrial_otel._internal.export.at_fork import in_fork_children
+from sentrial_otel._internal.forksafe import in_fork_children
 from sentrial_otel._internal.export.send_thread import SendThread
 from sentrial_otel._internal.logs import logger
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from sentrial_otel._internal.export.at_fork import in_fork_children
+from sentrial_otel._internal.forksafe import in_fork_children
 from sentrial_otel._internal.logs import logger
 from sentrial_otel.config import (
     EXPORTER_CONSOLE,

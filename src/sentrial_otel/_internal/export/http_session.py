@@ -28,7 +28,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from sentrial_otel._internal.errors import handle_internal_errors
-from sentrial_otel._internal.export.at_fork import in_fork_children
+from sentrial_otel._internal.forksafe import in_fork_children
 
 _CREDENTIAL_PROVIDER = "OTEL_PYTHON_EXPORTER_OTLP_HTTP_CREDENTIAL_PROVIDER"
 # A fork must go on whatever happens here; what fails is worth a debug line.

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sentrial_otel._internal.errors import handle_internal_errors
-from sentrial_otel._internal.export.at_fork import in_fork_children
+from sentrial_otel._internal.forksafe import in_fork_children
 from sentrial_otel._internal.logs import logger
 
 # A fork must go on whatever happens here; what fails is worth a debug line.
