@@ -242,16 +242,20 @@ def make_provider() -> tuple[Any, Any]:
     )
 
     class CountingNoopExporter(SpanExporter):
-        """Exports nowhere; counts spans, and records names while ``names`` is a Counter."""
+        """Exports nowhere; counts spans, and records names while ``names`` is a Counter
+        (the spans themselves while ``kept`` is a list)."""
 
         def __init__(self) -> None:
             self.count = 0
             self.names: Counter[str] | None = None
+            self.kept: list[Any] | None = None
 
         def export(self, spans: Sequence[Any]) -> SpanExportResult:
             self.count += len(spans)
             if self.names is not None:
                 self.names.update(s.name for s in spans)
+            if self.kept is not None:
+                self.kept.extend(spans)
             return SpanExportResult.SUCCESS
 
         def shutdown(self) -> None:
@@ -425,23 +429,78 @@ def profile_callbacks(runs: int, warmup: int, top: int = 30, light: bool = False
 
 
 # --- the light workload: one process, instrumentation switched off and on in place -------
-LIGHT_MODES = ("baseline", "sentrial", "noop-handler")
+LIGHT_MODES = ("baseline", "sentrial", "noop-handler", "sdk-floor")
 LIGHT_QUESTION = "What is the weather and time in Paris?"
 
 
 class _NoopAdder:
-    """Wrapper of ``BaseCallbackManager.__init__`` adding a do-nothing inheritable handler to
-    every manager, as ours adds its handler: the floor any callback handler pays."""
+    """Wrapper of ``BaseCallbackManager.__init__`` adding a do-nothing inheritable handler
+    (or ``handler``) to every manager, as ours adds its handler: the floor any callback
+    handler pays."""
 
-    def __init__(self) -> None:
+    def __init__(self, handler: Any = None) -> None:
         from langchain_core.callbacks import BaseCallbackHandler
 
-        self.handler = BaseCallbackHandler()
+        self.handler = handler if handler is not None else BaseCallbackHandler()
 
     def __call__(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> None:
         wrapped(*args, **kwargs)
         if self.handler not in instance.inheritable_handlers:
             instance.add_handler(self.handler, inherit=True)
+
+
+def sdk_floor_handler(tracer: Any, specs: list[tuple[str, Any, dict[str, Any]]]) -> Any:
+    """The SDK's share of ours: for each run LangChain reports, the span ours makes of it
+    (name, kind and every attribute, recorded from one run of ours, all given at its start),
+    started under its parent run's span and ended with the run, and nothing else: no
+    reading of inputs or outputs, no encoding. What any handler making these spans pays,
+    LangChain's dispatch included. ``specs``: (name, kind, attributes) in start order (the
+    runs of every light run start in the same order)."""
+    from langchain_core.callbacks import BaseCallbackHandler
+    from opentelemetry import trace
+
+    class SdkFloorHandler(BaseCallbackHandler):
+        raise_error = False
+        run_inline = True
+
+        def __init__(self) -> None:
+            self.spans: dict[Any, Any] = {}
+            self.started = 0
+
+        def _start(self, run_id: Any, parent_run_id: Any) -> None:
+            name, kind, attributes = specs[self.started % len(specs)]
+            self.started += 1
+            parent = self.spans.get(parent_run_id)
+            context = trace.set_span_in_context(parent) if parent is not None else None
+            self.spans[run_id] = tracer.start_span(name, context, kind, attributes)
+
+        def _end(self, run_id: Any) -> None:
+            span = self.spans.pop(run_id, None)
+            if span is not None:
+                span.end()
+
+        def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: Any,
+                           parent_run_id: Any = None, **kwargs: Any) -> None:
+            self._start(run_id, parent_run_id)
+
+        def on_chat_model_start(self, serialized: Any, messages: Any, *, run_id: Any,
+                                parent_run_id: Any = None, **kwargs: Any) -> None:
+            self._start(run_id, parent_run_id)
+
+        def on_tool_start(self, serialized: Any, input_str: Any, *, run_id: Any,
+                          parent_run_id: Any = None, **kwargs: Any) -> None:
+            self._start(run_id, parent_run_id)
+
+        def on_chain_end(self, outputs: Any, *, run_id: Any, **kwargs: Any) -> None:
+            self._end(run_id)
+
+        def on_llm_end(self, response: Any, *, run_id: Any, **kwargs: Any) -> None:
+            self._end(run_id)
+
+        def on_tool_end(self, output: Any, *, run_id: Any, **kwargs: Any) -> None:
+            self._end(run_id)
+
+    return SdkFloorHandler()
 
 
 class LightSwitch:
@@ -454,6 +513,8 @@ class LightSwitch:
         trace.set_tracer_provider(self.provider)
         self.chain = build_light_chain()
         self.instrumentor: Any = None
+        self.floor_specs: list[tuple[str, Any, dict[str, Any]]] = []
+        """The spans of one run of ours, for the ``sdk-floor`` mode (``one_run_spans``)."""
         self.mode = "baseline"
         self.spans: dict[str, int] = {mode: 0 for mode in LIGHT_MODES}
         self.runs: dict[str, int] = {mode: 0 for mode in LIGHT_MODES}
@@ -468,7 +529,7 @@ class LightSwitch:
         self.exporter.count = 0
         if self.mode == "sentrial":
             self.instrumentor.uninstrument()
-        elif self.mode == "noop-handler":
+        elif self.mode in ("noop-handler", "sdk-floor"):
             unwrap(BaseCallbackManager, "__init__")
         if mode == "sentrial":
             from sentrial_otel.instrumentation.langchain import LangChainInstrumentor
@@ -478,6 +539,12 @@ class LightSwitch:
         elif mode == "noop-handler":
             wrap_function_wrapper("langchain_core.callbacks.base", "BaseCallbackManager.__init__",
                                   _NoopAdder())
+        elif mode == "sdk-floor":
+            if not self.floor_specs:
+                raise RuntimeError("sdk-floor replays one run of ours: run one_run_spans('sentrial') first")
+            floor = sdk_floor_handler(self.provider.get_tracer("sdk-floor"), self.floor_specs)
+            wrap_function_wrapper("langchain_core.callbacks.base", "BaseCallbackManager.__init__",
+                                  _NoopAdder(floor))
         self.mode = mode
 
     def timed(self, runs: int) -> tuple[list[int], list[int]]:
@@ -501,10 +568,15 @@ class LightSwitch:
         self.switch(mode)
         self.provider.force_flush()
         self.exporter.names = Counter()
+        self.exporter.kept = []
         answer = self.chain.invoke(LIGHT_QUESTION)
         self.runs[mode] += 1
         self.provider.force_flush()
         names, self.exporter.names = self.exporter.names, None
+        kept, self.exporter.kept = self.exporter.kept, None
+        if mode == "sentrial":
+            kept.sort(key=lambda span: span.start_time)
+            self.floor_specs = [(span.name, span.kind, dict(span.attributes)) for span in kept]
         assert answer == "It is sunny in Paris and the local time is 14:05.", answer
         return dict(sorted(names.items()))
 

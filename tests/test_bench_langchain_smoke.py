@@ -110,9 +110,11 @@ def test_light_workload_switches_in_place_and_counts_spans(tmp_path: Path) -> No
     report = json.loads(out.read_text())
 
     summary = report["summary"]
-    assert list(summary) == ["baseline", "sentrial", "noop-handler"]
+    assert list(summary) == ["baseline", "sentrial", "noop-handler", "sdk-floor"]
     # Ours emits the agent's spans only while switched on; nothing is lost across switches.
+    # The SDK floor replays the same spans, without our callbacks' work.
     assert summary["sentrial"]["span_names"] == OURS
+    assert summary["sdk-floor"]["span_names"] == OURS
     assert summary["baseline"]["span_names"] == {} and summary["noop-handler"]["span_names"] == {}
     assert all(row["spans_lost"] == 0 for row in summary.values())
     assert summary["baseline"]["round_ratios"] == [1.0, 1.0, 1.0]

@@ -361,3 +361,50 @@ def test_without_the_c_encoder_the_standard_one_is_used():
                           env={"PYTHONPATH": src}, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == '{"a":[1,"é"],"b":[1,2]}'
+
+
+# --- pieces joined into a list (a chat history encoded once per run tree) ------------------
+_words = st.sampled_from(["weather", "token", "password", "=", ":", "sk-", "key", "é", "\n", '"', "x" * 40])
+_leaves = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
+    st.lists(_words, max_size=6).map("".join), st.text(max_size=30),
+)
+_values = st.recursive(
+    _leaves,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.lists(_words, max_size=3).map("".join), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_values, max_size=6), st.sampled_from([60, 200, 4000]))
+def test_joined_pieces_are_what_the_whole_list_encodes_to(items, limit):
+    from sentrial_otel._internal.content.policy import ContentPolicy
+
+    plain = ContentPolicy(max_string_length=limit).encoder("llm_input")
+    pieces = [plain.as_is_json(item) for item in items]
+    for item, piece in zip(items, pieces):
+        if piece is not None:  # a piece is only ever what json() gives, untouched
+            assert plain.json(item) == (piece, False, False)
+    if any(piece is None for piece in pieces):
+        return
+    joined = plain.joined_array(pieces)
+    whole = plain.json(items)
+    if joined is None:  # too long to go out as is: the caller encodes the list itself
+        assert len(whole.value) > limit or whole.truncated
+    else:
+        assert joined == whole
+
+
+def test_secret_looking_or_long_values_make_no_piece():
+    from sentrial_otel._internal.content.policy import ContentPolicy
+
+    plain = ContentPolicy(max_string_length=50).encoder("llm_input")
+    assert plain.as_is_json({"content": "sunny"}) == '{"content":"sunny"}'
+    assert plain.as_is_json({"content": "my password=hunter2"}) is None  # redacted by json()
+    assert plain.as_is_json({"content": "x" * 60}) is None  # cut by json()
+    assert plain.as_is_json({"nan": math.nan}) is None  # not JSON as is
+    assert plain.joined_array(['{"a":1}', "", '{"b":2},{"c":3}']) == ('[{"a":1},{"b":2},{"c":3}]', False, False)
+    assert plain.joined_array([]) == ("[]", False, False)
+    assert plain.joined_array(['"' + "x" * 30 + '"', '"' + "y" * 30 + '"']) is None  # 65 > 50
+    assert encoder.as_is_json({"a": 1}) is None  # no secret pre-test: every value is walked

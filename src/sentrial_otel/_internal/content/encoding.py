@@ -16,7 +16,7 @@ import math
 import reprlib
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from sentrial_otel.config import DEFAULT_MAX_CONTENT_LENGTH
@@ -388,6 +388,35 @@ class Encoder:
         if limit is not None and len(encoded.value) > limit:
             return self._json_within(value, limit, encoded)
         return encoded
+
+    def as_is_json(self, value: Any) -> str | None:
+        """The compact JSON of ``value`` when :meth:`json` gives it untouched (nothing to
+        cut or redact), else None. Such pieces join into a list for free
+        (:meth:`joined_array`): a chat history's messages are encoded once, not again in
+        every later prompt that repeats them."""
+        if self.needs_walk is None or sys.getrecursionlimit() > SAFE_C_RECURSION_LIMIT:
+            return None
+        try:
+            text = _dumps(value)
+        except (TypeError, ValueError, RecursionError):
+            return None
+        limit = self.max_value_length
+        return text if self._as_is(text) and (limit is None or len(text) <= limit) else None
+
+    def joined_array(self, pieces: Sequence[str]) -> Encoded | None:
+        """What :meth:`json` gives for a list, from the :meth:`as_is_json` of its items
+        (a piece may hold several consecutive items, comma-separated; empty pieces are
+        skipped), without encoding them again; None when the list is too long to go out
+        as is (encode the list itself then). No piece needs anything cut or redacted, so
+        neither does the list while it fits the per-string limit: the walk :meth:`json`
+        may still take over it (its secret pre-test reads the whole text) changes
+        nothing."""
+        pieces = [piece for piece in pieces if piece]
+        length = 2 + sum(map(len, pieces)) + max(len(pieces) - 1, 0)
+        limit = self.max_value_length
+        if length > self.max_string_length or (limit is not None and length > limit):
+            return None
+        return Encoded("[" + ",".join(pieces) + "]", False)
 
     def _walked(self, budget: int | None, value: Any) -> Encoded:
         walker = self._walker(budget)

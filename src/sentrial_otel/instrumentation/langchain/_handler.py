@@ -72,6 +72,7 @@ from sentrial_otel.instrumentation.langchain._classify import (
     is_interrupt,
     run_name,
 )
+from sentrial_otel.instrumentation.langchain._history import Prompt, prompt_of
 from sentrial_otel.instrumentation.langchain._runs import RUNS, RunRecord, RunRegistry
 from sentrial_otel.instrumentation.langchain._traced_clients import provider_call_traced
 from sentrial_otel.instrumentation.langchain._threads import INTERRUPTED, resumes
@@ -223,7 +224,7 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
     def _begin(
         self,
         run_id: UUID,
-        parent_run_id: UUID | None,
+        parent: RunRecord | None,
         kind: str,
         starter: Starter | None,
         agent_name: str | None = None,
@@ -234,10 +235,10 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
         None if another handler owns the run. The run's conversation id (from its
         ``metadata``, else its session's) is a start attribute, so samplers see it. A
         top-level run outside a session that ``resume``-s its thread (its input continues
-        it) starts with a link to the thread's interrupted run."""
+        it) starts with a link to the thread's interrupted run. ``parent``: the record of
+        the run's parent (``self.runs.get(parent_run_id)``: callers have looked it up)."""
         if self.runs.is_claimed(run_id):
             return None
-        parent = self.runs.get(parent_run_id)
         links: tuple[trace.Link, ...] = ()
         conversation = lc.conversation_id(metadata)
         if parent is not None:
@@ -312,8 +313,8 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
         else:
             INTERRUPTED.forget(thread)
 
-    def _agent_name_of(self, parent_run_id: UUID | None) -> str | None:
-        parent = self.runs.get(parent_run_id)
+    @staticmethod
+    def _agent_name_of(parent: RunRecord | None) -> str | None:
         return parent.agent_name if parent is not None else None
 
     # --- chains (agents, workflows, graph nodes, plumbing) --------------------------------
@@ -348,7 +349,7 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
                 )
 
             self._begin(
-                run_id, parent_run_id, "agent", start_agent, name, metadata,
+                run_id, parent, "agent", start_agent, name, metadata,
                 parent is None and resumes(inputs),
             )
             return
@@ -362,7 +363,7 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
             attrs.put(sc.SENTRIAL_LANGCHAIN_RUN_TYPE, kind.value)
             attrs.put(sc.GEN_AI_AGENT_NAME, parent.agent_name if parent is not None else None)
         else:
-            self._begin(run_id, parent_run_id, "chain", None, None, metadata)
+            self._begin(run_id, parent, "chain", None, None, metadata)
             return
 
         def starter(context: otel_context.Context, session: SessionHandle | None) -> Invocation:
@@ -372,7 +373,7 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
             )
 
         self._begin(
-            run_id, parent_run_id, "chain", starter, None, metadata,
+            run_id, parent, "chain", starter, None, metadata,
             parent is None and resumes(inputs),
         )
 
@@ -400,26 +401,26 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
         self,
         serialized: dict[str, Any] | None,
         run_id: UUID,
-        parent_run_id: UUID | None,
+        parent: RunRecord | None,
         metadata: dict[str, Any] | None,
         kwargs: Mapping[str, Any],
         operation: str,
-        system: Any,
-        messages: Any,
+        prompt: Prompt | None,
     ) -> None:
+        """Start an LLM run; ``prompt`` is None when content is not captured."""
         metadata = metadata or {}
         params = kwargs.get("invocation_params") or {}
         model = lc.request_model(metadata, params, serialized)
         provider = lc.provider_name(metadata, model)
-        agent_name = self._agent_name_of(parent_run_id)
-        capture = self.content.capture
+        agent_name = self._agent_name_of(parent)
         recording = self.recording
+        encoded = prompt is not None and prompt.input_json is not None
 
         # The provider's own span, when another instrumentation traces it, is the call's.
         record_span = self.track_llm_calls and not provider_call_traced(provider)
 
         def starter(context: otel_context.Context, session: SessionHandle | None) -> Invocation:
-            return LlmCall(
+            call = LlmCall(
                 recording,
                 session,
                 operation=operation,
@@ -429,12 +430,18 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
                 context=context,
                 stream=params.get("stream") is True,
                 params=lc.request_params(metadata, params),
-                input_messages=messages if capture else None,
-                system_instructions=system if capture else None,
+                input_messages=prompt.input if prompt is not None and not encoded else None,
+                system_instructions=prompt.system if prompt is not None and not encoded else None,
                 record_span=record_span,
             )
+            if encoded:  # the attributes llm_input writes, in its order (nothing was cut)
+                system_json, input_json = prompt.system_json, prompt.input_json  # type: ignore[union-attr]
+                if system_json is not None:
+                    call.add_start_attribute(sc.GEN_AI_SYSTEM_INSTRUCTIONS, system_json.value)
+                call.add_start_attribute(sc.GEN_AI_INPUT_MESSAGES, input_json.value)  # type: ignore[union-attr]
+            return call
 
-        record = self._begin(run_id, parent_run_id, "llm", starter, agent_name, metadata)
+        record = self._begin(run_id, parent, "llm", starter, agent_name, metadata)
         if record is not None and isinstance(record.invocation, LlmCall):
             slot = record.invocation.inference_slot = InferenceSlot()
             record.child_context = with_slot(record.child_context, slot)
@@ -453,10 +460,15 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        system, others = lc.split_system(messages[0] if messages else [])
-        self._start_llm(
-            serialized, run_id, parent_run_id, metadata, kwargs, sc.OP_CHAT, system, others
-        )
+        parent = self.runs.get(parent_run_id)
+        prompt = None
+        if self.content.capture:
+            prompt = prompt_of(
+                messages[0] if messages else [],
+                parent.top().history() if parent is not None else None,
+                self.content.encoder("llm_input"),
+            )
+        self._start_llm(serialized, run_id, parent, metadata, kwargs, sc.OP_CHAT, prompt)
 
     @_callback
     def on_llm_start(
@@ -470,10 +482,12 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        messages = [text_message(sc.ROLE_USER, prompt) for prompt in prompts[:1]]
+        prompt = None
+        if self.content.capture:
+            prompt = Prompt(None, [text_message(sc.ROLE_USER, text) for text in prompts[:1]])
         self._start_llm(
-            serialized, run_id, parent_run_id, metadata, kwargs, sc.OP_TEXT_COMPLETION, None,
-            messages,
+            serialized, run_id, self.runs.get(parent_run_id), metadata, kwargs,
+            sc.OP_TEXT_COMPLETION, prompt,
         )
 
     @_callback
@@ -537,8 +551,9 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
     ) -> None:
         name = run_name(serialized, kwargs, "tool")
         description = serialized.get("description") if isinstance(serialized, Mapping) else None
-        call_id = kwargs.get("tool_call_id") or self._announced_call_id(parent_run_id, name)
-        agent_name = self._agent_name_of(parent_run_id)
+        parent = self.runs.get(parent_run_id)
+        call_id = kwargs.get("tool_call_id") or self._announced_call_id(parent, name)
+        agent_name = self._agent_name_of(parent)
         recording = self.recording
 
         def starter(context: otel_context.Context, session: SessionHandle | None) -> Invocation:
@@ -553,7 +568,7 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
                 description=description or None,
             )
 
-        self._begin(run_id, parent_run_id, "tool", starter, None, metadata)
+        self._begin(run_id, parent, "tool", starter, None, metadata)
 
     @_callback
     def on_agent_action(
@@ -566,8 +581,8 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
         if record is not None and isinstance(call_id, str):
             record.announced_tool_call = (str(getattr(action, "tool", "")), call_id)
 
-    def _announced_call_id(self, parent_run_id: UUID | None, tool: str) -> str | None:
-        parent = self.runs.get(parent_run_id)
+    @staticmethod
+    def _announced_call_id(parent: RunRecord | None, tool: str) -> str | None:
         if parent is None or parent.announced_tool_call is None:
             return None
         announced_tool, call_id = parent.announced_tool_call
@@ -614,7 +629,8 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
         attrs = Attributes()
         attrs.put(sc.GEN_AI_OPERATION_NAME, sc.OP_RETRIEVAL)
         attrs.put(sc.GEN_AI_DATA_SOURCE_ID, source)
-        attrs.put(sc.GEN_AI_AGENT_NAME, self._agent_name_of(parent_run_id))
+        parent = self.runs.get(parent_run_id)
+        attrs.put(sc.GEN_AI_AGENT_NAME, self._agent_name_of(parent))
         if self.content.capture and query is not None:
             attrs.put_encoded(sc.GEN_AI_RETRIEVAL_QUERY_TEXT, self.content.text("tool_input", query))
         recording = self.recording
@@ -625,7 +641,7 @@ class OpenTelemetryCallbackHandler(_HandlerBase):
                 attributes=attrs, context=context, span_kind=SpanKind.CLIENT,
             )
 
-        record = self._begin(run_id, parent_run_id, "retriever", starter, None, metadata)
+        record = self._begin(run_id, parent, "retriever", starter, None, metadata)
         _context.retriever_started(record)  # even None: the slot is that call's first run
 
     @_callback

@@ -39,6 +39,7 @@ from sentrial_otel import semconv as sc
 from sentrial_otel._internal.errors import handle_internal_errors
 from sentrial_otel._internal.spans.invocations import Invocation
 from sentrial_otel._internal.spans.session import SessionHandle
+from sentrial_otel.instrumentation.langchain._history import History
 
 DEFAULT_MAX_RUNS = 10_000
 DEFAULT_TTL_S = 3600.0
@@ -76,6 +77,13 @@ class RunRecord:
     """A top-level run a LangGraph interrupt paused."""
     consumer: Any = None
     """The consumer of the stream the run started in (``_context.Consumer``), if any."""
+    _history: History | None = None
+
+    def history(self) -> History:
+        """The encoded chat messages of this run's tree (kept on its top-level run)."""
+        if self._history is None:
+            self._history = History()
+        return self._history
 
     def top(self) -> RunRecord:
         """The top-level run this run is part of."""
