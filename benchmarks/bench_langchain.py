@@ -41,10 +41,12 @@ Usage::
     python benchmarks/bench_langchain.py --workload light --profile-callbacks [--runs 300]
 
 ``--workload light`` (issue 11) is a ``RunnableLambda`` chain calling a tool-bound chat
-model three times and the two tools directly, no LangGraph, in this one process: ours and
-a do-nothing callback handler (added to every callback manager as ours is) are switched on
-and off in place, in chunks of ``--runs`` runs alternating in a rotated order, one untimed
-run after each switch. Ratios are per round, over the baseline chunk of the same round, in
+model three times and the two tools directly, no LangGraph, in this one process: ours, a
+do-nothing callback handler (added to every callback manager as ours is) and the SDK
+floor (``sdk-floor``: a handler that only makes the SDK spans ours makes, with the same
+names and attributes, recorded from one run of ours) are switched on and off in place, in
+chunks of ``--runs`` runs alternating in a rotated order, one untimed run after each
+switch. Ratios are per round, over the baseline chunk of the same round, in
 process CPU time (what the other jobs of a loaded machine do not inflate) and wall time.
 """
 
@@ -645,6 +647,28 @@ def drive_light(rounds: int, runs: int, warmup: int, log: Any = sys.stderr) -> d
     }
 
 
+def run_light_only(mode: str, runs: int, warmup: int) -> str:
+    """``runs`` light runs in ``mode``, after ``warmup``, all inside one ``sorted()`` call:
+    callgrind counts them alone, set-up and imports left out, with
+    ``valgrind --tool=callgrind --collect-atstart=no --toggle-collect='builtin_sorted*'``.
+    Instructions do not move with the machine's load, as CPU time does. Returns what
+    the timed runs emitted."""
+    switch = LightSwitch()
+    if mode == "sdk-floor":
+        switch.one_run_spans("sentrial")  # the spans the floor replays
+    switch.switch(mode)
+    switch.timed(warmup)
+    switch.provider.force_flush()
+    switch.exporter.count = 0
+    invoke = switch.chain.invoke
+    sorted(range(runs), key=lambda _: invoke(LIGHT_QUESTION))
+    switch.provider.force_flush()
+    spans = switch.exporter.count
+    switch.switch("baseline")
+    switch.provider.shutdown()
+    return f"{mode}: {runs} runs, {spans} spans"
+
+
 def _sentrial_path() -> str | None:
     module = sys.modules.get("sentrial_otel")
     return str(Path(module.__file__).parent) if module is not None and module.__file__ else None
@@ -827,8 +851,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     parser.add_argument("--workload", choices=("agent", "light"), default="agent",
                         help="agent: create_agent graph, a subprocess per contender; light: a "
-                             "RunnableLambda chain in this process, ours and a do-nothing "
-                             "handler switched on and off in place")
+                             "RunnableLambda chain in this process, ours, a do-nothing "
+                             "handler and the SDK floor switched on and off in place")
     parser.add_argument("--json", type=Path, help="write the raw report here")
     parser.add_argument("--before-src", type=Path,
                         help="also run ours from this src/ directory (contender sentrial-before)")
@@ -836,8 +860,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--profile-callbacks", action="store_true",
                         help="profile our callbacks over --runs runs (no comparison)")
+    parser.add_argument("--only", choices=LIGHT_MODES,
+                        help="light workload: --runs untimed runs in this mode alone, for an "
+                             "instruction counter (see run_light_only)")
     args = parser.parse_args(argv)
 
+    if args.only:
+        print(run_light_only(args.only, args.runs, args.warmup))
+        return 0
     if args.profile_callbacks:
         print(profile_callbacks(args.runs, args.warmup, light=args.workload == "light"))
         return 0

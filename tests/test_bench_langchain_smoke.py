@@ -133,3 +133,13 @@ def test_light_callback_profile_names_our_functions() -> None:
     assert done.returncode == 0, done.stderr[-4000:]
     assert done.stdout.startswith("callbacks: ")
     assert "sentrial_otel/instrumentation/langchain/_handler.py" in done.stdout
+
+
+def test_light_mode_alone_for_an_instruction_counter() -> None:
+    # The SDK floor alone emits our 6 spans a run (what callgrind counts with --only).
+    command = [sys.executable, str(SCRIPT), "--workload", "light", "--only", "sdk-floor", "--runs", "2",
+               "--warmup", "1"]
+    done = subprocess.run(command, env=bench.worker_env("sentrial"), capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.stdout.strip() == "sdk-floor: 2 runs, 12 spans"
