@@ -134,11 +134,12 @@ def available(contender: str) -> bool:
 
 
 # --- the workload (importing LangChain only in the worker) ---------------------------------
-def scripted_model_and_tools(bind_schemas: bool = False) -> tuple[Any, list[Any]]:
+def scripted_model_and_tools(bind_schemas: bool = False, turns: int = 3) -> tuple[Any, list[Any]]:
     """A scripted chat model (no network) and the two tools it calls.
 
-    The model cycles through a three-message script (``get_weather``, then ``get_time``,
-    then the answer, each with usage metadata), so every run is the same; it returns
+    The model cycles through a script of ``turns`` messages (``get_weather``, then
+    ``get_time``, alternating, then the answer, each with usage metadata), so every run is
+    the same; it returns
     shallow copies (LangChain stamps ids and response metadata on the message it is
     given). ``bind_tools`` returns the model itself, or with ``bind_schemas`` a
     ``RunnableBinding`` of the tools' OpenAI schemas, as a real chat model does.
@@ -163,8 +164,9 @@ def scripted_model_and_tools(bind_schemas: bool = False) -> tuple[Any, list[Any]
         )
 
     script = [
-        tool_call("get_weather", "call_1", (52, 14)),
-        tool_call("get_time", "call_2", (81, 14)),
+        tool_call(("get_weather", "get_time")[turn % 2], f"call_{turn + 1}", (52 + 29 * turn, 14))
+        for turn in range(turns - 1)
+    ] + [
         AIMessage(
             content="It is sunny in Paris and the local time is 14:05.",
             usage_metadata=usage((110, 16)),  # type: ignore[arg-type]
@@ -214,19 +216,20 @@ def build_agent() -> Any:
     return langchain.agents.create_agent(model, tools, system_prompt=SYSTEM_PROMPT, name="travel_agent")
 
 
-def build_light_chain() -> Any:
+def build_light_chain(turns: int = 3) -> Any:
     """The light workload (issue 11): a ``RunnableLambda`` that calls a tool-bound chat model
-    three times and the two tools directly, no LangGraph."""
+    ``turns`` times (each call's prompt the whole history so far) and a tool after each
+    call but the last, no LangGraph."""
     from langchain_core.messages import HumanMessage, SystemMessage
     from langchain_core.runnables import RunnableLambda
 
-    model, tool_list = scripted_model_and_tools(bind_schemas=True)
+    model, tool_list = scripted_model_and_tools(bind_schemas=True, turns=turns)
     tools = {t.name: t for t in tool_list}
     bound = model.bind_tools(tool_list)
 
     def travel_agent(question: str) -> str:
         messages: list[Any] = [SystemMessage(SYSTEM_PROMPT), HumanMessage(question)]
-        for _ in range(2):
+        for _ in range(turns - 1):
             reply = bound.invoke(messages)
             call = reply.tool_calls[0]
             messages += [reply, tools[call["name"]].invoke(call)]
@@ -389,7 +392,9 @@ def serve_worker(contender: str, warmup: int) -> None:
     workload.close()
 
 
-def profile_callbacks(runs: int, warmup: int, top: int = 30, light: bool = False) -> str:
+def profile_callbacks(
+    runs: int, warmup: int, top: int = 30, light: bool = False, turns: int = 3
+) -> str:
     """cProfile of our handler's callbacks alone over ``runs`` runs (own time, top functions)
     of the agent workload, or of the light one."""
     import cProfile
@@ -397,7 +402,7 @@ def profile_callbacks(runs: int, warmup: int, top: int = 30, light: bool = False
     import pstats
 
     if light:
-        workload: Any = LightSwitch()
+        workload: Any = LightSwitch(turns)
         workload.switch("sentrial")
         workload.timed(warmup)
         workload.close = lambda: workload.switch("baseline")
@@ -506,14 +511,15 @@ def sdk_floor_handler(tracer: Any, specs: list[tuple[str, Any, dict[str, Any]]])
 
 
 class LightSwitch:
-    """The light chain under one provider, switched between the modes in place."""
+    """The light chain (of ``turns`` chat calls) under one provider, switched between the
+    modes in place."""
 
-    def __init__(self) -> None:
+    def __init__(self, turns: int = 3) -> None:
         from opentelemetry import trace
 
         self.provider, self.exporter = make_provider()
         trace.set_tracer_provider(self.provider)
-        self.chain = build_light_chain()
+        self.chain = build_light_chain(turns)
         self.instrumentor: Any = None
         self.floor_specs: list[tuple[str, Any, dict[str, Any]]] = []
         """The spans of one run of ours, for the ``sdk-floor`` mode (``one_run_spans``)."""
@@ -583,11 +589,13 @@ class LightSwitch:
         return dict(sorted(names.items()))
 
 
-def drive_light(rounds: int, runs: int, warmup: int, log: Any = sys.stderr) -> dict[str, Any]:
+def drive_light(
+    rounds: int, runs: int, warmup: int, log: Any = sys.stderr, turns: int = 3
+) -> dict[str, Any]:
     """Alternate the modes in chunks of ``runs`` runs, order rotated every round; after each
     switch one untimed run. A round's ratio is a mode's chunk median over the baseline's."""
     load_before = os.getloadavg()
-    switch = LightSwitch()
+    switch = LightSwitch(turns)
     modes = list(LIGHT_MODES)
     span_names = {mode: switch.one_run_spans(mode) for mode in modes}
     for mode in modes:
@@ -638,7 +646,7 @@ def drive_light(rounds: int, runs: int, warmup: int, log: Any = sys.stderr) -> d
     switch.provider.shutdown()
     return {
         "config": {"workload": "light", "rounds": rounds, "runs": runs, "warmup": warmup,
-                   "contenders": modes},
+                   "turns": turns, "contenders": modes},
         "skipped": [],
         "machine": {**machine(), "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
         "versions": versions(),
@@ -647,13 +655,13 @@ def drive_light(rounds: int, runs: int, warmup: int, log: Any = sys.stderr) -> d
     }
 
 
-def run_light_only(mode: str, runs: int, warmup: int) -> str:
+def run_light_only(mode: str, runs: int, warmup: int, turns: int = 3) -> str:
     """``runs`` light runs in ``mode``, after ``warmup``, all inside one ``sorted()`` call:
     callgrind counts them alone, set-up and imports left out, with
     ``valgrind --tool=callgrind --collect-atstart=no --toggle-collect='builtin_sorted*'``.
     Instructions do not move with the machine's load, as CPU time does. Returns what
     the timed runs emitted."""
-    switch = LightSwitch()
+    switch = LightSwitch(turns)
     if mode == "sdk-floor":
         switch.one_run_spans("sentrial")  # the spans the floor replays
     switch.switch(mode)
@@ -860,16 +868,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--profile-callbacks", action="store_true",
                         help="profile our callbacks over --runs runs (no comparison)")
+    parser.add_argument("--turns", type=int, default=3,
+                        help="light workload: chat calls per run (a tool call after each but "
+                             "the last; each prompt is the whole history so far)")
     parser.add_argument("--only", choices=LIGHT_MODES,
                         help="light workload: --runs untimed runs in this mode alone, for an "
                              "instruction counter (see run_light_only)")
     args = parser.parse_args(argv)
+    if args.turns < 1:
+        parser.error("--turns must be at least 1")
 
     if args.only:
-        print(run_light_only(args.only, args.runs, args.warmup))
+        print(run_light_only(args.only, args.runs, args.warmup, args.turns))
         return 0
     if args.profile_callbacks:
-        print(profile_callbacks(args.runs, args.warmup, light=args.workload == "light"))
+        print(profile_callbacks(args.runs, args.warmup, light=args.workload == "light",
+                                turns=args.turns))
         return 0
     if args.worker and args.serve:
         serve_worker(args.worker, args.warmup)
@@ -879,7 +893,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.workload == "light":
-        report = drive_light(args.rounds, args.runs, args.warmup)
+        report = drive_light(args.rounds, args.runs, args.warmup, turns=args.turns)
         print(json.dumps({"machine": report["machine"], "versions": report["versions"]}, indent=2))
         print()
         print("process CPU time per run (the ratio to quote on a loaded machine):")
