@@ -248,8 +248,10 @@ class Usage:
 
 
 def _int(value: Any) -> int | None:
-    if type(value) is int:  # the common case, without the two isinstance checks
+    if type(value) is int:  # the common cases, without the two isinstance checks
         return value if value >= 0 else None
+    if value is None:
+        return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return None
     return value
