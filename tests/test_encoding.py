@@ -376,13 +376,19 @@ _values = st.recursive(
 )
 
 
+def _as_is_json(encoder: Encoder, value) -> str | None:
+    """A value's JSON text when json() returns it untouched, else None."""
+    text = encoder.plain_json(value)
+    return text if text is not None and encoder.goes_out_as_is(text) else None
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_values, max_size=6), st.sampled_from([60, 200, 4000]))
 def test_joined_pieces_are_what_the_whole_list_encodes_to(items, limit):
     from sentrial_otel._internal.content.policy import ContentPolicy
 
     plain = ContentPolicy(max_string_length=limit).encoder("llm_input")
-    pieces = [plain.as_is_json(item) for item in items]
+    pieces = [_as_is_json(plain, item) for item in items]
     for item, piece in zip(items, pieces):
         if piece is not None:  # a piece is only ever what json() gives, untouched
             assert plain.json(item) == (piece, False, False)
@@ -400,11 +406,11 @@ def test_secret_looking_or_long_values_make_no_piece():
     from sentrial_otel._internal.content.policy import ContentPolicy
 
     plain = ContentPolicy(max_string_length=50).encoder("llm_input")
-    assert plain.as_is_json({"content": "sunny"}) == '{"content":"sunny"}'
-    assert plain.as_is_json({"content": "my password=hunter2"}) is None  # redacted by json()
-    assert plain.as_is_json({"content": "x" * 60}) is None  # cut by json()
-    assert plain.as_is_json({"nan": math.nan}) is None  # not JSON as is
+    assert _as_is_json(plain, {"content": "sunny"}) == '{"content":"sunny"}'
+    assert _as_is_json(plain, {"content": "my password=hunter2"}) is None  # redacted by json()
+    assert _as_is_json(plain, {"content": "x" * 60}) is None  # cut by json()
+    assert plain.plain_json({"nan": math.nan}) is None  # not JSON as is
     assert plain.joined_array(['{"a":1}', "", '{"b":2},{"c":3}']) == ('[{"a":1},{"b":2},{"c":3}]', False, False)
     assert plain.joined_array([]) == ("[]", False, False)
     assert plain.joined_array(['"' + "x" * 30 + '"', '"' + "y" * 30 + '"']) is None  # 65 > 50
-    assert encoder.as_is_json({"a": 1}) is None  # no secret pre-test: every value is walked
+    assert encoder.plain_json({"a": 1}) is None  # no secret pre-test: every value is walked

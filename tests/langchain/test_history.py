@@ -1,6 +1,6 @@
 """A chat history repeated by every call of one run tree: each prompt's attributes are what
-the whole prompt encodes to, whether its messages were encoded by an earlier call or not,
-changed in place since, or hold something to redact."""
+the whole prompt encodes to, whether its messages were seen by an earlier call or not,
+changed in place since, or hold something to redact or cut."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_a_message_changed_in_place_is_encoded_again(instrumentor: Any, lc_spans
             messages[1].content = "weather in Lyon?"  # the same object, new content
         if turn == 2:
             messages[0] = SystemMessage("Be verbose.")  # a new object in the old one's place
-            messages[2].tool_calls[0]["args"] = {"city": "Lyon"}  # changed inside a list
+            messages[2].tool_calls[0]["args"]["city"] = "Lyon"  # changed deep inside
 
     chain, prompts = _loop(edit)
     chain.invoke("weather in Paris?")

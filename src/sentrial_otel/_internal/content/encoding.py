@@ -389,28 +389,32 @@ class Encoder:
             return self._json_within(value, limit, encoded)
         return encoded
 
-    def as_is_json(self, value: Any) -> str | None:
-        """The compact JSON of ``value`` when :meth:`json` gives it untouched (nothing to
-        cut or redact), else None. Such pieces join into a list for free
-        (:meth:`joined_array`): a chat history's messages are encoded once, not again in
-        every later prompt that repeats them."""
+    def plain_json(self, value: Any) -> str | None:
+        """The compact JSON of ``value`` when it is plain JSON data that :meth:`json` may
+        encode in one C pass, else None (a value :meth:`json` must walk)."""
         if self.needs_walk is None or sys.getrecursionlimit() > SAFE_C_RECURSION_LIMIT:
             return None
         try:
-            text = _dumps(value)
+            return _dumps(value)
         except (TypeError, ValueError, RecursionError):
             return None
+
+    def goes_out_as_is(self, text: str) -> bool:
+        """Whether :meth:`json` returns ``text``, the :meth:`plain_json` of a value,
+        untouched (nothing to cut or redact). Such texts join into a list for free
+        (:meth:`joined_array`): a chat history's messages are checked once, not again in
+        every later prompt that repeats them."""
         limit = self.max_value_length
-        return text if self._as_is(text) and (limit is None or len(text) <= limit) else None
+        return self._as_is(text) and (limit is None or len(text) <= limit)
 
     def joined_array(self, pieces: Sequence[str]) -> Encoded | None:
-        """What :meth:`json` gives for a list, from the :meth:`as_is_json` of its items
-        (a piece may hold several consecutive items, comma-separated; empty pieces are
-        skipped), without encoding them again; None when the list is too long to go out
-        as is (encode the list itself then). No piece needs anything cut or redacted, so
-        neither does the list while it fits the per-string limit: the walk :meth:`json`
-        may still take over it (its secret pre-test reads the whole text) changes
-        nothing."""
+        """What :meth:`json` gives for a list, from the :meth:`plain_json` texts of its
+        items, each of which :meth:`goes_out_as_is` (a piece may hold several consecutive
+        items, comma-separated; empty pieces are skipped); None when the list is too long
+        to go out as is (encode the list itself then). No piece needs anything cut or
+        redacted, so neither does the list while it fits the per-string limit: the walk
+        :meth:`json` may still take over it (its secret pre-test reads the whole text)
+        changes nothing."""
         pieces = [piece for piece in pieces if piece]
         length = 2 + sum(map(len, pieces)) + max(len(pieces) - 1, 0)
         limit = self.max_value_length

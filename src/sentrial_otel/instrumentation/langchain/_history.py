@@ -1,15 +1,16 @@
-"""A chat model's prompt, each message of a run tree's history encoded once.
+"""A chat model's prompt, each message of a run tree's history checked once.
 
 An agent loop sends the conversation so far with every chat call: its third call repeats
-the first two calls' messages. A run tree keeps the JSON of each message it has encoded
-(``History``, on its top-level run's record); a later prompt joins the pieces instead of
-encoding the messages again (``Encoder.joined_array``).
+the first two calls' messages. Encoding a message to JSON is one C call; what costs is
+checking that the JSON can go out as it is (the secret pre-test reads all of it, for
+every prompt that repeats it). A run tree (``History``, on its top-level run's record)
+remembers the JSON texts of its messages it has checked, and a later prompt joins the
+texts instead of checking the whole prompt again (``Encoder.joined_array``).
 
-Safe whatever the application does with its messages: the entry of a message (by
-``id()``) is used only while the message still converts to the same parts, compared by
-value, so a message changed in place, or a new one at a reused address, is encoded
-afresh. A message whose JSON would not go out as is (something to cut or redact) keeps no
-piece, and the prompt is encoded whole, as before.
+Exact whatever the application does with its messages: the texts are the messages' JSON
+of now (each message is converted and encoded again for every prompt), only the check is
+remembered, by the text itself and the encoder that checked it. A message with anything to
+cut or redact sends the prompt through the whole-value path, as before.
 """
 
 from __future__ import annotations
@@ -22,33 +23,27 @@ from sentrial_otel._internal.content.encoding import Encoded, Encoder
 from sentrial_otel.instrumentation.langchain._messages import message_parts
 
 MAX_ENTRIES = 1024
-"""Messages one run tree remembers; later ones are encoded each time (memory stays
-bounded for a run that never ends)."""
+"""Texts one run tree remembers; later ones are checked each time (memory stays bounded
+for a run that never ends)."""
 
 
 class History:
-    """The encoded messages of one run tree: ``id(message)`` -> (its parts, its piece)."""
+    """The JSON texts of one run tree's messages, and whether each goes out as is."""
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_checked",)
 
     def __init__(self) -> None:
-        self._entries: dict[int, tuple[dict[str, Any], str | None]] = {}
+        self._checked: dict[tuple[Encoder, str], bool] = {}
 
-    def piece(self, message: Any, converted: dict[str, Any], encode: Any) -> str | None:
-        """The JSON piece of ``converted`` (what ``message`` converts to), from an earlier
-        prompt of the tree when the message still converts to the same."""
-        key = id(message)
-        entry = self._entries.get(key)
-        if entry is not None:
-            try:
-                if entry[0] == converted:
-                    return entry[1]
-            except Exception:  # noqa: BLE001 - content whose __eq__ raises: encode afresh
-                pass
-        piece = encode(converted)
-        if len(self._entries) < MAX_ENTRIES:
-            self._entries[key] = (converted, piece)
-        return piece
+    def goes_out_as_is(self, encoder: Encoder, text: str) -> bool:
+        """``encoder.goes_out_as_is(text)``, asked once per text and encoder."""
+        key = (encoder, text)
+        known = self._checked.get(key)
+        if known is None:
+            known = encoder.goes_out_as_is(text)
+            if len(self._checked) < MAX_ENTRIES:
+                self._checked[key] = known
+        return known
 
 
 class Prompt:
@@ -71,8 +66,9 @@ class Prompt:
 
 
 def prompt_of(messages: Sequence[Any], history: History | None, encoder: Encoder) -> Prompt:
-    """A chat prompt (one list of messages), encoded from ``history``'s pieces when it has
-    a run tree's (a chat model run with no parent has none: it is encoded whole)."""
+    """A chat prompt (one list of messages), encoded from its messages' texts when the run
+    tree has a ``history`` (a chat model run with no parent has none: it is encoded whole,
+    later)."""
     system: list[dict[str, Any]] = []
     others: list[dict[str, Any]] = []
     system_pieces: list[str] = []
@@ -87,16 +83,14 @@ def prompt_of(messages: Sequence[Any], history: History | None, encoder: Encoder
             others.append(converted)
         if not encodable:
             continue
-        if is_system:
-            piece = history.piece(message, converted, _parts_of(encoder))  # type: ignore[union-attr]
-            pieces = system_pieces
-        else:
-            piece = history.piece(message, converted, encoder.as_is_json)  # type: ignore[union-attr]
-            pieces = input_pieces
-        if piece is None:
+        # A system message's parts are items of the instructions' list: "[a,b]" -> "a,b".
+        text = encoder.plain_json(converted["parts"] if is_system else converted)
+        if text is None or not history.goes_out_as_is(encoder, text):  # type: ignore[union-attr]
             encodable = False
+        elif is_system:
+            system_pieces.append(text[1:-1])
         else:
-            pieces.append(piece)
+            input_pieces.append(text)
     prompt = Prompt(system or None, others)
     if encodable:
         system_json = encoder.joined_array(system_pieces) if system else None
@@ -104,13 +98,3 @@ def prompt_of(messages: Sequence[Any], history: History | None, encoder: Encoder
         if input_json is not None and (system_json is not None or not system):
             prompt.system_json, prompt.input_json = system_json, input_json
     return prompt
-
-
-def _parts_of(encoder: Encoder) -> Any:
-    """A system message's piece: the JSON of its parts, as items of the instructions' list."""
-
-    def encode(converted: dict[str, Any]) -> str | None:
-        text = encoder.as_is_json(converted["parts"])
-        return text[1:-1] if text is not None else None  # "[a,b]" -> "a,b"
-
-    return encode
