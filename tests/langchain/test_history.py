@@ -79,6 +79,7 @@ def test_a_message_changed_in_place_is_encoded_again(instrumentor: Any, lc_spans
         if turn == 2:
             messages[0] = SystemMessage("Be verbose.")  # a new object in the old one's place
             messages[2].tool_calls[0]["args"]["city"] = "Lyon"  # changed deep inside
+            messages[3].tool_call_id = "call_renamed"  # a tool result's other field
 
     chain, prompts = _loop(edit)
     chain.invoke("weather in Paris?")
@@ -88,6 +89,7 @@ def test_a_message_changed_in_place_is_encoded_again(instrumentor: Any, lc_spans
     assert "Lyon" in got[1][sc.GEN_AI_INPUT_MESSAGES] and "Paris?" not in got[1][sc.GEN_AI_INPUT_MESSAGES]
     assert '"arguments":{"city":"Lyon"}' in got[2][sc.GEN_AI_INPUT_MESSAGES]
     assert "verbose" in got[2][sc.GEN_AI_SYSTEM_INSTRUCTIONS]
+    assert '"id":"call_renamed"' in got[2][sc.GEN_AI_INPUT_MESSAGES]
 
 
 def test_a_secret_in_the_history_is_redacted_in_every_prompt(instrumentor: Any, lc_spans: Spans) -> None:
