@@ -162,3 +162,12 @@ def test_a_value_the_sdk_cannot_encode_is_skipped_and_logged_as_the_sdk_does(
     assert ours == theirs
     assert [line.split(":")[0] for line in our_lines] == ["Failed to encode key bad"]
     assert [r.getMessage().split(":")[0] for r in caplog.records] == ["Failed to encode key bad"]
+
+
+@pytest.mark.parametrize("key", [0, False, b"k", b"", b"\xff", None, ""],
+                         ids=["0", "False", "bytes", "empty bytes", "bad utf-8", "None", "empty"])
+def test_a_key_the_sdk_cleaning_never_makes_is_encoded_or_skipped_as_the_sdk_does(key) -> None:
+    # The SDK's cleaning drops non-str keys; a hand-built span keeps them, and protobuf takes
+    # UTF-8 bytes and None for a string field and refuses the rest.
+    span = _span({"before": "kept", key: "v", "after": 2})
+    assert SpanEncoder().encode([span]) == encode_spans([span]).SerializePartialToString()

@@ -192,10 +192,13 @@ def _raw_spans(rng: random.Random, resource: Resource, n: int) -> list[ReadableS
                   for _ in range(rng.randint(0, 2))]
         links = [Link(_context(rng), _attributes(rng, _raw_value, 2) or None)
                  for _ in range(rng.randint(0, 2))]
+        attributes = _attributes(rng, _raw_value, 6)
+        if rng.random() < 0.1:  # keys the SDK's cleaning would have dropped
+            attributes[rng.choice((0, b"k", None, b"\xff"))] = "v"
         spans.append(ReadableSpan(
             name=_text(rng)[:60], context=_context(rng),
             parent=rng.choice((None, _context(rng))), resource=resource,
-            attributes=_attributes(rng, _raw_value, 6), events=events, links=links,
+            attributes=attributes, events=events, links=links,
             kind=rng.choice(list(SpanKind)), status=_status(rng),
             start_time=rng.getrandbits(62), end_time=rng.choice((None, rng.getrandbits(62))),
             instrumentation_scope=rng.choice(scopes),

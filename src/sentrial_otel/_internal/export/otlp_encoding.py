@@ -109,6 +109,22 @@ def _key_value(key: str, value: Any) -> bytes:
     return _string(b"\x0a", key) + _field(b"\x12", _any_value(value))
 
 
+def _key_field(key: Any) -> bytes:
+    """``KeyValue.key`` as protobuf takes it: a str, or UTF-8 bytes, or None for empty.
+    The SDK's cleaning keeps only str keys; a hand-built span may carry others, and
+    protobuf refuses any other type, so the attribute is skipped as the SDK skips it."""
+    if isinstance(key, str):
+        data = key.encode()
+    elif key is None:
+        data = b""
+    elif isinstance(key, bytes):
+        key.decode()  # protobuf's UTF-8 check: bytes that are not fail there too
+        data = key
+    else:
+        raise TypeError(f"bad argument type for a key: {type(key).__name__}")
+    return _field(b"\x0a", data) if data else b""
+
+
 class _AttributeCache:
     """Encoded keys, and encoded ``key = short string`` pairs, bounded in size."""
 
@@ -133,7 +149,7 @@ class _AttributeCache:
             try:
                 encoded_key = keys.get(key)
                 if encoded_key is None:
-                    encoded_key = _string(b"\x0a", key)
+                    encoded_key = _key_field(key)
                     if len(keys) >= _CACHE_ENTRIES:
                         keys.clear()
                     keys[key] = encoded_key
