@@ -105,3 +105,48 @@ def test_without_the_sdks_split_every_export_is_the_sdks_own(receiver) -> None:
     exporter._encoder = None  # would fail if used
     assert _export_once(exporter, spans) is SpanExportResult.SUCCESS
     assert _the_one_request_body(receiver) == encode_spans(spans).SerializePartialToString()
+
+
+def _export_taking_a_deadline(self, data, deadline):  # another release's signature
+    raise AssertionError("called with our one argument")
+
+
+def _export_taking_no_bytes(self):
+    raise AssertionError("called with our one argument")
+
+
+@pytest.mark.parametrize("export", [_export_taking_a_deadline, _export_taking_no_bytes, None],
+                         ids=["extra argument", "no argument", "not callable"])
+def test_a_client_whose_export_takes_other_arguments_is_not_used(monkeypatch, export) -> None:
+    from opentelemetry.exporter.otlp.common import http as sdk_http
+
+    monkeypatch.setattr(sdk_http._OTLPHTTPClient, "export", export)
+    exporter = OtlpHttpSpanExporter(endpoint="http://127.0.0.1:9/v1/traces")
+    try:
+        assert exporter.encodes_itself is False
+    finally:
+        monkeypatch.undo()
+        exporter.shutdown()
+
+
+def _without_client(exporter) -> None:
+    del exporter._client  # releases before 1.45 (pyproject allows 1.37 on) have none
+
+
+def _without_metrics_operation(exporter) -> None:
+    exporter._metrics = object()
+
+
+@pytest.mark.parametrize("change", [_without_client, _without_metrics_operation],
+                         ids=["no _client", "no _metrics.export_operation"])
+def test_an_exporter_without_the_parts_we_use_is_not_used(change) -> None:
+    from sentrial_otel._internal.export.otlp_http import _can_send_encoded
+
+    exporter = OtlpHttpSpanExporter(endpoint="http://127.0.0.1:9/v1/traces")
+    client = exporter._client
+    try:
+        assert _can_send_encoded(exporter) is True
+        change(exporter)
+        assert _can_send_encoded(exporter) is False
+    finally:
+        client.shutdown()

@@ -12,6 +12,7 @@ it, every export is the SDK's own, encoder included.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -35,13 +36,24 @@ except ImportError:  # pragma: no cover - an older exporter: its own export is u
 _logger = logging.getLogger("opentelemetry.exporter.otlp.proto.http.trace_exporter")
 
 
+def _takes_bytes_alone(method: Any) -> bool:
+    """Whether ``method(data)`` is a call its signature allows (a private method may
+    change its arguments from one release to the next)."""
+    try:
+        inspect.signature(method).bind(b"")
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _can_send_encoded(exporter: Any) -> bool:
     """Whether this SDK exporter sends already-encoded bytes through a separate client."""
-    client = getattr(exporter, "_client", None)
+    send = getattr(getattr(exporter, "_client", None), "export", None)
     return (
         _is_request_too_large is not None
-        and callable(getattr(client, "export", None))
-        and hasattr(exporter, "_metrics")
+        and callable(send)
+        and _takes_bytes_alone(send)
+        and callable(getattr(getattr(exporter, "_metrics", None), "export_operation", None))
         and hasattr(exporter, "_max_request_size")
         and hasattr(exporter, "_shutdown")
     )
