@@ -102,3 +102,60 @@ def test_an_exporter_that_cannot_encode_ahead_gets_no_send_thread() -> None:
     assert len(_send_threads()) == before
     delivery.shutdown()
     assert delivery.stats.exported == 12
+
+
+def test_a_batch_that_cannot_be_encoded_is_counted_failed_and_the_next_is_delivered() -> None:
+    from opentelemetry.sdk.trace import ReadableSpan
+
+    with OtlpReceiver("http/protobuf") as rx:
+        exporter = OtlpHttpSpanExporter(endpoint=rx.traces_endpoint, timeout=10)
+        delivery = DeliveryProcessor(exporter, destination="rx", schedule_delay_s=0.01,
+                                     max_export_batch_size=1, shutdown_timeout_s=5)
+        _send_spans(delivery, 1)
+        delivery.on_end(ReadableSpan(name="no context"))  # the encoder raises on it
+        _send_spans(delivery, 1)
+        assert delivery.force_flush(timeout_millis=10_000) is True
+        assert (delivery.stats.exported, delivery.stats.failed) == (2, 1)
+        assert [s.name for s in rx.spans()] == ["execute_tool t0", "execute_tool t0"]
+        assert len(_send_threads()) >= 1 and all(t.is_alive() for t in _send_threads())
+        delivery.shutdown()
+
+
+FORK_SCRIPT = """
+import os, sys, time
+from opentelemetry.sdk.trace import TracerProvider
+from sentrial_otel._internal.export.delivery import DeliveryProcessor
+from sentrial_otel._internal.export.otlp_http import OtlpHttpSpanExporter
+
+delivery = DeliveryProcessor(OtlpHttpSpanExporter(endpoint=sys.argv[1], timeout=30),
+                             destination="rx", schedule_delay_s=0.01, max_export_batch_size=5)
+provider = TracerProvider(shutdown_on_exit=False)
+provider.add_span_processor(delivery)
+tracer = provider.get_tracer("fork")
+for i in range(5):
+    tracer.start_span(f"parent {i}").end()
+time.sleep(1.0)  # the parent's request is out and unanswered (the receiver hangs it)
+pid = os.fork()
+if pid == 0:
+    for i in range(5):
+        tracer.start_span(f"child {i}").end()
+    flushed = delivery.force_flush(timeout_millis=10_000)
+    print("child", flushed, delivery.stats.exported, flush=True)
+    os._exit(0 if flushed else 1)
+_, status = os.waitpid(pid, 0)
+print("parent", os.waitstatus_to_exitcode(status), delivery.stats.exported, flush=True)
+"""
+
+
+def test_a_forked_child_sends_on_its_own_thread_while_the_parents_request_hangs() -> None:
+    import subprocess
+    import sys
+
+    with OtlpReceiver("http/protobuf") as rx:
+        rx.hang(times=1)
+        done = subprocess.run([sys.executable, "-c", FORK_SCRIPT, rx.traces_endpoint],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split("\n")[:2] == ["child True 5", "parent 0 0"], done.stdout
+        assert sorted(s.name for s in rx.spans()) == [f"child {i}" for i in range(5)]
+        assert [a.outcome for a in rx.attempts] == ["hung", "accepted"]
