@@ -171,3 +171,21 @@ def test_a_key_the_sdk_cleaning_never_makes_is_encoded_or_skipped_as_the_sdk_doe
     # UTF-8 bytes and None for a string field and refuses the rest.
     span = _span({"before": "kept", key: "v", "after": 2})
     assert SpanEncoder().encode([span]) == encode_spans([span]).SerializePartialToString()
+
+
+def test_the_caches_stay_small_when_every_span_brings_new_long_keys() -> None:
+    # A process that runs for days may put ids or content into attribute keys: the encoder's
+    # caches must not keep them all (the count bound alone would let 4096 such keys stay).
+    import tracemalloc
+
+    encoder = SpanEncoder()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(200):
+            key = f"{i:06d}" + "k" * 50_000
+            encoder.encode([_span({key: "v", key + ".n": 1})])
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < 5_000_000, f"{kept / 1e6:.1f} MB kept after 200 spans of 50 KB keys"

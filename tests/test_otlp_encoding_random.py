@@ -109,8 +109,16 @@ def _raw_value(rng: random.Random, depth: int = 0) -> object:
 
 def _keys(rng: random.Random, n: int) -> list[str]:
     common = ("gen_ai.operation.name", "gen_ai.tool.name", "session.id", "n", "é.key")
-    return [rng.choice(common) if rng.random() < 0.6 else f"k{rng.randrange(10_000)}"
-            for _ in range(n)]
+    keys = []
+    for _ in range(n):
+        roll = rng.random()
+        if roll < 0.6:
+            keys.append(rng.choice(common))
+        elif roll < 0.95:
+            keys.append(f"k{rng.randrange(10_000)}")
+        else:  # around the length up to which keys are cached
+            keys.append("long." + "k" * rng.choice((240, 250, 251, 300)))
+    return keys
 
 
 def _attributes(rng: random.Random, value, most: int = 6) -> dict:

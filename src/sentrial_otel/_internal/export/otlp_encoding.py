@@ -40,6 +40,9 @@ _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _pack_double = struct.Struct("<d").pack
 # Short string values repeat from span to span; longer ones (content) rarely do.
 _CACHED_VALUE_CHARS = 64
+# Keys are short names; a long one (an id or content used as a key) is encoded every time,
+# so that 4096 cached entries stay a few megabytes whatever a process sends for days.
+_CACHED_KEY_BYTES = 256
 _CACHE_ENTRIES = 4096
 
 
@@ -150,14 +153,15 @@ class _AttributeCache:
                 encoded_key = keys.get(key)
                 if encoded_key is None:
                     encoded_key = _key_field(key)
-                    if len(keys) >= _CACHE_ENTRIES:
-                        keys.clear()
-                    keys[key] = encoded_key
+                    if len(encoded_key) <= _CACHED_KEY_BYTES:
+                        if len(keys) >= _CACHE_ENTRIES:
+                            keys.clear()
+                        keys[key] = encoded_key
                 pair = _field(b"", encoded_key + _field(b"\x12", _any_value(value)))
             except Exception as error:  # noqa: BLE001 - as the SDK: skip the attribute, say so
                 _logger.exception("Failed to encode key %s: %s", key, error)
                 continue
-            if short:
+            if short and len(encoded_key) <= _CACHED_KEY_BYTES:
                 if len(pairs) >= _CACHE_ENTRIES:
                     pairs.clear()
                 pairs[(key, value)] = pair
