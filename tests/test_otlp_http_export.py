@@ -150,3 +150,20 @@ def test_an_exporter_without_the_parts_we_use_is_not_used(change) -> None:
         assert _can_send_encoded(exporter) is False
     finally:
         client.shutdown()
+
+
+@pytest.mark.parametrize(("version", "used"), [("1.45.2", True), ("1.45.0", True),
+                                               ("1.46.0", False), ("2.0.0", False)])
+def test_the_private_client_is_used_only_on_the_releases_it_was_checked_on(
+    monkeypatch, version, used
+) -> None:
+    # A later release may keep ``_client.export(bytes)`` and change what it does (compress
+    # elsewhere, answer otherwise): that would lose every batch, so it gets the SDK's path.
+    from sentrial_otel._internal.export import otlp_http
+
+    monkeypatch.setattr(otlp_http, "_EXPORTER_VERSION", version)
+    exporter = OtlpHttpSpanExporter(endpoint="http://127.0.0.1:9/v1/traces")
+    try:
+        assert exporter.encodes_itself is used
+    finally:
+        exporter.shutdown()

@@ -6,8 +6,8 @@ the ``OTEL_EXPORTER_OTLP_*`` variables, the request size limit, retries with bac
 time and ``otlp_encoding.SpanEncoder`` writes the same bytes about three times faster.
 
 The split between encoding and sending is the SDK's private ``_client.export(bytes)``
-(opentelemetry-exporter-otlp-proto-http 1.45); where an installed release does not have
-it, every export is the SDK's own, encoder included.
+(opentelemetry-exporter-otlp-proto-http 1.45); on a release it was not checked against,
+or where it is not there, every export is the SDK's own, encoder included.
 """
 
 from __future__ import annotations
@@ -32,6 +32,13 @@ try:
 except ImportError:  # pragma: no cover - an older exporter: its own export is used
     RequestPayloadTooLargeError = _is_request_too_large = None  # type: ignore[assignment,misc]
 
+from opentelemetry.exporter.otlp.proto.http.version import __version__ as _EXPORTER_VERSION
+
+# The releases whose private ``_client`` (its arguments, its result, when it compresses)
+# was checked against ours: tests/test_otlp_http_export.py and test_otel_floor.py. Any
+# other keeps the SDK's own export, slower but never wrong; add a release once checked.
+_CHECKED_RELEASES = ("1.45",)
+
 # The SDK exporter's logger, so that its lines and ours read (and are quieted) alike.
 _logger = logging.getLogger("opentelemetry.exporter.otlp.proto.http.trace_exporter")
 
@@ -50,7 +57,8 @@ def _can_send_encoded(exporter: Any) -> bool:
     """Whether this SDK exporter sends already-encoded bytes through a separate client."""
     send = getattr(getattr(exporter, "_client", None), "export", None)
     return (
-        _is_request_too_large is not None
+        ".".join(_EXPORTER_VERSION.split(".")[:2]) in _CHECKED_RELEASES
+        and _is_request_too_large is not None
         and callable(send)
         and _takes_bytes_alone(send)
         and callable(getattr(getattr(exporter, "_metrics", None), "export_operation", None))
