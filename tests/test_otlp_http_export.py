@@ -167,3 +167,26 @@ def test_the_private_client_is_used_only_on_the_releases_it_was_checked_on(
         assert exporter.encodes_itself is used
     finally:
         exporter.shutdown()
+
+
+@pytest.mark.parametrize("send_ahead", [True, False], ids=["our encoder", "the SDK's encoder"])
+def test_an_attribute_left_out_at_encoding_is_said_once(receiver, caplog, send_ahead) -> None:
+    # The SDK's API takes an int past int64; OTLP cannot carry it, so both encoders leave
+    # the attribute out, logging it on a logger our exports quiet: we say it ourselves, once.
+    from sentrial_otel._internal.export.delivery import DeliveryProcessor
+
+    exporter = OtlpHttpSpanExporter(endpoint=receiver.traces_endpoint)
+    exporter.encodes_itself = send_ahead
+    delivery = DeliveryProcessor(exporter, destination="rx", schedule_delay_s=0.01,
+                                 max_export_batch_size=1)
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(delivery)
+    with caplog.at_level(logging.WARNING, logger="sentrial"):
+        for key in ("big", "bigger"):
+            provider.get_tracer("t").start_span("s", attributes={key: 2**64, "ok": 1}).end()
+        assert delivery.force_flush(timeout_millis=10_000)
+        delivery.shutdown()
+    said = [r.getMessage() for r in caplog.records if r.name == "sentrial"]
+    assert len(said) == 1, said
+    assert "'big'" in said[0] and "left out" in said[0] and "18446744073709551616" in said[0]
+    assert [s.attributes for s in receiver.spans()] == [{"ok": 1}, {"ok": 1}]

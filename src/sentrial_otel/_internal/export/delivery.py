@@ -54,12 +54,18 @@ _EXPORTER_LOGGERS = (
     "opentelemetry.sdk.metrics._internal.export",
 )
 _inside_our_export = threading.local()
+# What both OTLP encoders (the SDK's and otlp_encoding.py) log for an attribute they leave out.
+_LEFT_OUT_ATTRIBUTE = "Failed to encode key %s: %s"
 
 
 class _QuietOurExportsFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         ours = getattr(_inside_our_export, "active", False)
-        if ours and record.levelno >= logging.ERROR:
+        if ours and record.msg == _LEFT_OUT_ATTRIBUTE and isinstance(record.args, tuple):
+            # An attribute left out of its span, the export going on: said by the processor
+            # once (left_out_attribute), not taken for the reason of a failed export.
+            _inside_our_export.left_out = record.args
+        elif ours and record.levelno >= logging.ERROR:
             # Why the export failed, for our own once-only warning (see failure_reason).
             _inside_our_export.last_error = record.getMessage()
         return not ours or logger.isEnabledFor(logging.DEBUG)
@@ -80,6 +86,13 @@ def failure_reason() -> str:
     if any(marker in reason for marker in _REFUSED_MARKERS):
         return f" (the collector refused the API key: {reason})"
     return f" ({reason})"
+
+
+def left_out_attribute() -> tuple | None:
+    """(key, error) of the last attribute an encoder left out on this thread, if any."""
+    left_out = getattr(_inside_our_export, "left_out", None)
+    _inside_our_export.left_out = None
+    return left_out
 
 
 def quiet_exporter_logs() -> None:
@@ -103,6 +116,10 @@ def our_export() -> Iterator[None]:
     finally:
         detach(token)
         _inside_our_export.active = previous
+
+
+def _failed_export() -> SpanExportResult:
+    return SpanExportResult.FAILURE
 
 
 @dataclass
@@ -183,6 +200,7 @@ class DeliveryProcessor(SpanProcessor):
         self._flush_waiters: list[threading.Event] = []
         self._warned_full = False
         self._warned_failure = False
+        self._warned_left_out = False
         quiet_exporter_logs()
         self._start_worker()
         # A forked child (gunicorn --preload, multiprocessing) inherits the queue but not the
@@ -386,10 +404,27 @@ class DeliveryProcessor(SpanProcessor):
             return lambda: self.exporter.export(batch)
         try:
             with our_export():
-                return self._prepare_export(batch)
+                send = self._prepare_export(batch)
         except Exception:  # noqa: BLE001 - an exporter bug must not kill the worker
             logger.debug("sentrial: exporter raised", exc_info=True)
-            return lambda: SpanExportResult.FAILURE
+            send = _failed_export
+        self._say_left_out_attribute()
+        return send
+
+    def _say_left_out_attribute(self) -> None:
+        """Warn, once, of an attribute the encoder could not carry (an int past int64, a
+        lone surrogate): the span went out without it."""
+        left_out = left_out_attribute()
+        if left_out is None or self._warned_left_out or len(left_out) != 2:
+            return
+        self._warned_left_out = True
+        key, error = left_out
+        logger.warning(
+            "sentrial: the attribute %r could not be encoded (%s) and was left out of its span "
+            "to %s; OTLP carries str, bool, float, 64-bit int and bytes values and sequences "
+            "of them. Later ones are left out without a warning (the sentrial logger at "
+            "DEBUG level shows each).", key, error, self.destination,
+        )
 
     def _send(self, batch: Sequence[ReadableSpan], export: Callable[[], SpanExportResult]) -> None:
         try:
@@ -399,6 +434,7 @@ class DeliveryProcessor(SpanProcessor):
             logger.debug("sentrial: exporter raised", exc_info=True)
             result = SpanExportResult.FAILURE
         reason = failure_reason()
+        self._say_left_out_attribute()
         with self._lock:
             if self._stopped:
                 return  # counted as abandoned by shutdown()
