@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 
 import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -17,6 +18,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import (
     Link,
     NonRecordingSpan,
@@ -189,3 +191,28 @@ def test_the_caches_stay_small_when_every_span_brings_new_long_keys() -> None:
     finally:
         tracemalloc.stop()
     assert kept < 5_000_000, f"{kept / 1e6:.1f} MB kept after 200 spans of 50 KB keys"
+
+
+def _with_text(text: str, field: str) -> ReadableSpan:
+    context = SpanContext(1, 2, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    return ReadableSpan(
+        name=text if field == "name" else "tool",
+        context=context, resource=Resource({"service.name": "raw"}), start_time=10, end_time=20,
+        status=Status(StatusCode.ERROR, text if field == "status" else "failed"),
+        events=[Event(text if field == "event" else "exception", {"k": "v"}, timestamp=15)],
+        instrumentation_scope=InstrumentationScope(text if field == "scope" else "scope"),
+    )
+
+
+@pytest.mark.parametrize("field", ["name", "status", "event", "scope"])
+def test_a_lone_surrogate_outside_attributes_costs_one_character_not_the_batch(field) -> None:
+    # A file name that is not UTF-8 (os.fsdecode) in an exception's message becomes the status
+    # description: the SDK's encoder fails the whole batch on it, 511 other spans with it.
+    # Ours sends the span with U+FFFD in its place: the SDK's bytes for the repaired text.
+    bad = "cannot read " + os.fsdecode(b"report-\xff.txt")
+    good = bad.replace("\udcff", "\ufffd")
+    spans = _varied_spans()
+    with pytest.raises(UnicodeEncodeError):
+        encode_spans([*spans, _with_text(bad, field)]).SerializePartialToString()
+    expected = encode_spans([*spans, _with_text(good, field)]).SerializePartialToString()
+    assert SpanEncoder().encode([*spans, _with_text(bad, field)]) == expected

@@ -9,8 +9,10 @@ tool and agent names, session ids) encoded once and reused.
 
 The output is byte for byte what ``encode_spans(spans).SerializePartialToString()``
 gives, fields in number order, defaults left out as proto3 does, an attribute the SDK
-cannot encode skipped with the same log line (``tests/test_otlp_encoding.py`` holds the
-two encoders to that). It covers the fields the SDK's encoder writes and no others.
+cannot encode skipped with the same log line (``tests/test_otlp_encoding.py`` and
+``test_otlp_encoding_random.py`` hold the two encoders to that). It covers the fields the
+SDK's encoder writes and no others. One difference, where the SDK's loses the whole batch: a
+lone surrogate in a span's own text (name, status, event name, scope) becomes U+FFFD.
 """
 
 from __future__ import annotations
@@ -72,7 +74,18 @@ def _uint(tag: bytes, value: int) -> bytes:
 
 
 def _string(tag: bytes, value: str | None) -> bytes:
-    return _field(tag, value.encode()) if value else b""
+    """A span's own text (name, status, event name, scope): never fails the batch."""
+    return _field(tag, _utf8(value)) if value else b""
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate: a file name that is not UTF-8 (os.fsdecode) in an exception's
+        # message, as a status description. The SDK's encoder fails the whole batch on it;
+        # here the span goes with U+FFFD in its place (attribute values stay the SDK's: skipped).
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
 
 
 # --- attributes (common.proto: KeyValue, AnyValue) ---------------------------------------
@@ -109,7 +122,7 @@ def _plain(attributes: Any) -> Any:
 
 
 def _key_value(key: str, value: Any) -> bytes:
-    return _string(b"\x0a", key) + _field(b"\x12", _any_value(value))
+    return _key_field(key) + _field(b"\x12", _any_value(value))
 
 
 def _key_field(key: Any) -> bytes:
