@@ -75,17 +75,16 @@ def _uint(tag: bytes, value: int) -> bytes:
 
 def _string(tag: bytes, value: str | None) -> bytes:
     """A span's own text (name, status, event name, scope): never fails the batch."""
-    return _field(tag, _utf8(value)) if value else b""
-
-
-def _utf8(text: str) -> bytes:
+    if not value:
+        return b""
     try:
-        return text.encode()
+        data = value.encode()
     except UnicodeEncodeError:
         # A lone surrogate: a file name that is not UTF-8 (os.fsdecode) in an exception's
         # message, as a status description. The SDK's encoder fails the whole batch on it;
         # here the span goes with U+FFFD in its place (attribute values stay the SDK's: skipped).
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
+        data = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
+    return _field(tag, data)
 
 
 # --- attributes (common.proto: KeyValue, AnyValue) ---------------------------------------
