@@ -154,7 +154,7 @@ def test_a_forked_child_sends_on_its_own_thread_while_the_parents_request_hangs(
     with OtlpReceiver("http/protobuf") as rx:
         rx.hang(times=1)
         done = subprocess.run([sys.executable, "-c", FORK_SCRIPT, rx.traces_endpoint],
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, check=False)
         assert done.returncode == 0, done.stderr
         assert done.stdout.split("\n")[:2] == ["child True 5", "parent 0 0"], done.stdout
         assert sorted(s.name for s in rx.spans()) == [f"child {i}" for i in range(5)]

@@ -47,7 +47,7 @@ def test_on_the_lowest_allowed_release_every_export_is_the_sdks_own() -> None:
     python = venv_python("otel-floor")
     with OtlpReceiver("http/protobuf") as rx:
         done = subprocess.run([python, "-c", CHILD, rx.traces_endpoint], cwd=ROOT,
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=120, check=False)
         assert done.returncode == 0, done.stderr
         child = json.loads(done.stdout.strip().splitlines()[-1])
         assert child["version"] == "1.37.0"

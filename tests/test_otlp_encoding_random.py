@@ -14,24 +14,16 @@ import math
 import random
 
 import pytest
+from opentelemetry import trace as api
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import (
-    Link,
-    NonRecordingSpan,
-    SpanContext,
-    SpanKind,
-    Status,
-    StatusCode,
-    TraceFlags,
-    TraceState,
-    set_span_in_context,
-)
 
 from sentrial_otel._internal.export import otlp_encoding
 from sentrial_otel._internal.export.otlp_encoding import SpanEncoder
@@ -125,18 +117,19 @@ def _attributes(rng: random.Random, value, most: int = 6) -> dict:
     return {key: value(rng) for key in _keys(rng, rng.randint(0, most))}
 
 
-def _context(rng: random.Random) -> SpanContext:
+def _context(rng: random.Random) -> api.SpanContext:
     trace_state = None
     if rng.random() < 0.3:
-        trace_state = TraceState([(f"v{i}", f"x{rng.randrange(99)}")
-                                  for i in range(rng.randint(0, 3))])
-    return SpanContext(rng.getrandbits(128) or 1, rng.getrandbits(64) or 1,
-                       is_remote=rng.random() < 0.5,
-                       trace_flags=TraceFlags(rng.choice((0, 1))), trace_state=trace_state)
+        trace_state = api.TraceState([(f"v{i}", f"x{rng.randrange(99)}")
+                                      for i in range(rng.randint(0, 3))])
+    return api.SpanContext(rng.getrandbits(128) or 1, rng.getrandbits(64) or 1,
+                           is_remote=rng.random() < 0.5,
+                           trace_flags=api.TraceFlags(rng.choice((0, 1))), trace_state=trace_state)
 
 
-def _status(rng: random.Random) -> Status:
-    return Status(rng.choice(list(StatusCode)), rng.choice((None, "", "tool failed", "é")))
+def _status(rng: random.Random) -> api.Status:
+    description = rng.choice((None, "", "tool failed", "é"))
+    return api.Status(rng.choice(list(api.StatusCode)), description)
 
 
 def _resources(rng: random.Random) -> list[Resource]:
@@ -174,11 +167,11 @@ def _api_spans(rng: random.Random, resource: Resource, n: int) -> list[ReadableS
     for _ in range(n):
         parent = None
         if rng.random() < 0.3:
-            parent = set_span_in_context(NonRecordingSpan(_context(rng)))
-        links = [Link(_context(rng), _attributes(rng, _api_value, 3) or None)
+            parent = api.set_span_in_context(api.NonRecordingSpan(_context(rng)))
+        links = [api.Link(_context(rng), _attributes(rng, _api_value, 3) or None)
                  for _ in range(rng.randint(0, 3))]
         span = rng.choice(tracers).start_span(
-            _text(rng)[:80], parent, kind=rng.choice(list(SpanKind)),
+            _text(rng)[:80], parent, kind=rng.choice(list(api.SpanKind)),
             attributes=_attributes(rng, _api_value, 8), links=links,
             start_time=rng.choice((None, rng.getrandbits(62))),
         )
@@ -198,7 +191,7 @@ def _raw_spans(rng: random.Random, resource: Resource, n: int) -> list[ReadableS
         events = [Event(_text(rng)[:30], _attributes(rng, _raw_value, 3) or None,
                         timestamp=rng.getrandbits(62))
                   for _ in range(rng.randint(0, 2))]
-        links = [Link(_context(rng), _attributes(rng, _raw_value, 2) or None)
+        links = [api.Link(_context(rng), _attributes(rng, _raw_value, 2) or None)
                  for _ in range(rng.randint(0, 2))]
         attributes = _attributes(rng, _raw_value, 6)
         if rng.random() < 0.1:  # keys the SDK's cleaning would have dropped
@@ -207,7 +200,7 @@ def _raw_spans(rng: random.Random, resource: Resource, n: int) -> list[ReadableS
             name=_text(rng)[:60], context=_context(rng),
             parent=rng.choice((None, _context(rng))), resource=resource,
             attributes=attributes, events=events, links=links,
-            kind=rng.choice(list(SpanKind)), status=_status(rng),
+            kind=rng.choice(list(api.SpanKind)), status=_status(rng),
             start_time=rng.getrandbits(62), end_time=rng.choice((None, rng.getrandbits(62))),
             instrumentation_scope=rng.choice(scopes),
         ))

@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any
 
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.exporter.otlp.proto.http.version import __version__ as _EXPORTER_VERSION
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 
@@ -31,8 +32,6 @@ try:
     )
 except ImportError:  # pragma: no cover - an older exporter: its own export is used
     RequestPayloadTooLargeError = _is_request_too_large = None  # type: ignore[assignment,misc]
-
-from opentelemetry.exporter.otlp.proto.http.version import __version__ as _EXPORTER_VERSION
 
 # The releases whose private ``_client`` (its arguments, its result, when it compresses)
 # was checked against ours: tests/test_otlp_http_export.py and test_otel_floor.py. Any
