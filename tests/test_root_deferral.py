@@ -338,3 +338,171 @@ def test_links_of_a_session_begun_in_its_parent_session():
         ids.root_span_id_for(parent.session_id)
     ]
     assert isinstance(helper.links[0], Link)
+
+
+# --- The stand-in against the SDK span it stands for ------------------------------------------
+# The same calls on a root started at begin (defer_root_span=False: the SDK's own span) and on a
+# held-back root must give the same finished span and the same SDK warnings.
+
+
+def _root_after(calls: Any, *, defer: bool, caplog: Any, limits: Any = None) -> tuple[Any, list]:
+    from opentelemetry.sdk.trace import SpanLimits
+
+    provider = TracerProvider(span_limits=limits or SpanLimits())
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    telemetry = sentrial_otel.configure(tracer_provider=provider, defer_root_span=defer)
+    caplog.clear()
+    with telemetry.session("support-agent", session_id="s-diff"):
+        calls(trace.get_current_span())
+    warnings = sorted(
+        record.getMessage() for record in caplog.records if record.name.startswith("opentelemetry")
+    )
+    (root,) = [span for span in exporter.get_finished_spans() if span.parent is None]
+    return root, warnings
+
+
+def _shape(span: ReadableSpan) -> dict[str, Any]:
+    """What a backend gets of a span, but for its timing (the session's own end attributes
+    hold no time-dependent values)."""
+    return {
+        "name": span.name,
+        "context": span.context,
+        "status": (span.status.status_code, span.status.description),
+        "attributes": dict(span.attributes),
+        "dropped_attributes": span.dropped_attributes,
+        "events": [(e.name, e.timestamp, dict(e.attributes), e.dropped_attributes)
+                   for e in span.events],
+        "dropped_events": span.dropped_events,
+        "links": [(link.context, dict(link.attributes), link.dropped_attributes)
+                  for link in span.links],
+        "dropped_links": span.dropped_links,
+    }
+
+
+def _assert_same_as_the_sdk(calls: Any, caplog: Any, limits: Any = None) -> ReadableSpan:
+    direct, direct_warnings = _root_after(calls, defer=False, caplog=caplog, limits=limits)
+    held, held_warnings = _root_after(calls, defer=True, caplog=caplog, limits=limits)
+    assert _shape(held) == _shape(direct)
+    assert held_warnings == direct_warnings
+    return held
+
+
+def test_under_span_limits_a_held_back_root_is_the_span_the_sdk_builds(caplog):
+    from opentelemetry.sdk.trace import SpanLimits
+    from opentelemetry.trace import Status, TraceState
+
+    def calls(span: Any) -> None:
+        span.set_attribute("bad", {"a": 1})
+        span.set_attribute("long", "abcdefghijkl")
+        span.set_attribute("mixed", [1, "a"])
+        span.set_attribute("", "empty key")
+        span.set_attributes({f"k{i}": i for i in range(6)})
+        span.set_attribute("k0", "again")
+        for i in range(5):
+            span.add_event(f"e{i}", {"x": "y" * 20, "a": 1, "b": 2}, timestamp=1000 + i)
+        span.add_link(SpanContext(0, 0, False), {"only": "attributes"})
+        span.add_link(SpanContext(0, 0, False))
+        span.add_link(SpanContext(1, 2, True, trace_state=TraceState([("k", "v")])))
+        for i in range(4):
+            span.add_link(SpanContext(5, 10 + i, True), {"i": i, "j": "jjjjjjjj"})
+        span.update_name("invoke_agent renamed")
+        span.set_status(Status(StatusCode.ERROR, "boom"), "ignored, with a warning")
+        span.set_status(StatusCode.UNSET)
+        span.set_status(StatusCode.OK, "ignored, with a warning")
+        span.set_status(StatusCode.ERROR, "after OK: ignored")
+        try:
+            raise KeyError("x")
+        except KeyError as error:
+            span.record_exception(error, {"extra": "1"}, timestamp=5000, escaped=True)
+
+    limits = SpanLimits(max_span_attributes=12, max_attribute_length=5, max_events=3,
+                        max_links=3, max_event_attributes=2, max_link_attributes=1)
+    held = _assert_same_as_the_sdk(calls, caplog, limits)
+    assert held.dropped_attributes and held.dropped_events and held.dropped_links  # limits hit
+    assert held.status.status_code is StatusCode.OK
+
+
+def test_values_in_event_and_link_attributes_are_kept_as_they_were_when_added(caplog):
+    def calls(span: Any) -> None:
+        tags = ["a"]
+        span.add_event("tagged", {"tags": tags}, timestamp=1)
+        span.add_link(SpanContext(5, 6, True), {"tags": tags})
+        try:
+            raise ValueError("x")
+        except ValueError as error:
+            span.record_exception(error, {"tags": tags}, timestamp=2)
+        tags.append("added later")
+
+    held = _assert_same_as_the_sdk(calls, caplog)
+    assert held.events[0].attributes["tags"] == ("a",)
+
+
+def test_the_current_span_as_a_context_manager_records_what_escapes_it(caplog):
+    def calls(span: Any) -> None:
+        try:
+            with span:
+                raise ValueError("escaped")
+        except ValueError:
+            pass
+
+    direct, _ = _root_after(calls, defer=False, caplog=caplog)
+    held, _ = _root_after(calls, defer=True, caplog=caplog)
+    # (The SDK's span also ends there, so the session's end attributes do not reach it; the
+    # held-back root is ended by its session only.)
+    for root in (direct, held):
+        assert [event.name for event in root.events] == ["exception"]
+        assert root.events[0].attributes["exception.escaped"] == "True"
+        assert root.status.status_code is StatusCode.ERROR
+        assert root.status.description == "ValueError: escaped"
+
+
+def test_use_span_with_end_on_exit_records_the_error_and_leaves_the_end_to_the_session():
+    telemetry, _, _, exporter = _pipeline()
+    with telemetry.session("support-agent") as session:
+        with pytest.raises(ValueError), trace.use_span(session.span, end_on_exit=True):
+            raise ValueError("in use_span")
+        assert session.span.is_recording()  # still open: the session ends its root
+        session.span.set_attribute("after", "use_span")
+    root = _one(exporter, ROOT)
+    assert root.attributes["after"] == "use_span"
+    assert root.attributes["sentrial.session.success"] is True
+    assert [event.name for event in root.events] == ["exception"]
+    assert root.status.status_code is StatusCode.ERROR
+
+
+def test_a_log_handler_that_writes_to_the_current_span_during_the_hand_over():
+    """The replay warns (an invalid value) while the stand-in is still current; a handler
+    that turns log records into span events (as log bridges do) must neither deadlock nor
+    lose its event."""
+    import logging
+    import threading
+
+    class ToSpanEvents(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            trace.get_current_span().add_event("log", {"message": record.getMessage()})
+
+    handler = ToSpanEvents(level=logging.WARNING)
+    otel_logger = logging.getLogger("opentelemetry")
+    otel_logger.addHandler(handler)
+    telemetry, _, _, exporter = _pipeline()
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with telemetry.session("support-agent"):
+                trace.get_current_span().set_attribute("bad", object())
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            failures.append(error)
+
+    worker = threading.Thread(target=run, daemon=True)
+    try:
+        worker.start()
+        worker.join(timeout=20)
+    finally:
+        otel_logger.removeHandler(handler)
+    assert not worker.is_alive(), "deadlocked in the hand-over"
+    assert failures == []
+    root = _one(exporter, ROOT)
+    assert [event.name for event in root.events] == ["log"]
+    assert "Invalid type" in root.events[0].attributes["message"]

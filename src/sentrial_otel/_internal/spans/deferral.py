@@ -29,7 +29,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk import trace as sdk_trace
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
-from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from sentrial_otel._internal.forksafe import module_lock
 from sentrial_otel._internal.spans.ids import _PLANNED, planned_ids
@@ -134,9 +134,21 @@ def hand_over(
     return span
 
 
-def _frozen(value: Any) -> Any:
-    """A list value as it is now (the SDK copies sequences when they are set)."""
-    return tuple(value) if isinstance(value, list) else value
+def _as_now(attributes: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Attributes as they are now: lists and dicts in them copied (the SDK copies them when
+    they are set, so one changed later must not be replayed changed). Checked at the replay,
+    by the SDK span itself: its warnings, limits and dropped counts are the SDK's."""
+    return {key: _copied(value) for key, value in attributes.items()} if attributes else None
+
+
+def _copied(value: Any) -> Any:
+    if isinstance(value, (str, bytes)):
+        return value
+    if isinstance(value, Mapping):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, Sequence):
+        return tuple(_copied(item) for item in value)
+    return value
 
 
 class RootStandIn(trace.Span):
@@ -164,12 +176,20 @@ class RootStandIn(trace.Span):
         getattr(span, method)(*args)
 
     def hand_over(self, span: trace.Span) -> None:
-        """Replay the kept calls onto ``span``, in order; from now on calls go to it."""
-        with _HAND_OVER_LOCK:
-            calls, self._calls = self._calls, None
-            for method, args in calls or ():
+        """Replay the kept calls onto ``span``, in order; from now on calls go to it.
+
+        The replay runs outside the lock: the SDK span logs its warnings there, and a log
+        handler may write to this span (a log bridge adding events), from this thread or
+        another. Calls made meanwhile are kept and replayed in the next round, after the
+        calls made before them."""
+        while True:
+            with _HAND_OVER_LOCK:
+                calls, self._calls = self._calls, None
+                if not calls:
+                    self._span = span
+                    return
+            for method, args in calls:
                 getattr(span, method)(*args)
-            self._span = span
 
     # --- opentelemetry.trace.Span -----------------------------------------------------------
     def get_span_context(self) -> SpanContext:
@@ -180,24 +200,22 @@ class RootStandIn(trace.Span):
         return self._recording if span is None else span.is_recording()
 
     def set_attribute(self, key: str, value: Any) -> None:
-        self._call("set_attribute", key, _frozen(value))
+        self._call("set_attribute", key, _copied(value))
 
     def set_attributes(self, attributes: Mapping[str, Any]) -> None:
-        self._call(
-            "set_attributes", {key: _frozen(value) for key, value in (attributes or {}).items()}
-        )
+        self._call("set_attributes", _as_now(attributes) or {})
 
     def add_event(
         self, name: str, attributes: Mapping[str, Any] | None = None, timestamp: int | None = None
     ) -> None:
         # Timed now, as the SDK times an event added without a timestamp.
         self._call(
-            "add_event", name, dict(attributes) if attributes else None,
+            "add_event", name, _as_now(attributes),
             time.time_ns() if timestamp is None else timestamp,
         )
 
     def add_link(self, context: SpanContext, attributes: Mapping[str, Any] | None = None) -> None:
-        self._call("add_link", context, dict(attributes) if attributes else None)
+        self._call("add_link", context, _as_now(attributes))
 
     def update_name(self, name: str) -> None:
         self._call("update_name", name)
@@ -227,6 +245,13 @@ class RootStandIn(trace.Span):
         span = self._span
         if span is not None:
             span.end(end_time)
+
+    def __exit__(self, exc_type: Any, exc_val: BaseException | None, exc_tb: Any) -> None:
+        """As the SDK span's: an exception escaping ``with span:`` is recorded on it."""
+        if exc_val is not None and self.is_recording():
+            self.record_exception(exc_val, escaped=True)
+            self.set_status(Status(StatusCode.ERROR, f"{type(exc_val).__name__}: {exc_val}"))
+        self.end()
 
     def __repr__(self) -> str:
         return f"RootStandIn({self._context!r}, handed_over={self._span is not None})"
