@@ -506,3 +506,157 @@ def test_a_log_handler_that_writes_to_the_current_span_during_the_hand_over():
     root = _one(exporter, ROOT)
     assert [event.name for event in root.events] == ["log"]
     assert "Invalid type" in root.events[0].attributes["message"]
+
+
+def test_a_root_written_to_again_and_again_holds_what_an_sdk_span_holds(caplog):
+    """A held-back root must not keep more than the SDK span would: a session that sets a
+    progress attribute at every step stays bounded (its root is handed to the SDK early)."""
+    import tracemalloc
+
+    telemetry, _, starts, _ = _pipeline()
+    session = telemetry.start_session("support-agent")
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for step in range(20_000):
+            session.span.set_attribute("app.progress", step)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    session.finish()
+    assert held < 512 * 1024, held  # kept call by call: ~3 MB
+    assert len(starts.named(ROOT)) == 1
+
+    def calls(span: Any) -> None:
+        for step in range(300):
+            span.set_attribute(f"app.step.{step % 150}", step)
+            span.add_event("step", {"n": step}, timestamp=10 + step)
+
+    _assert_same_as_the_sdk(calls, caplog)
+
+
+def test_pool_threads_writing_to_the_root_while_its_session_ends_lose_nothing_silently(caplog):
+    """Each write from a pool thread either lands on the root or meets the SDK's ended-span
+    warning; none raises, none hangs."""
+    import logging
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from opentelemetry.sdk.trace import SpanLimits
+
+    provider = TracerProvider(span_limits=SpanLimits(max_span_attributes=100_000))
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    telemetry = sentrial_otel.configure(tracer_provider=provider)
+    caplog.set_level(logging.WARNING, logger="opentelemetry.sdk.trace")
+    writes = 3_000
+    started = threading.Barrier(5)
+    written = threading.Event()
+
+    def write(worker: int) -> None:
+        span = trace.get_current_span()  # the context crossed into the pool (executors.py)
+        started.wait(timeout=30)
+        for n in range(writes):
+            span.set_attribute(f"app.w{worker}.{n}", n)
+            if n == 50:
+                written.set()
+
+    from sentrial_otel._internal.process import executors
+
+    was_instrumented = executors.is_instrumented()
+    executors.instrument()
+    session = telemetry.start_session("support-agent")
+    session.activate()
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            futures = [pool.submit(write, worker) for worker in range(4)]
+            started.wait(timeout=30)
+            written.wait(timeout=30)
+            session.finish()  # while the workers write
+            for future in futures:
+                future.result(timeout=120)
+    finally:
+        if not was_instrumented:
+            executors.uninstrument()
+    root = _one(exporter, ROOT)
+    landed = sum(1 for key in root.attributes if key.startswith("app.w"))
+    refused = sum(1 for record in caplog.records
+                  if record.getMessage() == "Setting attribute on ended span.")
+    assert landed and landed + refused == 4 * writes
+
+
+def test_inject_in_an_open_session_writes_the_roots_traceparent():
+    from opentelemetry import propagate
+    from opentelemetry.trace import TraceState
+
+    class Stating(Sampler):
+        def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, None, TraceState([("vendor", "7")]))
+
+        def get_description(self) -> str:
+            return "Stating"
+
+    telemetry, _, _, exporter = _pipeline(Stating())
+    with telemetry.session("support-agent"):
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+    root = _one(exporter, ROOT)
+    flags = int(root.context.trace_flags)
+    assert carrier["traceparent"] == (
+        f"00-{root.context.trace_id:032x}-{root.context.span_id:016x}-{flags:02x}"
+    )
+    assert root.context.trace_flags.sampled
+    assert carrier["tracestate"] == "vendor=7"
+
+
+def test_a_session_begun_under_an_incoming_request_links_to_it():
+    from opentelemetry import propagate
+
+    telemetry, _, starts, exporter = _pipeline()
+    incoming = propagate.extract(
+        {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    )
+    token = __import__("opentelemetry.context", fromlist=["attach"]).attach(incoming)
+    try:
+        with telemetry.session("support-agent"):
+            pass
+    finally:
+        __import__("opentelemetry.context", fromlist=["detach"]).detach(token)
+    root = _one(exporter, ROOT)
+    assert root.parent is None
+    assert [(link.context.trace_id, link.context.span_id, link.context.is_remote)
+            for link in root.links] == [(0x0af7651916cd43dd8448eb211c80319c, 0xb7ad6b7169203331, True)]
+    assert starts.named(ROOT)[0]["parent_context"] == Context()
+
+
+def test_a_custom_samplers_attributes_and_the_applications_provider_untouched():
+    from opentelemetry.trace import TraceState
+
+    class Tagging(Sampler):
+        calls = 0
+
+        def should_sample(self, parent_context: Any, trace_id: int, name: str, kind: Any = None,
+                          attributes: Any = None, *args: Any, **kwargs: Any) -> SamplingResult:
+            if name.startswith("invoke_agent"):
+                Tagging.calls += 1
+            return SamplingResult(Decision.RECORD_AND_SAMPLE,
+                                  {**(attributes or {}), "sampler.rule": "keep"},
+                                  TraceState([("rule", "keep")]))
+
+        def get_description(self) -> str:
+            return "Tagging"
+
+    sampler = Tagging()
+    telemetry, provider, starts, exporter = _pipeline(sampler)
+    with telemetry.session("support-agent", user_id="u-1"):
+        app_span = provider.get_tracer("app").start_span("app work")
+        app_span.end()
+    root = _one(exporter, ROOT)
+    assert Tagging.calls == 1
+    assert root.attributes["sampler.rule"] == "keep" and root.attributes["user.id"] == "u-1"
+    assert starts.named(ROOT)[0]["attributes"]["sampler.rule"] == "keep"
+    assert root.context.trace_state.get("rule") == "keep"
+    # Our tracer's wrapper is ours alone: the application's provider and tracers keep theirs.
+    assert provider.sampler is sampler
+    assert provider.get_tracer("app").sampler is sampler
+    assert _one(exporter, "app work").parent.span_id == root.context.span_id

@@ -33,6 +33,7 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 
 from sentrial_otel._internal.forksafe import module_lock
 from sentrial_otel._internal.spans.ids import _PLANNED, planned_ids
+from sentrial_otel._internal.spans.stamping import STAMPED_AT_START
 
 _PINNED: ContextVar[SamplingResult | None] = ContextVar("sentrial_pinned_sampling", default=None)
 # One lock for every stand-in (a lock each would cost memory in each open session): taken
@@ -68,8 +69,12 @@ def pin_sampling_on(tracer: trace.Tracer) -> bool:
 
 
 class Held(NamedTuple):
-    """What a held-back root's SDK span starts with at the end, besides its stand-in."""
+    """What a held-back root's SDK span starts with, besides its context."""
 
+    tracer: Any
+    name: str
+    kind: SpanKind
+    start_ns: int
     decision: Decision
     attributes: Mapping[str, Any]
     """As the sampler returned them (the start attributes, for the standard samplers)."""
@@ -83,9 +88,9 @@ def hold_back(
     attributes: dict[str, Any],
     links: Sequence[Link] | None,
     planned: tuple[int, int],
-) -> tuple[RootStandIn, Held | None]:
-    """Sample a root now, as the SDK's ``start_span`` would, and return its stand-in with
-    what its end needs (None when the sampler dropped it: nothing is started then)."""
+    start_ns: int,
+) -> RootStandIn:
+    """Sample a root now, as the SDK's ``start_span`` would, and return its stand-in."""
     trace_id, span_id = planned
     with planned_ids(trace_id, span_id):
         # The arguments the SDK passes; the root begins in an empty context (its own trace).
@@ -100,38 +105,33 @@ def hold_back(
         trace_id, span_id, is_remote=False, trace_flags=TraceFlags(flags),
         trace_state=result.trace_state,
     )
-    recording = result.decision.is_recording()
     held = None
-    if recording:
-        held = Held(result.decision, result.attributes, tuple(links or ()) or None)
-    return RootStandIn(context, recording), held
+    if result.decision.is_recording():  # a dropped root is never started
+        held = Held(
+            tracer, name, kind, start_ns, result.decision, result.attributes,
+            tuple(links or ()) or None,
+        )
+    return RootStandIn(context, held)
 
 
-def hand_over(
-    tracer: Any, name: str, kind: SpanKind, start_ns: int, stand_in: RootStandIn, held: Held | None
-) -> trace.Span:
-    """Start the SDK span of a held-back root (backdated, with its begin-time sampling
-    decision), replay onto it what was set on the stand-in, and return it (a non-recording
-    span for a root its sampler dropped)."""
-    context = stand_in.get_span_context()
-    span: trace.Span
-    if held is None:
-        span = trace.NonRecordingSpan(context)
-    else:
-        # The context variables set directly, not through context managers: this runs for
-        # every session ended at exit (tens of thousands within the budget).
-        planned = _PLANNED.set((context.trace_id, context.span_id))
-        pinned = _PINNED.set(SamplingResult(held.decision, held.attributes, context.trace_state))
-        try:
-            # The empty context it began in (a root is its own trace) and its begin time.
-            span = tracer.start_span(
-                name, otel_context.Context(), kind, held.attributes, held.links, start_ns
-            )
-        finally:
-            _PINNED.reset(pinned)
-            _PLANNED.reset(planned)
-    stand_in.hand_over(span)
-    return span
+def _start(context: SpanContext, held: Held) -> trace.Span:
+    """The SDK span of a held-back root: backdated, with its begin-time sampling decision."""
+    # The context variables set directly, not through context managers: this runs for
+    # every session ended at exit (tens of thousands within the budget).
+    planned = _PLANNED.set((context.trace_id, context.span_id))
+    pinned = _PINNED.set(SamplingResult(held.decision, held.attributes, context.trace_state))
+    # Our own processors know the root (stamping.py, rollup.py), as at a start at begin.
+    stamped = STAMPED_AT_START.set(True)
+    try:
+        # The empty context it began in (a root is its own trace) and its begin time.
+        return held.tracer.start_span(
+            held.name, otel_context.Context(), held.kind, held.attributes, held.links,
+            held.start_ns,
+        )
+    finally:
+        STAMPED_AT_START.reset(stamped)
+        _PINNED.reset(pinned)
+        _PLANNED.reset(planned)
 
 
 def _as_now(attributes: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -153,11 +153,13 @@ def _copied(value: Any) -> Any:
 
 class RootStandIn(trace.Span):
     """A session's root while it is held back: the root's context, and a record of what is
-    set on it. Once the SDK span exists (``hand_over``), every call goes to that span."""
+    set on it. Once the SDK span exists (``start``), every call goes to that span."""
 
-    def __init__(self, context: SpanContext, recording: bool) -> None:
+    def __init__(self, context: SpanContext, held: Held | None) -> None:
         self._context = context
-        self._recording = recording
+        self._recording = held is not None
+        self._held = held
+        """Until the SDK span is being started; None for a dropped root."""
         self._calls: list[tuple[str, tuple[Any, ...]]] | None = None
         self._span: trace.Span | None = None
 
@@ -172,10 +174,36 @@ class RootStandIn(trace.Span):
                         if self._calls is None:
                             self._calls = []
                         self._calls.append((method, args))
-                    return
+                        early = len(self._calls) > MAX_KEPT_CALLS and self._held is not None
+                    else:
+                        early = False
+            if span is None:
+                if early:
+                    self.start()
+                return
         getattr(span, method)(*args)
 
-    def hand_over(self, span: trace.Span) -> None:
+    def start(self) -> trace.Span:
+        """The SDK span, started now if no one has (a non-recording span for a root its
+        sampler dropped); the kept calls replayed onto it. Called by the session's end, or
+        early by a call past ``MAX_KEPT_CALLS``; only the first caller starts it."""
+        with _HAND_OVER_LOCK:
+            span, held, self._held = self._span, self._held, None
+        if span is not None:
+            return span
+        if held is None and self._recording:  # another thread is starting it
+            while self._span is None:
+                time.sleep(0.001)
+            return self._span
+        span = trace.NonRecordingSpan(self._context)
+        try:
+            if held is not None:
+                span = _start(self._context, held)
+        finally:  # (a processor's on_start that raised: no thread waits for ever)
+            self._hand_over(span)
+        return span
+
+    def _hand_over(self, span: trace.Span) -> None:
         """Replay the kept calls onto ``span``, in order; from now on calls go to it.
 
         The replay runs outside the lock: the SDK span logs its warnings there, and a log
@@ -255,3 +283,8 @@ class RootStandIn(trace.Span):
 
     def __repr__(self) -> str:
         return f"RootStandIn({self._context!r}, handed_over={self._span is not None})"
+
+
+MAX_KEPT_CALLS = 128
+"""Calls a stand-in keeps before it starts its SDK span early (its ``on_start`` then, not at
+the session's end): past that, the SDK span's limits hold less than the calls would."""

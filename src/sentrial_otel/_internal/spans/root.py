@@ -25,12 +25,11 @@ from sentrial_otel import semconv as sc
 from sentrial_otel._internal.spans import attributes as attrs_of
 from sentrial_otel._internal.spans import ids
 from sentrial_otel._internal.spans.attributes import Attributes
-from sentrial_otel._internal.spans.deferral import Held, RootStandIn, hand_over, hold_back
+from sentrial_otel._internal.spans.deferral import RootStandIn, hold_back
 from sentrial_otel._internal.spans.dialects import openinference_keys
 from sentrial_otel._internal.spans.failures import record_exception
 from sentrial_otel._internal.spans.invocations import AgentRun
 from sentrial_otel._internal.spans.recording import Recording, SessionScope
-from sentrial_otel._internal.spans.stamping import STAMPED_AT_START
 from sentrial_otel._internal.spans.steps import AGENT, Step
 from sentrial_otel._internal.spans.totals import SessionUsage
 
@@ -66,7 +65,7 @@ class Outcome(NamedTuple):
 class SessionRoot(AgentRun):
     """The root span of a session open in this process."""
 
-    __slots__ = ("_held", "error_noted")
+    __slots__ = ("error_noted",)
 
     def __init__(
         self,
@@ -109,8 +108,6 @@ class SessionRoot(AgentRun):
         )
         self.error_noted: str | None = None
         """``error.type`` of an error tracked on the root while the session ran."""
-        self._held: Held | None = None
-        """What a held-back root's SDK span starts with at the end (deferral.py)."""
         self.start()
         # The span holds its start attributes and links now; an open session keeps only
         # what its end needs (tens of thousands may stay open until exit).
@@ -123,26 +120,17 @@ class SessionRoot(AgentRun):
         if not self.recording.defers_roots or not _enabled(tracer):
             return super()._start_span(span_name, values)
         planned = cast("tuple[int, int]", self._planned)  # a root's ids are always planned
-        stand_in, self._held = hold_back(
-            tracer, span_name, self.span_kind, values, self._links, planned
+        return hold_back(
+            tracer, span_name, self.span_kind, values, self._links, planned,
+            cast(int, self.start_ns),
         )
-        return stand_in
 
     def _sdk_span(self) -> trace.Span | None:
         """The root's SDK span, handed to the SDK now if it was held back."""
         stand_in = self.span
         if not isinstance(stand_in, RootStandIn):
             return stand_in
-        held, self._held = self._held, None
-        # Our own processors know the root (stamping.py, rollup.py), as at a start at begin.
-        stamped = STAMPED_AT_START.set(True)
-        try:
-            return hand_over(
-                self.recording.tracer, cast(str, self.span_name), self.span_kind,
-                cast(int, self.start_ns), stand_in, held,
-            )
-        finally:
-            STAMPED_AT_START.reset(stamped)
+        return stand_in.start()
 
     def end(
         self,
