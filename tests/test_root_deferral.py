@@ -660,3 +660,33 @@ def test_a_custom_samplers_attributes_and_the_applications_provider_untouched():
     assert provider.sampler is sampler
     assert provider.get_tracer("app").sampler is sampler
     assert _one(exporter, "app work").parent.span_id == root.context.span_id
+
+
+def test_the_sdks_own_span_metrics_count_a_held_back_root_at_its_end(monkeypatch):
+    """As docs/reliability.md says: ``otel.sdk.span.started`` counts a root when its session
+    ends, ``otel.sdk.span.live`` never counts an open session's root."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    monkeypatch.setenv("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", "true")
+    reader = InMemoryMetricReader()
+    meters = MeterProvider(metric_readers=[reader])
+    telemetry = sentrial_otel.configure(
+        tracer_provider=TracerProvider(meter_provider=meters), meter_provider=meters
+    )
+
+    def span_metrics() -> dict[str, int]:
+        data = reader.get_metrics_data()
+        return {
+            metric.name: sum(point.value for point in metric.data.data_points)
+            for resource in (data.resource_metrics if data else ())
+            for scope in resource.scope_metrics for metric in scope.metrics
+            if metric.name.startswith("otel.sdk.span.")
+        }
+
+    session = telemetry.start_session("support-agent")
+    assert span_metrics().get("otel.sdk.span.started", 0) == 0
+    assert span_metrics().get("otel.sdk.span.live", 0) == 0
+    session.finish()
+    assert span_metrics() == {"otel.sdk.span.started": 1, "otel.sdk.span.live": 0}
+    meters.shutdown()
