@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import pytest
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
@@ -28,7 +29,7 @@ from opentelemetry.sdk.trace.sampling import (
     SamplingResult,
     TraceIdRatioBased,
 )
-from opentelemetry.trace import Link, SpanContext, StatusCode
+from opentelemetry.trace import Link, SpanContext, StatusCode, TraceState
 
 import sentrial_otel
 from sentrial_otel._internal.spans import ids
@@ -195,16 +196,17 @@ def test_the_sampler_is_asked_once_per_session_and_its_decision_holds():
     assert tools == expected  # each session kept or dropped whole
 
 
+class Stating(Sampler):
+    """Samples everything, with a trace state of its own."""
+
+    def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+        return SamplingResult(Decision.RECORD_AND_SAMPLE, None, TraceState([("vendor", "7")]))
+
+    def get_description(self) -> str:
+        return "Stating"
+
+
 def test_a_trace_state_from_the_sampler_is_on_the_root_and_its_children():
-    from opentelemetry.trace import TraceState
-
-    class Stating(Sampler):
-        def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
-            return SamplingResult(Decision.RECORD_AND_SAMPLE, None, TraceState([("vendor", "7")]))
-
-        def get_description(self) -> str:
-            return "Stating"
-
     telemetry, _, _, exporter = _pipeline(Stating())
     with telemetry.session("support-agent") as session, session.tool("search"):
         pass
@@ -390,7 +392,7 @@ def _assert_same_as_the_sdk(calls: Any, caplog: Any, limits: Any = None) -> Read
 
 def test_under_span_limits_a_held_back_root_is_the_span_the_sdk_builds(caplog):
     from opentelemetry.sdk.trace import SpanLimits
-    from opentelemetry.trace import Status, TraceState
+    from opentelemetry.trace import Status
 
     def calls(span: Any) -> None:
         span.set_attribute("bad", {"a": 1})
@@ -587,14 +589,6 @@ def test_pool_threads_writing_to_the_root_while_its_session_ends_lose_nothing_si
 
 def test_inject_in_an_open_session_writes_the_roots_traceparent():
     from opentelemetry import propagate
-    from opentelemetry.trace import TraceState
-
-    class Stating(Sampler):
-        def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
-            return SamplingResult(Decision.RECORD_AND_SAMPLE, None, TraceState([("vendor", "7")]))
-
-        def get_description(self) -> str:
-            return "Stating"
 
     telemetry, _, _, exporter = _pipeline(Stating())
     with telemetry.session("support-agent"):
@@ -616,12 +610,12 @@ def test_a_session_begun_under_an_incoming_request_links_to_it():
     incoming = propagate.extract(
         {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
     )
-    token = __import__("opentelemetry.context", fromlist=["attach"]).attach(incoming)
+    token = otel_context.attach(incoming)
     try:
         with telemetry.session("support-agent"):
             pass
     finally:
-        __import__("opentelemetry.context", fromlist=["detach"]).detach(token)
+        otel_context.detach(token)
     root = _one(exporter, ROOT)
     assert root.parent is None
     assert [(link.context.trace_id, link.context.span_id, link.context.is_remote)
@@ -630,7 +624,6 @@ def test_a_session_begun_under_an_incoming_request_links_to_it():
 
 
 def test_a_custom_samplers_attributes_and_the_applications_provider_untouched():
-    from opentelemetry.trace import TraceState
 
     class Tagging(Sampler):
         calls = 0

@@ -23,13 +23,21 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
+from types import TracebackType
 from typing import Any, NamedTuple
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk import trace as sdk_trace
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
-from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace import (
+    Link,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+)
 
 from sentrial_otel._internal.forksafe import module_lock
 from sentrial_otel._internal.spans.ids import _PLANNED, planned_ids
@@ -274,7 +282,12 @@ class RootStandIn(trace.Span):
         if span is not None:
             span.end(end_time)
 
-    def __exit__(self, exc_type: Any, exc_val: BaseException | None, exc_tb: Any) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
         """As the SDK span's: an exception escaping ``with span:`` is recorded on it."""
         if exc_val is not None and self.is_recording():
             self.record_exception(exc_val, escaped=True)

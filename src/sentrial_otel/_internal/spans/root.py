@@ -33,7 +33,6 @@ from sentrial_otel._internal.spans.recording import Recording, SessionScope
 from sentrial_otel._internal.spans.steps import AGENT, Step
 from sentrial_otel._internal.spans.totals import SessionUsage
 
-
 _ABANDONED_MESSAGE = "session still open at exit"
 
 
