@@ -683,3 +683,29 @@ def test_the_sdks_own_span_metrics_count_a_held_back_root_at_its_end(monkeypatch
     session.finish()
     assert span_metrics() == {"otel.sdk.span.started": 1, "otel.sdk.span.live": 0}
     meters.shutdown()
+
+
+def test_every_span_call_after_the_end_meets_the_sdks_warning_not_an_error(caplog):
+    import logging
+
+    telemetry, _, _, exporter = _pipeline()
+    with telemetry.session("support-agent") as session:
+        pass
+    caplog.clear()
+    caplog.set_level(logging.WARNING, logger="opentelemetry")
+    span = session.span
+    span.set_attribute("late", 1)
+    span.set_attributes({"late": 2})
+    span.add_event("late")
+    span.add_link(SpanContext(5, 6, True))
+    span.update_name("late")
+    span.set_status(StatusCode.ERROR)
+    span.record_exception(ValueError("late"))
+    span.end()
+    with trace.use_span(span, end_on_exit=True):
+        pass
+    root = _one(exporter, ROOT)
+    assert "late" not in root.attributes and root.events == () and root.links == ()
+    assert root.status.status_code is StatusCode.UNSET
+    assert len(caplog.records) >= 7
+    assert {record.name for record in caplog.records} == {"opentelemetry.sdk.trace"}

@@ -200,9 +200,11 @@ class RootStandIn(trace.Span):
         if span is not None:
             return span
         if held is None and self._recording:  # another thread is starting it
-            while self._span is None:
+            # Bounded: in a fork child that thread is gone (never block an agent).
+            deadline = time.monotonic() + _START_WAIT_S
+            while self._span is None and time.monotonic() < deadline:
                 time.sleep(0.001)
-            return self._span
+            return self._span or trace.NonRecordingSpan(self._context)
         span = trace.NonRecordingSpan(self._context)
         try:
             if held is not None:
@@ -297,6 +299,9 @@ class RootStandIn(trace.Span):
     def __repr__(self) -> str:
         return f"RootStandIn({self._context!r}, handed_over={self._span is not None})"
 
+
+_START_WAIT_S = 10.0
+"""How long the session's end waits for another thread that is starting its root's span."""
 
 MAX_KEPT_CALLS = 128
 """Calls a stand-in keeps before it starts its SDK span early (its ``on_start`` then, not at
