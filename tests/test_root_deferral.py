@@ -709,3 +709,41 @@ def test_every_span_call_after_the_end_meets_the_sdks_warning_not_an_error(caplo
     assert root.status.status_code is StatusCode.UNSET
     assert len(caplog.records) >= 7
     assert {record.name for record in caplog.records} == {"opentelemetry.sdk.trace"}
+
+
+def test_a_session_end_does_not_wait_for_ever_on_a_root_another_thread_is_starting(
+    monkeypatch,
+):
+    """A thread that started the root early (past the kept calls) and never returns from
+    ``on_start`` (gone in a fork child, or stuck) must not hang the session's end."""
+    import threading
+
+    from sentrial_otel._internal.spans import deferral
+
+    monkeypatch.setattr(deferral, "_START_WAIT_S", 0.2)
+    release = threading.Event()
+
+    class Stuck(SpanProcessor):
+        def on_start(self, span: SdkSpan, parent_context: Context | None = None) -> None:
+            if span.name == ROOT:
+                release.wait(timeout=30)
+
+    telemetry, provider, _, exporter = _pipeline()
+    provider.add_span_processor(Stuck())
+    session = telemetry.start_session("support-agent")
+    writer = threading.Thread(
+        target=lambda: [session.span.set_attribute(f"app.{n}", n)
+                        for n in range(deferral.MAX_KEPT_CALLS + 1)],
+        daemon=True,
+    )
+    writer.start()
+    while session.span._held is not None:  # the writer is starting the root
+        time.sleep(0.001)
+    ended = threading.Thread(target=session.finish, daemon=True)
+    ended.start()
+    ended.join(timeout=20)
+    assert not ended.is_alive()
+    assert not session.is_open
+    release.set()
+    writer.join(timeout=20)
+    assert not writer.is_alive()

@@ -10,8 +10,10 @@ saw before, at the session's end instead of its beginning.
 Until then the session's span is a :class:`RootStandIn`: it has the root's planned ids
 (``ids.py``) and its sampling decision, so spans started under it (ours, other
 instrumentations') parent on the root exactly as before; what code sets on it (attributes,
-events, links, status, a new name) is kept and replayed onto the SDK span, in order, under
-the SDK's limits.
+events, links, status, a new name) is kept and replayed onto the SDK span, in order, so the
+SDK's limits and warnings apply as if the calls had gone to it. A root written to more than
+``MAX_KEPT_CALLS`` times is started at once instead (its calls would hold more than the SDK
+span does).
 
 The sampler is asked once, at begin: children need the sampled flag at once, and a
 rate-limiting sampler must count a session once. :class:`PinnedSampler`, put on our own
@@ -204,7 +206,10 @@ class RootStandIn(trace.Span):
             deadline = time.monotonic() + _START_WAIT_S
             while self._span is None and time.monotonic() < deadline:
                 time.sleep(0.001)
-            return self._span or trace.NonRecordingSpan(self._context)
+            with _HAND_OVER_LOCK:
+                if self._span is None:  # later calls go nowhere rather than pile up
+                    self._span, self._calls = trace.NonRecordingSpan(self._context), None
+                return self._span
         span = trace.NonRecordingSpan(self._context)
         try:
             if held is not None:
