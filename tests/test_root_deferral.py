@@ -728,7 +728,7 @@ def test_a_session_end_does_not_wait_for_ever_on_a_root_another_thread_is_starti
             if span.name == ROOT:
                 release.wait(timeout=30)
 
-    telemetry, provider, _, exporter = _pipeline()
+    telemetry, provider, _, _ = _pipeline()
     provider.add_span_processor(Stuck())
     session = telemetry.start_session("support-agent")
     writer = threading.Thread(
