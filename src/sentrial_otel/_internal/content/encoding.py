@@ -370,19 +370,12 @@ class Encoder:
 
     def json(self, value: Any) -> Encoded:
         """Compact JSON of any value, valid whatever the input, bounded in size."""
-        if self.needs_walk is not None and sys.getrecursionlimit() <= SAFE_C_RECURSION_LIMIT:
-            # The common case, plain JSON-able data with nothing to cut or redact, is one
-            # C-accelerated dumps; anything else (bytes, sets, NaN, cycles, long or secret-
-            # looking strings) takes the walk below.
-            try:
-                text = _dumps(value)
-            except (TypeError, ValueError, RecursionError):
-                pass
-            else:
-                if self._as_is(text) and (
-                    self.max_value_length is None or len(text) <= self.max_value_length
-                ):
-                    return _as_encoded(text)
+        # The common case, plain JSON-able data with nothing to cut or redact, is one
+        # C-accelerated dumps; anything else (bytes, sets, NaN, cycles, long or secret-
+        # looking strings) takes the walk below.
+        text = self.plain_json(value)
+        if text is not None and self.goes_out_as_is(text):
+            return _as_encoded(text)
         encoded = self._walked(None, value)
         limit = self.max_value_length
         if limit is not None and len(encoded.value) > limit:
